@@ -1,0 +1,463 @@
+"""The bare painting environment: an agent edits a binary canvas, one pixel or pen stroke a step.
+
+This module knows nothing about classifiers. Its reward is always ``0.0``; a reward wrapper
+(built from a trained digit classifier) turns finished canvases into rewards elsewhere.
+Keeping the two apart lets the same environment serve every reward model and lets the
+environment be tested without torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Mapping
+from typing import Any, ClassVar, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from flatnet_rl.data import NUM_CLASSES, DataSpec, load_embedded_digits
+
+ACTION_MODES = ("pixel", "pen")
+STARTS = ("blank", "noise", "digit")
+PIXEL_OPS = ("paint", "toggle")
+MIN_CANVAS = 4
+MAX_CANVAS = 64
+
+# Pen moves 0..3 (pen up) and 4..7 (pen down) share these directions: up, down, left, right.
+_PEN_DR = (-1, 1, 0, 0)
+_PEN_DC = (0, 0, -1, 1)
+_PEN_STOP = 8
+
+
+@functools.lru_cache(maxsize=8)
+def _digit_bank(canvas_size: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """Embedded training digits at ``canvas_size``, their labels, and per target the indices
+    of digits of *other* classes (the pool ``start="digit"`` draws from).
+
+    Cached because binarizing the digits takes tens of milliseconds and every environment
+    in a vector of environments would otherwise redo it; the arrays are made read-only
+    since all environments share them.
+    """
+    split = load_embedded_digits(DataSpec(canvas=canvas_size))
+    canvases = np.ascontiguousarray(split.x_train, dtype=np.uint8)
+    labels = np.asarray(split.y_train, dtype=np.int64)
+    others = tuple(np.flatnonzero(labels != k) for k in range(NUM_CLASSES))
+    for array in (canvases, labels, *others):
+        array.setflags(write=False)
+    return canvases, labels, others
+
+
+def _is_int(value: object) -> bool:
+    # bool is an int subclass, but PaintEnv(canvas_size=True) is surely a mistake.
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+class PaintEnv(gym.Env[dict[str, Any], int]):
+    """Paint a digit on a small binary canvas.
+
+    The agent sees a square ``canvas_size x canvas_size`` canvas of 0/1 pixels and a target
+    digit class, and edits the canvas until it chooses to stop. This is the *bare*
+    environment: its reward is always ``0.0``; wrap it with a classifier-based reward
+    wrapper to train an agent.
+
+    ## Action space
+
+    ``action_mode="pixel"``: ``Discrete(H * W + 1)``.
+
+    - ``a < H * W``: paint pixel ``(a // W, a % W)`` (set it to 1; with
+      ``pixel_op="toggle"`` flip it instead).
+    - ``a == H * W``: stop (ends the episode).
+
+    ``action_mode="pen"``: ``Discrete(9)``, with a cursor that starts each episode at
+    ``(H // 2, W // 2)``.
+
+    | Action | Meaning                                                      |
+    |--------|--------------------------------------------------------------|
+    | 0..3   | move up / down / left / right with the pen up                |
+    | 4..7   | move up / down / left / right with the pen down: paint the    |
+    |        | cell left and the cell entered                               |
+    | 8      | stop (ends the episode)                                      |
+
+    Moving into a wall leaves the cursor in place; with the pen down the current cell is
+    still painted. ``stop_action`` holds the stop action of either mode.
+
+    ## Observation
+
+    ``spaces.Dict`` with
+
+    - ``"canvas"``: ``Box(0, 1, (H, W), uint8)``, 1 = ink. The bounds are 0..1 on purpose:
+      a ``(H, W)`` uint8 box with 0..255 bounds would be taken for an image by
+      Stable-Baselines3 and divided by 255.
+    - ``"target"``: ``Discrete(10)``, the digit to paint.
+    - ``"cursor"`` (pen mode only): ``MultiDiscrete([H, W])``, the cursor's (row, column).
+
+    Observations are copies: changing them does not change the environment.
+
+    ## Reward
+
+    Always ``0.0``. The reward comes from a wrapper.
+
+    ## Starting state
+
+    ``start="blank"``: all pixels off. ``start="noise"``: each pixel on with probability
+    ``noise_density``. ``start="digit"``: a random embedded training digit of a class
+    *different* from the target, so the task is to edit it into the target (its label is
+    ``info["start_label"]`` after ``reset``). ``reset(options={"canvas": ...})`` replaces the
+    start canvas for one episode and ``reset(options={"target": k})`` the target.
+
+    ## Episode end
+
+    Termination: the agent takes the stop action. Truncation: after ``max_steps`` steps
+    (default ``H * W // 2`` in pixel mode, ``H * W`` in pen mode). Stopping on the last step
+    sets both flags, as :class:`gymnasium.wrappers.TimeLimit` would.
+
+    ## Info
+
+    ``{"target": int, "steps": int, "ink": int}`` (``ink`` = pixels on), plus
+    ``"cursor": (row, col)`` in pen mode; ``reset`` adds ``"start_label"`` (the class of the
+    start digit, or ``-1`` when the start canvas is not an embedded digit).
+
+    ## Arguments
+
+    - ``canvas_size`` (int, 4..64): side ``H = W`` of the canvas.
+    - ``action_mode`` (``"pixel"`` | ``"pen"``): see Action space.
+    - ``target`` (int 0..9 | None): fixed target; None draws one at every reset.
+    - ``start`` (``"blank"`` | ``"noise"`` | ``"digit"``): see Starting state.
+    - ``max_steps`` (int >= 1 | None): truncation horizon; None picks the default above.
+    - ``noise_density`` (float in [0, 1]): pixel probability for ``start="noise"``.
+    - ``pixel_op`` (``"paint"`` | ``"toggle"``): what a pixel action does. Pixel mode only:
+      a toggling pen would erase the cell it just painted on the next move.
+    - ``render_mode`` (None | ``"rgb_array"`` | ``"ansi"`` | ``"human"``).
+    - ``render_scale`` (int >= 1 | None): screen pixels per canvas pixel for
+      ``"rgb_array"``/``"human"``; None gives ``max(1, 256 // H)``.
+
+    ## Example
+
+    >>> env = PaintEnv()
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, r, term, trunc, info = env.step(env.stop_action)
+    >>> r, term, trunc
+    (0.0, True, False)
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["rgb_array", "ansi", "human"],
+        "render_fps": 8,
+    }
+
+    def __init__(
+        self,
+        canvas_size: int = 8,
+        action_mode: str = "pixel",
+        target: int | None = None,
+        start: str = "blank",
+        max_steps: int | None = None,
+        noise_density: float = 0.1,
+        pixel_op: str = "paint",
+        render_mode: str | None = None,
+        render_scale: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not _is_int(canvas_size) or not MIN_CANVAS <= canvas_size <= MAX_CANVAS:
+            raise ValueError(
+                f"canvas_size must be an int in {MIN_CANVAS}..{MAX_CANVAS}, got {canvas_size!r}"
+            )
+        if action_mode not in ACTION_MODES:
+            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
+        if target is not None and (not _is_int(target) or not 0 <= target < NUM_CLASSES):
+            raise ValueError(
+                f"target must be None or an int in 0..{NUM_CLASSES - 1}, got {target!r}"
+            )
+        if start not in STARTS:
+            raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+        if max_steps is not None and (not _is_int(max_steps) or max_steps < 1):
+            raise ValueError(f"max_steps must be None or an int >= 1, got {max_steps!r}")
+        if (
+            isinstance(noise_density, (bool, np.bool_))
+            or not isinstance(noise_density, (int, float, np.integer, np.floating))
+            or not 0.0 <= noise_density <= 1.0
+        ):
+            raise ValueError(f"noise_density must be a float in [0, 1], got {noise_density!r}")
+        if pixel_op not in PIXEL_OPS:
+            raise ValueError(f"pixel_op must be one of {PIXEL_OPS}, got {pixel_op!r}")
+        if pixel_op == "toggle" and action_mode == "pen":
+            raise ValueError(
+                "pixel_op='toggle' is only allowed with action_mode='pixel' (a toggling pen "
+                "would erase each cell it painted on the next move); use pixel_op='paint'"
+            )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, "
+                f"got {render_mode!r}"
+            )
+        if render_scale is not None and (not _is_int(render_scale) or render_scale < 1):
+            raise ValueError(f"render_scale must be None or an int >= 1, got {render_scale!r}")
+
+        size = int(canvas_size)
+        self._size = size
+        self._action_mode = action_mode
+        self._pen = action_mode == "pen"
+        self._toggle = pixel_op == "toggle"
+        self._fixed_target = None if target is None else int(target)
+        self._start = start
+        self._noise_density = float(noise_density)
+        self._n_pixels = size * size
+        self._stop_action = _PEN_STOP if self._pen else self._n_pixels
+        default_steps = self._n_pixels if self._pen else self._n_pixels // 2
+        self._max_steps = default_steps if max_steps is None else int(max_steps)
+        self.render_mode = render_mode
+        self._render_scale = max(1, 256 // size) if render_scale is None else int(render_scale)
+        if start == "digit":
+            # Load now so a broken data set fails at construction, not at the first reset.
+            _digit_bank(size)
+
+        self.action_space = spaces.Discrete(self._stop_action + 1)
+        obs_spaces: dict[str, spaces.Space[Any]] = {
+            "canvas": spaces.Box(0, 1, (size, size), np.uint8),
+            "target": spaces.Discrete(NUM_CLASSES),
+        }
+        if self._pen:
+            obs_spaces["cursor"] = spaces.MultiDiscrete([size, size])
+        self.observation_space = spaces.Dict(obs_spaces)
+
+        # The episode state is valid before the first reset so the read-only properties
+        # work, but step() refuses to run until reset() has seeded everything.
+        self._canvas = np.zeros((size, size), dtype=np.uint8)
+        self._target = 0 if self._fixed_target is None else self._fixed_target
+        self._row = self._col = size // 2
+        self._steps = 0
+        # Kept up to date incrementally: counting the canvas every step would cost O(H*W).
+        self._ink = 0
+        self._start_label = -1
+        self._needs_reset = True
+        self._fig: Any = None
+        self._ax: Any = None
+        self._image: Any = None
+
+    # ------------------------------------------------------------------ read-only state
+
+    @property
+    def canvas(self) -> np.ndarray:
+        """A copy of the current canvas, ``uint8`` of shape ``(H, W)``."""
+        return self._canvas.copy()
+
+    @property
+    def target(self) -> int:
+        """The digit class of the current episode."""
+        return self._target
+
+    @property
+    def canvas_size(self) -> int:
+        return self._size
+
+    @property
+    def action_mode(self) -> str:
+        return self._action_mode
+
+    @property
+    def stop_action(self) -> int:
+        """The action that ends the episode: ``H * W`` in pixel mode, ``8`` in pen mode."""
+        return self._stop_action
+
+    @property
+    def max_steps(self) -> int:
+        return self._max_steps
+
+    @property
+    def cursor(self) -> tuple[int, int]:
+        """The pen cursor ``(row, col)`` (stays at the centre in pixel mode)."""
+        return (self._row, self._col)
+
+    # ------------------------------------------------------------------------ gym API
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        target, canvas = self._parse_options(options)
+        rng = self.np_random
+        # Draw the target before the canvas: a "digit" start depends on the target.
+        if target is None:
+            target = (
+                self._fixed_target
+                if self._fixed_target is not None
+                else int(rng.integers(NUM_CLASSES))
+            )
+        self._target = target
+        self._start_label = -1
+        if canvas is not None:
+            self._canvas[...] = canvas
+        elif self._start == "blank":
+            self._canvas.fill(0)
+        elif self._start == "noise":
+            self._canvas[...] = rng.random((self._size, self._size)) < self._noise_density
+        else:
+            digits, labels, others = _digit_bank(self._size)
+            pool = others[target]
+            index = int(pool[rng.integers(len(pool))])
+            self._canvas[...] = digits[index]
+            self._start_label = int(labels[index])
+        self._row = self._col = self._size // 2
+        self._steps = 0
+        self._ink = int(np.count_nonzero(self._canvas))
+        self._needs_reset = False
+
+        info = self._info()
+        info["start_label"] = self._start_label
+        if self.render_mode == "human":
+            self._render_human()
+        return self._obs(), info
+
+    def step(
+        self, action: int | np.integer
+    ) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
+        if self._needs_reset:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        try:
+            a = operator.index(action)
+        except TypeError:
+            raise TypeError(f"action must be an integer, got {action!r}") from None
+        if not 0 <= a <= self._stop_action:
+            raise ValueError(f"action must be in 0..{self._stop_action}, got {a}")
+
+        terminated = a == self._stop_action
+        if not terminated:
+            canvas = self._canvas
+            if self._pen:
+                row, col = self._row, self._col
+                direction = a & 3
+                new_row = row + _PEN_DR[direction]
+                new_col = col + _PEN_DC[direction]
+                inside = 0 <= new_row < self._size and 0 <= new_col < self._size
+                if a >= 4:
+                    if not canvas[row, col]:
+                        canvas[row, col] = 1
+                        self._ink += 1
+                    if inside and not canvas[new_row, new_col]:
+                        canvas[new_row, new_col] = 1
+                        self._ink += 1
+                if inside:
+                    self._row, self._col = new_row, new_col
+            else:
+                row, col = divmod(a, self._size)
+                if canvas[row, col]:
+                    if self._toggle:
+                        canvas[row, col] = 0
+                        self._ink -= 1
+                else:
+                    canvas[row, col] = 1
+                    self._ink += 1
+
+        self._steps += 1
+        truncated = self._steps >= self._max_steps
+        if self.render_mode == "human":
+            self._render_human()
+        return self._obs(), 0.0, terminated, truncated, self._info()
+
+    def render(self) -> np.ndarray | str | None:
+        if self.render_mode is None:
+            gym.logger.warn(
+                "PaintEnv.render() called without a render_mode; pass "
+                f"render_mode= one of {self.metadata['render_modes']} to the constructor"
+            )
+            return None
+        if self.render_mode == "rgb_array":
+            return self._rgb_frame()
+        if self.render_mode == "ansi":
+            return self._ansi_frame()
+        self._render_human()
+        return None
+
+    def close(self) -> None:
+        if self._fig is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(self._fig)
+            self._fig = self._ax = self._image = None
+
+    # ------------------------------------------------------------------------ helpers
+
+    def _obs(self) -> dict[str, Any]:
+        obs: dict[str, Any] = {"canvas": self._canvas.copy(), "target": np.int64(self._target)}
+        if self._pen:
+            obs["cursor"] = np.array((self._row, self._col), dtype=np.int64)
+        return obs
+
+    def _info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"target": self._target, "steps": self._steps, "ink": self._ink}
+        if self._pen:
+            info["cursor"] = (self._row, self._col)
+        return info
+
+    def _parse_options(
+        self, options: Mapping[str, Any] | None
+    ) -> tuple[int | None, np.ndarray | None]:
+        if options is None:
+            return None, None
+        if not isinstance(options, Mapping):
+            raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
+        unknown = set(options) - {"target", "canvas"}
+        if unknown:
+            # Fail loudly: a misspelt key would otherwise silently give the default episode.
+            raise ValueError(
+                f"unknown reset options {sorted(map(str, unknown))}; allowed: 'target', 'canvas'"
+            )
+        target = options.get("target")
+        if target is not None and (not _is_int(target) or not 0 <= target < NUM_CLASSES):
+            raise ValueError(
+                f"options['target'] must be an int in 0..{NUM_CLASSES - 1}, got {target!r}"
+            )
+        canvas = options.get("canvas")
+        if canvas is not None:
+            canvas = np.asarray(canvas)
+            shape = (self._size, self._size)
+            if canvas.shape != shape:
+                raise ValueError(f"options['canvas'] must have shape {shape}, got {canvas.shape}")
+            if canvas.dtype.kind not in "biuf" or not np.all((canvas == 0) | (canvas == 1)):
+                raise ValueError("options['canvas'] must hold only 0 and 1")
+        return (None if target is None else int(target)), canvas
+
+    def _rgb_frame(self) -> np.ndarray:
+        scale = self._render_scale
+        ink = np.repeat(np.repeat(self._canvas, scale, axis=0), scale, axis=1) * np.uint8(255)
+        frame = np.repeat(ink[:, :, None], 3, axis=2)
+        if self._pen:
+            top, left = self._row * scale, self._col * scale
+            bottom, right = top + scale - 1, left + scale - 1
+            red = np.array((255, 0, 0), dtype=np.uint8)
+            frame[top, left : right + 1] = red
+            frame[bottom, left : right + 1] = red
+            frame[top : bottom + 1, left] = red
+            frame[top : bottom + 1, right] = red
+        return frame
+
+    def _ansi_frame(self) -> str:
+        chars = np.where(self._canvas.astype(bool), "#", ".")
+        if self._pen:
+            chars[self._row, self._col] = "%" if self._canvas[self._row, self._col] else "@"
+        rows = ["".join(row) for row in chars]
+        rows.append(f"target: {self._target}  step: {self._steps}")
+        return "\n".join(rows)
+
+    def _render_human(self) -> None:
+        # matplotlib is imported only here so that headless training never pays for it.
+        import matplotlib.pyplot as plt
+
+        frame = self._rgb_frame()
+        if self._fig is None or not plt.fignum_exists(self._fig.number):
+            plt.ion()
+            self._fig, self._ax = plt.subplots()
+            self._ax.set_axis_off()
+            self._image = self._ax.imshow(frame, interpolation="nearest")
+        else:
+            self._image.set_data(frame)
+        self._ax.set_title(f"target: {self._target}  step: {self._steps}")
+        plt.pause(1 / self.metadata["render_fps"])
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Figures cannot be pickled (and belong to this process); a copy opens its own.
+        state = self.__dict__.copy()
+        state["_fig"] = state["_ax"] = state["_image"] = None
+        return state
