@@ -1,0 +1,1 @@
+"""Shipped classifiers (package data) and the manifest recording how each was made."""
