@@ -1,0 +1,304 @@
+"""FlatnetReward, the vectorized wrappers and FlatnetPaint-v0 (issue: reward plug-in)."""
+
+from __future__ import annotations
+
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium import spaces
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+from stable_baselines3.common.env_util import make_vec_env
+
+import flatnet_rl
+from flatnet_rl import FlatnetReward, FlatnetRewardVecEnv, FlatnetRewardVector, PaintEnv
+from flatnet_rl.data import CanvasError, DataSpec, load_embedded_digits
+from flatnet_rl.reward.functions import MODES, ClassifierRewardModel
+
+
+@pytest.fixture(scope="module")
+def flatnet():
+    return flatnet_rl.load_classifier("flatnet", device="cpu")
+
+
+class DigitPictureEnv(gym.Env):
+    """An env written for this test: it shows a 32x32 RGB picture, either a real digit
+    (dark ink on a light background, upscaled from the embedded data) or random noise."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, show: str = "digit", target: int = 3, render_mode: str | None = "rgb_array"):
+        self.observation_space = spaces.Box(0, 255, (32, 32, 3), np.uint8)
+        self.action_space = spaces.Discrete(2)
+        self.render_mode = render_mode
+        self.show, self.target = show, target
+        data = load_embedded_digits(DataSpec(canvas=8))
+        self.digits = data.x_test[data.y_test == target]
+
+    def _picture(self) -> np.ndarray:
+        if self.show == "digit":
+            canvas = self.digits[self.np_random.integers(len(self.digits))]
+        else:
+            canvas = (self.np_random.random((8, 8)) < 0.3).astype(np.uint8)
+        big = np.kron(canvas, np.ones((4, 4), np.uint8))
+        gray = (255 - 255 * big).astype(np.uint8)  # dark ink on white paper
+        return np.repeat(gray[:, :, None], 3, axis=2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._frame = self._picture()
+        return self._frame.copy(), {}
+
+    def step(self, action):
+        self._frame = self._picture()
+        return self._frame.copy(), 1.0, False, False, {}
+
+    def render(self):
+        return self._frame.copy()
+
+
+# -- the wrapper on a foreign image env -----------------------------------------------------
+@pytest.mark.parametrize("image", ["obs", "render"])
+def test_wrapper_rewards_target_digits_above_random_images(flatnet, image):
+    def mean_prob(show: str) -> float:
+        env = FlatnetReward(DigitPictureEnv(show), flatnet, target=3, mode="prob", image=image)
+        env.reset(seed=0)
+        rewards = [env.step(0)[1] for _ in range(30)]
+        return float(np.mean(rewards))
+
+    digit, noise = mean_prob("digit"), mean_prob("noise")
+    assert digit > 0.6, digit
+    assert noise < 0.3, noise
+    assert digit > noise + 0.4
+
+
+def test_wrapper_keeps_env_reward_and_adds_weighted(flatnet):
+    env = FlatnetReward(DigitPictureEnv(), flatnet, target=3, mode="prob", env_reward_weight=0.5)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(0)
+    assert info["env_reward"] == 1.0
+    assert reward == pytest.approx(info["flatnet"]["p_target"] + 0.5)
+    assert set(info["flatnet"]) >= {"p_target", "probs", "entropy", "predicted", "target"}
+    assert info["flatnet"]["probs"].shape == (10,)
+
+
+# -- modes ----------------------------------------------------------------------------------
+def _rollout(env: gym.Env, actions, seed=0):
+    obs, info = env.reset(seed=seed)
+    out = [(0.0, info)]
+    for a in actions:
+        obs, r, term, trunc, info = env.step(a)
+        out.append((r, info))
+        if term or trunc:
+            break
+    return out
+
+
+@pytest.mark.parametrize("target", range(10))
+def test_delta_return_equals_final_minus_initial(flatnet, target):
+    env = FlatnetReward(PaintEnv(target=target), flatnet, mode="delta")
+    rng = np.random.default_rng(target)
+    steps = _rollout(env, list(rng.integers(0, 64, size=40)) + [64])
+    total = sum(r for r, _ in steps)
+    p0, pT = steps[0][1]["flatnet"]["p_target"], steps[-1][1]["flatnet"]["p_target"]
+    assert total == pytest.approx(pT - p0, abs=1e-9)
+    assert steps[-1][1]["flatnet_episode"]["return"] == pytest.approx(total)
+
+
+def test_modes_relate_as_documented(flatnet):
+    actions = [19, 20, 21, 27, 35, 43, 64]
+    res = {m: _rollout(FlatnetReward(PaintEnv(target=7), flatnet, mode=m), actions) for m in MODES}
+    p = np.array([info["flatnet"]["p_target"] for _, info in res["prob"][1:]])
+    h = np.array([info["flatnet"]["entropy"] for _, info in res["prob"][1:]])
+    reward = {m: np.array([r for r, _ in steps[1:]]) for m, steps in res.items()}
+    np.testing.assert_allclose(reward["prob"], p)
+    np.testing.assert_allclose(reward["log_prob"], np.log(p), rtol=1e-6)
+    np.testing.assert_allclose(reward["pmi"], np.log(p) + np.log(10), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(reward["entropy"], -h, rtol=1e-6)
+    assert np.all(reward["final"][:-1] == 0) and reward["final"][-1] == pytest.approx(p[-1])
+
+
+def test_pmi_is_zero_for_a_flat_output():
+    model = ClassifierRewardModel("flatnet", "pmi")
+
+    class Flat:
+        def predict_proba(self, canvases):
+            return np.full((len(canvases), 10), 0.1)
+
+    model.classifier = type("C", (), {"predict_proba": Flat().predict_proba, "num_classes": 10})()
+    np.testing.assert_allclose(model(np.zeros((3, 8, 8), np.uint8), np.array([0, 4, 9])), 0, atol=1e-7)
+
+
+# -- FlatnetPaint-v0 --------------------------------------------------------------------------
+@pytest.mark.parametrize("action_mode", ["pixel", "pen"])
+def test_registered_env_passes_checkers(action_mode):
+    env = gym.make("FlatnetPaint-v0", action_mode=action_mode)
+    gym_check_env(env.unwrapped)  # the bare env
+    gym_check_env(env, skip_render_check=True)
+    sb3_check_env(gym.make("FlatnetPaint-v0", action_mode=action_mode), warn=False)
+    sb3_check_env(gym.make("FlatnetPaintBare-v0", action_mode=action_mode), warn=False)
+
+
+def test_make_with_module_prefix_and_reimport_is_idempotent():
+    import importlib
+
+    importlib.reload(flatnet_rl)  # registering twice must not warn or fail
+    env = gym.make("flatnet_rl:FlatnetPaint-v0", classifier="baseline", reward_mode="prob", target=2)
+    _, info = env.reset(seed=1)
+    assert info["flatnet"]["target"] == 2
+
+
+def test_seeded_rollouts_are_deterministic_and_pickle():
+    def run(env):
+        out = _rollout(env, [5, 9, 13, 30, 64], seed=123)
+        return [(r, i["flatnet"]["p_target"], i["target"]) for r, i in out]
+
+    env = gym.make("FlatnetPaint-v0", start="noise")
+    assert run(env) == run(gym.make("FlatnetPaint-v0", start="noise"))
+    clone = pickle.loads(pickle.dumps(env))
+    assert run(clone) == run(env)
+
+
+def test_make_vec_works():
+    envs = gym.make_vec("FlatnetPaint-v0", num_envs=3, vectorization_mode="sync")
+    obs, _ = envs.reset(seed=0)
+    _, rewards, *_ = envs.step(np.array([1, 2, 3]))
+    assert obs["canvas"].shape == (3, 8, 8) and rewards.shape == (3,)
+
+
+# -- vectorized == per-env ------------------------------------------------------------------
+def _actions(n_envs: int, steps: int, seed: int = 0) -> np.ndarray:
+    # Mostly painting, sometimes stopping, so episodes end at different steps.
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 64, size=(steps, n_envs))
+    a[rng.random((steps, n_envs)) < 0.08] = 64
+    return a
+
+
+def _single_rewards(n_envs, steps, mode, seeds, make):
+    acts = _actions(n_envs, steps)
+    out = np.zeros((steps, n_envs))
+    for i in range(n_envs):
+        env = FlatnetReward(make(), "flatnet", mode=mode)
+        env.reset(seed=seeds[i])
+        for t in range(steps):
+            _, r, term, trunc, _ = env.step(int(acts[t, i]))
+            out[t, i] = r
+            if term or trunc:
+                env.reset()
+    return acts, out
+
+
+@pytest.mark.parametrize("mode", ["delta", "final", "prob"])
+def test_sb3_vec_wrapper_matches_single_env(mode):
+    n, steps = 4, 60
+    make = lambda: PaintEnv(start="noise", max_steps=12)  # noqa: E731
+    acts, single = _single_rewards(n, steps, mode, [100 + i for i in range(n)], make)
+    venv = make_vec_env(make, n_envs=n, seed=100)
+    venv = FlatnetRewardVecEnv(venv, "flatnet", mode=mode)
+    venv.reset()
+    batched = np.stack([venv.step(acts[t])[1] for t in range(steps)])
+    np.testing.assert_allclose(batched, single, atol=1e-6)
+
+
+@pytest.mark.parametrize("autoreset", ["next_step", "same_step"])
+def test_gymnasium_vector_wrapper_matches_single_env(autoreset):
+    n, steps = 3, 50
+    make = lambda: PaintEnv(start="noise", max_steps=10)  # noqa: E731
+    acts = _actions(n, steps)
+    mode = {"next_step": gym.vector.AutoresetMode.NEXT_STEP, "same_step": gym.vector.AutoresetMode.SAME_STEP}[autoreset]
+    envs = FlatnetRewardVector(
+        gym.vector.SyncVectorEnv([make] * n, autoreset_mode=mode), "flatnet", mode="delta"
+    )
+    envs.reset(seed=[7, 8, 9])
+    singles = [FlatnetReward(make(), "flatnet", mode="delta") for _ in range(n)]
+    for i, env in enumerate(singles):
+        env.reset(seed=7 + i)
+    pending_reset = np.zeros(n, dtype=bool)
+    for t in range(steps):
+        _, rewards, term, trunc, _ = envs.step(acts[t])
+        for i, env in enumerate(singles):
+            if pending_reset[i]:  # next_step: this step only resets env i
+                env.reset()
+                assert rewards[i] == 0.0
+                pending_reset[i] = False
+                continue
+            _, r, s_term, s_trunc, _ = env.step(int(acts[t, i]))
+            assert rewards[i] == pytest.approx(r, abs=1e-6)
+            if s_term or s_trunc:
+                if autoreset == "next_step":
+                    pending_reset[i] = True
+                else:
+                    env.reset()
+
+
+# -- bad input --------------------------------------------------------------------------------
+class BadImageEnv(DigitPictureEnv):
+    def __init__(self, frame: np.ndarray):
+        super().__init__()
+        self.bad = frame
+        self.observation_space = spaces.Box(-np.inf, np.inf, frame.shape, np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        return self.bad.copy(), {}
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (np.full((32, 32), np.nan, np.float32), "NaN"),
+        (np.zeros((2, 3, 32, 32), np.float32), "shape"),
+        (np.full((32, 32), 3.0, np.float32), "[0, 1]"),
+    ],
+)
+def test_unconvertible_images_fail_loudly(flatnet, frame, message):
+    env = FlatnetReward(BadImageEnv(frame), flatnet, target=1, image="obs" if frame.ndim < 4 else "auto") \
+        if frame.ndim < 4 else None
+    if env is None:
+        with pytest.raises(ValueError, match="image"):
+            FlatnetReward(BadImageEnv(frame), flatnet, target=1)
+        return
+    with pytest.raises(CanvasError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        env.reset()
+
+
+@pytest.mark.parametrize("target", [10, -1, 3.5, "three", True])
+def test_bad_target_is_rejected(flatnet, target):
+    with pytest.raises(ValueError, match="target"):
+        FlatnetReward(DigitPictureEnv(), flatnet, target=target)
+
+
+def test_target_from_callable_out_of_range_fails_at_first_step(flatnet):
+    env = FlatnetReward(DigitPictureEnv(), flatnet, target=lambda obs: 12)
+    with pytest.raises(ValueError, match=r"\[0, 9\]"):
+        env.reset()
+
+
+def test_missing_target_and_unknown_names_are_rejected(flatnet):
+    with pytest.raises(ValueError, match="no target"):
+        FlatnetReward(DigitPictureEnv(), flatnet)
+    with pytest.raises(ValueError, match="unknown classifier"):
+        FlatnetReward(PaintEnv(), "no-such-model")
+    with pytest.raises(ValueError, match="unknown reward mode"):
+        FlatnetReward(PaintEnv(), flatnet, mode="bogus")
+    with pytest.raises(ValueError, match="render_mode"):
+        FlatnetReward(DigitPictureEnv(render_mode=None), flatnet, target=1, image="render")
+
+
+def test_canvas_mismatch_is_an_error(flatnet):
+    with pytest.raises(ValueError, match="canvas_size=16"):
+        gym.make("FlatnetPaint-v0", canvas_size=16)
+    # A 16x16 env canvas is an image to resize, not silently scored as an 8x8 canvas.
+    env = FlatnetReward(PaintEnv(canvas_size=16, target=1), flatnet)
+    _, info = env.reset(seed=0)
+    assert 0.0 <= info["flatnet"]["p_target"] <= 1.0
+
+
+def test_full_canvas_is_not_inverted(flatnet):
+    # An agent must not turn a filled canvas into a blank one through auto-inversion.
+    env = FlatnetReward(PaintEnv(target=1), flatnet, mode="prob")
+    env.reset(options={"canvas": np.ones((8, 8), np.uint8)})
+    full = env.reader.canvases(np.ones((8, 8), np.uint8), batched=False)
+    assert full.sum() == 64
