@@ -20,7 +20,7 @@ from gymnasium import spaces
 from flatnet_rl.data import NUM_CLASSES, DataSpec, load_embedded_digits
 
 ACTION_MODES = ("pixel", "pen")
-STARTS = ("blank", "noise", "digit")
+STARTS = ("blank", "noise", "digit", "partial")
 PIXEL_OPS = ("paint", "toggle")
 MIN_CANVAS = 4
 MAX_CANVAS = 64
@@ -32,9 +32,12 @@ _PEN_STOP = 8
 
 
 @functools.lru_cache(maxsize=8)
-def _digit_bank(canvas_size: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+def _digit_bank(
+    canvas_size: int,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Embedded training digits at ``canvas_size``, their labels, and per target the indices
-    of digits of *other* classes (the pool ``start="digit"`` draws from).
+    of digits of *other* classes (the pool ``start="digit"`` draws from) and of the target's
+    own class (``start="partial"``).
 
     Cached because binarizing the digits takes tens of milliseconds and every environment
     in a vector of environments would otherwise redo it; the arrays are made read-only
@@ -44,9 +47,25 @@ def _digit_bank(canvas_size: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndar
     canvases = np.ascontiguousarray(split.x_train, dtype=np.uint8)
     labels = np.asarray(split.y_train, dtype=np.int64)
     others = tuple(np.flatnonzero(labels != k) for k in range(NUM_CLASSES))
-    for array in (canvases, labels, *others):
+    same = tuple(np.flatnonzero(labels == k) for k in range(NUM_CLASSES))
+    for array in (canvases, labels, *others, *same):
         array.setflags(write=False)
-    return canvases, labels, others
+    return canvases, labels, others, same
+
+
+def _parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:
+    """A start mode, or a mapping mode -> weight for a mixture (weights are normalised)."""
+    if isinstance(start, str):
+        if start not in STARTS:
+            raise ValueError(f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}")
+        return (start,), np.ones(1)
+    if not isinstance(start, Mapping) or not start:
+        raise ValueError(f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}")
+    unknown = set(start) - set(STARTS)
+    weights = np.array(list(start.values()), dtype=float)
+    if unknown or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError(f"start mixture must map modes in {STARTS} to weights >= 0 (not all 0), got {start!r}")
+    return tuple(start), weights / weights.sum()
 
 
 def _is_int(value: object) -> bool:
@@ -104,7 +123,11 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     ``start="blank"``: all pixels off. ``start="noise"``: each pixel on with probability
     ``noise_density``. ``start="digit"``: a random embedded training digit of a class
     *different* from the target, so the task is to edit it into the target (its label is
-    ``info["start_label"]`` after ``reset``). ``reset(options={"canvas": ...})`` replaces the
+    ``info["start_label"]`` after ``reset``). ``start="partial"``: a random embedded digit of
+    the target class with a uniformly random fraction of its ink erased (a curriculum: the
+    agent learns which pixels complete a digit). ``start`` may also map modes to weights,
+    e.g. ``{"blank": 0.5, "partial": 0.5}``, to draw the mode per episode.
+    ``reset(options={"canvas": ...})`` replaces the
     start canvas for one episode and ``reset(options={"target": k})`` the target.
 
     ## Episode end
@@ -124,7 +147,8 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     - ``canvas_size`` (int, 4..64): side ``H = W`` of the canvas.
     - ``action_mode`` (``"pixel"`` | ``"pen"``): see Action space.
     - ``target`` (int 0..9 | None): fixed target; None draws one at every reset.
-    - ``start`` (``"blank"`` | ``"noise"`` | ``"digit"``): see Starting state.
+    - ``start`` (``"blank"`` | ``"noise"`` | ``"digit"`` | ``"partial"`` | a mapping of them
+      to weights): see Starting state.
     - ``max_steps`` (int >= 1 | None): truncation horizon; None picks the default above.
     - ``noise_density`` (float in [0, 1]): pixel probability for ``start="noise"``.
     - ``pixel_op`` (``"paint"`` | ``"toggle"``): what a pixel action does. Pixel mode only:
@@ -152,7 +176,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         canvas_size: int = 8,
         action_mode: str = "pixel",
         target: int | None = None,
-        start: str = "blank",
+        start: str | Mapping[str, float] = "blank",
         max_steps: int | None = None,
         noise_density: float = 0.1,
         pixel_op: str = "paint",
@@ -170,8 +194,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
             raise ValueError(
                 f"target must be None or an int in 0..{NUM_CLASSES - 1}, got {target!r}"
             )
-        if start not in STARTS:
-            raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+        start_modes, start_probs = _parse_start(start)
         if max_steps is not None and (not _is_int(max_steps) or max_steps < 1):
             raise ValueError(f"max_steps must be None or an int >= 1, got {max_steps!r}")
         if (
@@ -201,7 +224,8 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         self._pen = action_mode == "pen"
         self._toggle = pixel_op == "toggle"
         self._fixed_target = None if target is None else int(target)
-        self._start = start
+        self._start_modes = start_modes
+        self._start_probs = start_probs
         self._noise_density = float(noise_density)
         self._n_pixels = size * size
         self._stop_action = _PEN_STOP if self._pen else self._n_pixels
@@ -209,7 +233,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         self._max_steps = default_steps if max_steps is None else int(max_steps)
         self.render_mode = render_mode
         self._render_scale = max(1, 256 // size) if render_scale is None else int(render_scale)
-        if start == "digit":
+        if {"digit", "partial"} & set(start_modes):
             # Load now so a broken data set fails at construction, not at the first reset.
             _digit_bank(size)
 
@@ -289,16 +313,26 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         self._start_label = -1
         if canvas is not None:
             self._canvas[...] = canvas
-        elif self._start == "blank":
-            self._canvas.fill(0)
-        elif self._start == "noise":
-            self._canvas[...] = rng.random((self._size, self._size)) < self._noise_density
         else:
-            digits, labels, others = _digit_bank(self._size)
-            pool = others[target]
-            index = int(pool[rng.integers(len(pool))])
-            self._canvas[...] = digits[index]
-            self._start_label = int(labels[index])
+            start = self._start_modes[0]
+            if len(self._start_modes) > 1:
+                start = self._start_modes[int(rng.choice(len(self._start_modes), p=self._start_probs))]
+            if start == "blank":
+                self._canvas.fill(0)
+            elif start == "noise":
+                self._canvas[...] = rng.random((self._size, self._size)) < self._noise_density
+            else:
+                digits, labels, others, same = _digit_bank(self._size)
+                pool = others[target] if start == "digit" else same[target]
+                index = int(pool[rng.integers(len(pool))])
+                self._canvas[...] = digits[index]
+                self._start_label = int(labels[index])
+                if start == "partial":
+                    # Keep a uniformly random fraction of the target digit's ink: a
+                    # curriculum from nearly blank to nearly finished canvases.
+                    ink = np.flatnonzero(self._canvas)
+                    erase = rng.permutation(ink)[: len(ink) - int(rng.integers(len(ink) + 1))]
+                    self._canvas.reshape(-1)[erase] = 0
         self._row = self._col = self._size // 2
         self._steps = 0
         self._ink = int(np.count_nonzero(self._canvas))

@@ -19,7 +19,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from flatnet_rl.classifier import Classifier
-from flatnet_rl.reward.functions import ClassifierRewardModel
+from flatnet_rl.reward.functions import ClassifierRewardModel, Scores
 from flatnet_rl.reward.sources import ImageSpec, ObservationReader, TargetSpec
 
 
@@ -67,11 +67,11 @@ class _BatchedReward:
         self.previous = np.zeros(num_envs)
         self.returns = np.zeros(num_envs)
 
-    def values(self, obs: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One classifier call on ``n`` observations: (values, p_target, probs)."""
+    def values(self, obs: Any, n: int) -> tuple[np.ndarray, Scores, np.ndarray]:
+        """One classifier call on ``n`` observations: (values, scores, canvases)."""
         canvases = self.reader.canvases(self.reader.image(obs), batched=True)
         scores = self.model.score(canvases, self.reader.targets(obs, n))
-        return self.model.value(scores), scores.p_target, scores.probs
+        return self.model.value(scores), scores, canvases
 
     def reset(self, obs: Any, n: int) -> None:
         self.previous = self.values(obs, n)[0]
@@ -129,24 +129,29 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
         if len(done_idx):
             terminal = _stack([infos[i]["terminal_observation"] for i in done_idx])
             scored = _concat(obs, terminal)
-        values, p_target, probs = self.batch.values(scored, n + len(done_idx))
-        now = values[:n].copy()
-        now[done_idx] = values[n:]  # finished envs are rewarded for their last canvas
-        rewards = self.batch.model.reward(now, self.batch.previous, dones.astype(bool))
+        values, scores, canvases = self.batch.values(scored, n + len(done_idx))
+        # Finished envs are rewarded for their last canvas, not for the reset one.
+        rows = np.arange(n)
+        rows[done_idx] = n + np.arange(len(done_idx))
+        rewards = self.batch.model.reward(values[rows], self.batch.previous, dones.astype(bool))
         self.batch.returns += rewards
-        final_p = p_target[:n].copy()
-        final_p[done_idx] = p_target[n:]
-        final_probs = probs[:n].copy()
-        final_probs[done_idx] = probs[n:]
+        p_target, entropy = scores.p_target[rows], scores.entropy[rows]
         for i in range(n):
             infos[i]["env_reward"] = float(env_rewards[i])
             infos[i]["flatnet"] = {
-                "p_target": float(final_p[i]),
-                "probs": final_probs[i],
-                "predicted": int(final_probs[i].argmax()),
+                "p_target": float(p_target[i]),
+                "probs": scores.probs[rows[i]],
+                "entropy": float(entropy[i]),
+                "predicted": int(scores.predicted[rows[i]]),
+                "target": int(scores.targets[rows[i]]),
             }
         for i in done_idx:
-            infos[i]["flatnet_episode"] = {"return": float(self.batch.returns[i]), "p_target_final": float(final_p[i])}
+            infos[i]["flatnet_episode"] = {
+                "return": float(self.batch.returns[i]),
+                "p_target_final": float(p_target[i]),
+                "canvas": canvases[rows[i]],
+                "target": int(scores.targets[rows[i]]),
+            }
             self.batch.returns[i] = 0.0
         self.batch.previous = values[:n]  # reset observations start the next potentials
         total = rewards + self.env_reward_weight * env_rewards
@@ -206,15 +211,15 @@ class FlatnetRewardVector(VectorWrapper):
         if self.autoreset_mode == AutoresetMode.SAME_STEP and over.any():
             done_idx = np.flatnonzero(over)
             final = _stack([infos["final_obs"][i] for i in done_idx])
-            values, p_target, _ = self.batch.values(_concat(obs, final), n + len(done_idx))
-            now = values[:n].copy()
-            now[done_idx] = values[n:]
-            rewards = self.batch.model.reward(now, self.batch.previous, over)
-            p_now = p_target[:n].copy()
-            p_now[done_idx] = p_target[n:]
+            values, scores, _ = self.batch.values(_concat(obs, final), n + len(done_idx))
+            rows = np.arange(n)
+            rows[done_idx] = n + np.arange(len(done_idx))
+            rewards = self.batch.model.reward(values[rows], self.batch.previous, over)
+            p_now = scores.p_target[rows]
             self.batch.previous = values[:n]
         else:
-            values, p_now, _ = self.batch.values(obs, n)
+            values, scores, _ = self.batch.values(obs, n)
+            p_now = scores.p_target
             rewards = self.batch.model.reward(values, self.batch.previous, over)
             # next_step: an env that ended last step was reset by this step: no reward, and
             # its new episode's potential starts from the reset observation.

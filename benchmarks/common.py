@@ -1,0 +1,32 @@
+"""Shared helpers for the benchmarks: timing and the machine's own float32 matmul rate."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
+    """Fastest wall time of ``repeats`` calls (after one warm-up): least disturbed by noise."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
+    """Measured float32 GEMM rate of this CPU with torch's current thread count (GFLOP/s)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    seconds = best_of(lambda: torch.mm(a, b), repeats)
+    return 2 * n**3 / seconds / 1e9
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
