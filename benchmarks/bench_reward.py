@@ -83,7 +83,11 @@ def main() -> None:
     bare = env_steps_per_second(gym.make(BARE_ID).unwrapped)
     paint = env_steps_per_second(gym.make("FlatnetPaint-v0", device="cpu"))
     vec = vec_steps_per_second(
-        FlatnetRewardVecEnv(make_vec_env(BARE_ID, n_envs=8, seed=0, vec_env_cls=DummyVecEnv), "flatnet", device="cpu")
+        FlatnetRewardVecEnv(
+            make_vec_env(BARE_ID, n_envs=8, seed=0, vec_env_cls=DummyVecEnv),
+            "flatnet",
+            device="cpu",
+        )
     )
     print("| env | steps/s |\n|---|---|")
     print(f"| bare PaintEnv | {bare:,.0f} |\n| FlatnetPaint-v0 (1 env) | {paint:,.0f} |")
@@ -97,7 +101,7 @@ def main() -> None:
     throughput = args.batch / best_of(lambda: clf.predict_proba(canvases))
     gflops = matmul_gflops()
     bound = gflops * 1e9 / flops_per_canvas
-    print(f"| classifier | value |\n|---|---|")
+    print("| classifier | value |\n|---|---|")
     print(f"| FLOPs per canvas (flatnet, 8x8) | {flops_per_canvas / 1e6:.2f} M |")
     print(f"| float32 matmul rate (1024^3) | {gflops:.1f} GFLOP/s |")
     print(f"| FLOP bound | {bound:,.0f} canvases/s |")

@@ -30,7 +30,8 @@ def main() -> None:
         result = train_classifier(config, progress=False)
         seconds = time.perf_counter() - start
         m = result.metrics
-        print(f"| {name} | {seconds:.1f} | {m['test_accuracy']:.4f} | {m['random_mean_max_prob']:.4f} |")
+        acc, msp = m["test_accuracy"], m["random_mean_max_prob"]
+        print(f"| {name} | {seconds:.1f} | {acc:.4f} | {msp:.4f} |")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,9 @@ def read_metadata(path: str | Path) -> dict:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"checkpoint {path} is not a readable safetensors file: {err}") from err
+        raise CheckpointError(
+            f"checkpoint {path} is not a readable safetensors file: {err}"
+        ) from err
     if _META_KEY not in header:
         raise CheckpointError(f"{path} is a safetensors file but not a flatnet-rl checkpoint")
     try:

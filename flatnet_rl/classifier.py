@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -58,7 +57,9 @@ class Classifier:
     input: numpy in, numpy out; torch in, torch out (on this classifier's device).
     """
 
-    def __init__(self, model: nn.Module, metadata: dict, device: str | torch.device = "auto") -> None:
+    def __init__(
+        self, model: nn.Module, metadata: dict, device: str | torch.device = "auto"
+    ) -> None:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.metadata = metadata
@@ -67,7 +68,8 @@ class Classifier:
         self.name = str(metadata.get("name", metadata["arch"]))
 
     def __repr__(self) -> str:
-        return f"Classifier(name={self.name!r}, arch={self.metadata['arch']!r}, canvas={self.canvas_size})"
+        arch = self.metadata["arch"]
+        return f"Classifier(name={self.name!r}, arch={arch!r}, canvas={self.canvas_size})"
 
     # -- scoring --------------------------------------------------------------------------
     @torch.inference_mode()
@@ -79,7 +81,9 @@ class Classifier:
     def _out(values: torch.Tensor, single: bool, like: ArrayLike) -> Any:
         if single:
             values = values[0]
-        return values if isinstance(like, torch.Tensor) else values.float().cpu().numpy()
+        if isinstance(like, torch.Tensor):
+            return values
+        return (values.float() if values.is_floating_point() else values).cpu().numpy()
 
     def logits(self, canvases: ArrayLike) -> Any:
         """Logits ``(N, K)``, or ``(K,)`` for one canvas."""
@@ -130,7 +134,8 @@ def load_classifier(
         return name_or_path
     if not isinstance(name_or_path, (str, Path)):
         raise TypeError(
-            f"expected a zoo name, a checkpoint path or a Classifier, got {type(name_or_path).__name__}"
+            "expected a zoo name, a checkpoint path or a Classifier, "
+            f"got {type(name_or_path).__name__}"
         )
     zoo = zoo_manifest()
     if isinstance(name_or_path, str) and name_or_path in zoo:
@@ -144,6 +149,6 @@ def load_classifier(
     if path.exists():
         return Classifier.load(path, device=device)
     raise ValueError(
-        f"unknown classifier {str(name_or_path)!r}: not a zoo model ({', '.join(sorted(zoo)) or 'none'}) "
-        "and no such file"
+        f"unknown classifier {str(name_or_path)!r}: not a zoo model "
+        f"({', '.join(sorted(zoo)) or 'none'}) and no such file"
     )

@@ -1,10 +1,10 @@
 """``flatnet-rl`` command line: one subcommand per job.
 
-    flatnet-rl train-classifier --loss entropy --kappa 0.3 --outliers 2000 --out model.safetensors
-    flatnet-rl info model.safetensors
-    flatnet-rl compare [MODEL ...] --out runs/compare
-    flatnet-rl sweep --kappa 0,0.1,0.3,1 --outliers 0,2000 --seeds 3
-    flatnet-rl train-agent / evaluate-agent ...
+flatnet-rl train-classifier --loss entropy --kappa 0.3 --outliers 2000 --out model.safetensors
+flatnet-rl info model.safetensors
+flatnet-rl compare [MODEL ...] --out runs/compare
+flatnet-rl sweep --kappa 0,0.1,0.3,1 --outliers 0,2000 --seeds 3
+flatnet-rl train-agent / evaluate-agent ...
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flatnet_rl.checkpoint import CheckpointError
-from flatnet_rl.data.digits import SOURCES, DataSpec, DatasetNotFoundError
+from flatnet_rl.data.digits import SOURCES, DatasetNotFoundError, DataSpec
 from flatnet_rl.data.outliers import FAMILIES, TRAIN_FAMILIES
 from flatnet_rl.losses import LOSSES, Objective
 from flatnet_rl.models import ARCHITECTURES
@@ -74,14 +74,30 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tau", type=finite_float, default=defaults.tau, help="logitnorm temperature")
     g.add_argument("--b1", type=finite_float, default=defaults.b1, help="min_ent/mix_ent CE weight")
     g.add_argument("--b2", type=finite_float, default=defaults.b2, help="min_ent/mix_ent weight")
-    g.add_argument("--outliers", type=non_negative_int, default=0,
-                   help="number of outlier canvases (uniform target); 0 = no outlier exposure")
-    g.add_argument("--outlier-weight", type=finite_float, default=defaults.outlier_weight,
-                   help="outlier exposure lambda")
-    g.add_argument("--outlier-families", type=csv_of(str), default=list(TRAIN_FAMILIES),
-                   help=f"comma-separated subset of {','.join(FAMILIES)}")
-    g.add_argument("--energy-weight", type=finite_float, default=0.0,
-                   help="energy add-on weight (needs --outliers)")
+    g.add_argument(
+        "--outliers",
+        type=non_negative_int,
+        default=0,
+        help="number of outlier canvases (uniform target); 0 = no outlier exposure",
+    )
+    g.add_argument(
+        "--outlier-weight",
+        type=finite_float,
+        default=defaults.outlier_weight,
+        help="outlier exposure lambda",
+    )
+    g.add_argument(
+        "--outlier-families",
+        type=csv_of(str),
+        default=list(TRAIN_FAMILIES),
+        help=f"comma-separated subset of {','.join(FAMILIES)}",
+    )
+    g.add_argument(
+        "--energy-weight",
+        type=finite_float,
+        default=0.0,
+        help="energy add-on weight (needs --outliers)",
+    )
     d = parser.add_argument_group("data and optimisation")
     d.add_argument("--arch", choices=sorted(ARCHITECTURES), default="flatnet")
     d.add_argument("--canvas", type=positive_int, default=8, help="canvas side in pixels")
@@ -91,6 +107,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--epochs", type=positive_int, default=40)
     d.add_argument("--batch-size", type=positive_int, default=128)
     d.add_argument("--lr", type=finite_float, default=1e-3)
+    d.add_argument(
+        "--shift",
+        type=non_negative_int,
+        default=1,
+        help="random translation augmentation, in pixels",
+    )
     d.add_argument("--seed", type=non_negative_int, default=0)
     d.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
@@ -114,7 +136,9 @@ def config_from_args(args: argparse.Namespace, **overrides: object):
         "objective": objective,
         "arch": args.arch,
         "data": DataSpec(
-            source=args.source, canvas=args.canvas, split_seed=args.split_seed,
+            source=args.source,
+            canvas=args.canvas,
+            split_seed=args.split_seed,
             mnist_root=args.mnist_root,
         ),
         "outliers": args.outliers,
@@ -122,6 +146,7 @@ def config_from_args(args: argparse.Namespace, **overrides: object):
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
+        "shift": args.shift,
         "seed": args.seed,
         "device": args.device,
     }

@@ -10,7 +10,7 @@ Objectives (the in-distribution term, chosen by ``Objective.loss``):
 name               loss                                                  source
 =================  ====================================================  ==========================
 ``ce``             ``CE(z, y)``                                          baseline (unregularized)
-``entropy``        ``CE - kappa * H(p)``                                 flatnet; Pereyra et al. 2017
+``entropy``        ``CE - kappa * H(p)``                                 flatnet; Pereyra 2017
 ``entropy_hinge``  ``CE + beta * max(0, Gamma - H(p))``                  hinge form of the above
 ``label_smoothing`` CE against ``(1 - eps) onehot + eps / K``            Szegedy et al. 2016
 ``logitnorm``      ``CE(z / (tau (||z|| + 1e-7)), y)``                   Wei et al. 2022
@@ -107,13 +107,17 @@ def mix_ent_loss(
     return b1 * F.cross_entropy(logits, y) + b2 * cross.mean()
 
 
-def pc_softmax_loss(logits: torch.Tensor, y: torch.Tensor, log_priors: torch.Tensor) -> torch.Tensor:
+def pc_softmax_loss(
+    logits: torch.Tensor, y: torch.Tensor, log_priors: torch.Tensor
+) -> torch.Tensor:
     """NLL of ``PC_y = exp(z_y) / sum_k pi_k exp(z_k)`` with ``pi`` the training class priors.
 
     Equals ``CE(z + log pi, y) + log pi_y``; ``log PC_y`` estimates the pointwise mutual
     information ``log p(y|x) / p(y)``.
     """
-    return (torch.logsumexp(logits + log_priors, dim=-1) - logits.gather(1, y[:, None])[:, 0]).mean()
+    return (
+        torch.logsumexp(logits + log_priors, dim=-1) - logits.gather(1, y[:, None])[:, 0]
+    ).mean()
 
 
 def dropmax_loss(

@@ -1,4 +1,4 @@
-"""Classifier architectures. Every model maps canvases ``(N, 1, H, W)`` in [0, 1] to logits ``(N, 10)``.
+"""Classifier architectures: canvases ``(N, 1, H, W)`` in [0, 1] -> logits ``(N, 10)``.
 
 ``FlatNet`` and ``FlatNetLite`` follow flatnet's CNNs (two 3x3 convolutions, max pooling,
 dropout, two or three fully connected layers) with adaptive pooling instead of a fixed

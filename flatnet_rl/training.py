@@ -106,7 +106,9 @@ def _random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torc
 
 def eval_random_canvases(canvas: int, n: int = EVAL_RANDOM) -> np.ndarray:
     """The fixed held-out Bernoulli canvases (densities in 0.03-0.5) for quick metrics."""
-    return make_family("bernoulli", n, canvas, np.random.default_rng(EVAL_SEED), density=DEFAULT_DENSITY)
+    return make_family(
+        "bernoulli", n, canvas, np.random.default_rng(EVAL_SEED), density=DEFAULT_DENSITY
+    )
 
 
 def quick_metrics(clf: Classifier, x_test: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
@@ -153,7 +155,9 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     log_priors = torch.from_numpy(np.log(counts / counts.sum())).float().to(device)
 
     model = build_model(config.arch, canvas).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
     out_batch = min(
         math.ceil(len(x_pool) / steps_per_epoch), int(config.outlier_ratio * config.batch_size)
@@ -210,4 +214,6 @@ def config_from_dict(values: dict) -> TrainConfig:
     data = DataSpec.from_dict(values.pop("data"))
     values["outlier_families"] = tuple(values.get("outlier_families") or TRAIN_FAMILIES)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(objective=objective, data=data, **{k: v for k, v in values.items() if k in known})
+    return TrainConfig(
+        objective=objective, data=data, **{k: v for k, v in values.items() if k in known}
+    )

@@ -18,7 +18,9 @@ class RewardHackingCallback(BaseCallback):
     in :class:`~flatnet_rl.reward.FlatnetRewardVecEnv`, whose infos carry the final canvas.
     """
 
-    def __init__(self, proxy: Classifier, judge: Classifier, min_episodes: int = 20, verbose: int = 0):
+    def __init__(
+        self, proxy: Classifier, judge: Classifier, min_episodes: int = 20, verbose: int = 0
+    ):
         super().__init__(verbose)
         self.proxy, self.judge = proxy, judge
         self.min_episodes = min_episodes

@@ -73,9 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     from flatnet_rl.cli import non_negative_int, positive_int
 
     p = sub.add_parser("train-agent", help="train an SB3 agent on a classifier reward")
-    p.add_argument("--env", default="FlatnetPaint-v0", help="env id (FlatnetPaint-v0 or any image env)")
+    p.add_argument(
+        "--env", default="FlatnetPaint-v0", help="env id (FlatnetPaint-v0 or any image env)"
+    )
     p.add_argument("--algo", choices=ALGORITHMS, default="ppo")
-    p.add_argument("--reward-model", default="flatnet", help="flatnet, baseline or a checkpoint path")
+    p.add_argument(
+        "--reward-model", default="flatnet", help="flatnet, baseline or a checkpoint path"
+    )
     p.add_argument("--reward-mode", choices=MODES, default="delta")
     p.add_argument("--action-mode", choices=("pixel", "pen"), default="pixel")
     p.add_argument("--target", type=_target, default=None, help="0-9, or 'random' (default)")
@@ -86,9 +90,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--out", default="runs/agent")
     p.add_argument("--device", default="auto")
-    p.add_argument("--env-kwargs", type=_json_dict, default={}, help='JSON, e.g. \'{"pixel_op": "toggle"}\'')
-    p.add_argument("--hyperparams", type=_json_dict, default={}, help="JSON overrides of the preset")
-    p.add_argument("--eval-episodes", type=non_negative_int, default=100, help="0 = skip evaluation")
+    p.add_argument(
+        "--env-kwargs", type=_json_dict, default={}, help='JSON, e.g. \'{"pixel_op": "toggle"}\''
+    )
+    p.add_argument(
+        "--hyperparams", type=_json_dict, default={}, help="JSON overrides of the preset"
+    )
+    p.add_argument(
+        "--eval-episodes", type=non_negative_int, default=100, help="0 = skip evaluation"
+    )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=cmd_train_agent)
 

@@ -24,8 +24,13 @@ class CanvasFeaturesExtractor(BaseFeaturesExtractor):
     """
 
     def __init__(self, observation_space: gym.spaces.Dict, channels: int = 32) -> None:
-        if not isinstance(observation_space, gym.spaces.Dict) or "canvas" not in observation_space.spaces:
-            raise ValueError("CanvasFeaturesExtractor needs a Dict observation with a 'canvas' entry")
+        if (
+            not isinstance(observation_space, gym.spaces.Dict)
+            or "canvas" not in observation_space.spaces
+        ):
+            raise ValueError(
+                "CanvasFeaturesExtractor needs a Dict observation with a 'canvas' entry"
+            )
         canvas_space = observation_space["canvas"]
         shape = canvas_space.shape
         if len(shape) not in (2, 3) or min(shape[-2:]) < 3:
@@ -33,7 +38,9 @@ class CanvasFeaturesExtractor(BaseFeaturesExtractor):
         in_channels = 1 if len(shape) == 2 else shape[0]
         h, w = shape[-2:]
         other = sum(
-            gym.spaces.flatdim(space) for key, space in observation_space.spaces.items() if key != "canvas"
+            gym.spaces.flatdim(space)
+            for key, space in observation_space.spaces.items()
+            if key != "canvas"
         )
         cnn_out = channels * h * w
         super().__init__(observation_space, features_dim=cnn_out + other)

@@ -33,7 +33,9 @@ class EpisodeRecord:
             values.clear()
 
 
-def score_episodes(record: EpisodeRecord, proxy: Classifier, judge: Classifier) -> dict[str, np.ndarray]:
+def score_episodes(
+    record: EpisodeRecord, proxy: Classifier, judge: Classifier
+) -> dict[str, np.ndarray]:
     """Per-episode proxy/judge p_target, proxy entropy, length and learned return."""
     canvases = np.stack(record.canvases)
     targets = np.asarray(record.targets)
@@ -69,7 +71,9 @@ def summarize(scores: dict[str, np.ndarray]) -> dict[str, float]:
     }
 
 
-def summarize_per_target(scores: dict[str, np.ndarray], num_classes: int = 10) -> dict[int, dict[str, float]]:
+def summarize_per_target(
+    scores: dict[str, np.ndarray], num_classes: int = 10
+) -> dict[int, dict[str, float]]:
     out = {}
     for k in range(num_classes):
         mask = scores["target"] == k

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import torch
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -98,7 +97,10 @@ class AgentConfig:
 
 
 def make_env(
-    config: AgentConfig, n_envs: int | None = None, seed: int | None = None, evaluation: bool = False
+    config: AgentConfig,
+    n_envs: int | None = None,
+    seed: int | None = None,
+    evaluation: bool = False,
 ) -> VecEnv:
     """The vectorized env: bare envs, Monitor, then one batched reward wrapper.
 
@@ -115,7 +117,9 @@ def make_env(
             "canvas_size": load_classifier(config.reward_model, device="cpu").canvas_size,
             **config.env_kwargs,
         }
-        venv = make_vec_env(BARE_ID, n_envs=n_envs, seed=seed, env_kwargs=kwargs, vec_env_cls=DummyVecEnv)
+        venv = make_vec_env(
+            BARE_ID, n_envs=n_envs, seed=seed, env_kwargs=kwargs, vec_env_cls=DummyVecEnv
+        )
         target = None
     else:
         venv = make_vec_env(config.env_id, n_envs=n_envs, seed=seed, env_kwargs=config.env_kwargs)
@@ -158,18 +162,22 @@ def train_agent(config: AgentConfig, *, progress: bool = True, eval_episodes: in
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
     env = make_env(config)
     model = build_model(config, env)
     callback = RewardHackingCallback(
-        load_classifier(config.reward_model, device="cpu"), load_classifier(config.judge, device="cpu")
+        load_classifier(config.reward_model, device="cpu"),
+        load_classifier(config.judge, device="cpu"),
     )
     started = time.perf_counter()
     model.learn(config.timesteps, callback=callback, progress_bar=progress, tb_log_name=config.algo)
     seconds = time.perf_counter() - started
     model.save(out / "model.zip")
     env.close()
-    record = {**config.to_dict(), "train_seconds": round(seconds, 1), "last_training_metrics": callback.last}
+    record = {
+        **config.to_dict(),
+        "train_seconds": round(seconds, 1),
+        "last_training_metrics": callback.last,
+    }
     (out / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     if eval_episodes:
         from flatnet_rl.agents.evaluate import evaluate_agent
@@ -184,7 +192,9 @@ def load_run(run_dir: str | Path, device: str = "auto") -> tuple[AgentConfig, Ba
     config_path, model_path = run_dir / "config.json", run_dir / "model.zip"
     for path in (config_path, model_path):
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: is {run_dir} a flatnet-rl agent run folder?")
+            raise FileNotFoundError(
+                f"{path} not found: is {run_dir} a flatnet-rl agent run folder?"
+            )
     try:
         config = AgentConfig.from_dict(json.loads(config_path.read_text()))
     except (json.JSONDecodeError, TypeError) as err:

@@ -3,8 +3,8 @@
 from flatnet_rl.data.canvas import CanvasError, frames_to_canvas, to_canvas_batch
 from flatnet_rl.data.digits import (
     NUM_CLASSES,
-    DataSpec,
     DatasetNotFoundError,
+    DataSpec,
     DigitSplit,
     binarize,
     load_dataset,

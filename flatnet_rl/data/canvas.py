@@ -32,6 +32,9 @@ def _as_tensor(x: ArrayLike) -> torch.Tensor:
     if isinstance(x, np.ndarray):
         if x.dtype == object or x.dtype.kind in "USVc":
             raise CanvasError(f"canvas must be numeric or bool, got dtype {x.dtype}")
+        if x.dtype.kind == "u" and x.dtype.itemsize > 1:
+            # torch has no min/max for uint16/32/64: compare their values as int64 instead.
+            x = x.astype(np.int64)
         return torch.from_numpy(np.ascontiguousarray(x))
     try:
         return torch.as_tensor(np.asarray(x))

@@ -60,7 +60,9 @@ def scribble(n: int, canvas: int, rng: np.random.Generator) -> np.ndarray:
     for image in out:
         for _ in range(rng.integers(1, 4)):
             pos = rng.integers(0, canvas, size=2)
-            for step in _STEPS[rng.integers(0, len(_STEPS), size=rng.integers(canvas // 2, 2 * canvas))]:
+            for step in _STEPS[
+                rng.integers(0, len(_STEPS), size=rng.integers(canvas // 2, 2 * canvas))
+            ]:
                 image[pos[0], pos[1]] = 1
                 pos = np.clip(pos + step, 0, canvas - 1)
             image[pos[0], pos[1]] = 1
@@ -120,9 +122,13 @@ def make_outliers(
     rng = np.random.default_rng(seed)
     counts = np.full(len(families), n // len(families))
     counts[: n % len(families)] += 1
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown outlier family {sorted(unknown)}; expected some of {FAMILIES}")
     parts = [
         make_family(f, int(c), canvas, rng, digits=digits, density=density)
         for f, c in zip(families, counts, strict=True)
+        if c > 0
     ]
     out = np.concatenate(parts) if parts else np.zeros((0, canvas, canvas), np.uint8)
     return out[rng.permutation(len(out))]

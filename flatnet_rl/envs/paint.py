@@ -57,14 +57,20 @@ def _parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.
     """A start mode, or a mapping mode -> weight for a mixture (weights are normalised)."""
     if isinstance(start, str):
         if start not in STARTS:
-            raise ValueError(f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}")
+            raise ValueError(
+                f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}"
+            )
         return (start,), np.ones(1)
     if not isinstance(start, Mapping) or not start:
-        raise ValueError(f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}")
+        raise ValueError(
+            f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}"
+        )
     unknown = set(start) - set(STARTS)
     weights = np.array(list(start.values()), dtype=float)
     if unknown or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError(f"start mixture must map modes in {STARTS} to weights >= 0 (not all 0), got {start!r}")
+        raise ValueError(
+            f"start mixture must map modes in {STARTS} to weights >= 0 (not all 0), got {start!r}"
+        )
     return tuple(start), weights / weights.sum()
 
 
@@ -316,7 +322,9 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         else:
             start = self._start_modes[0]
             if len(self._start_modes) > 1:
-                start = self._start_modes[int(rng.choice(len(self._start_modes), p=self._start_probs))]
+                start = self._start_modes[
+                    int(rng.choice(len(self._start_modes), p=self._start_probs))
+                ]
             if start == "blank":
                 self._canvas.fill(0)
             elif start == "noise":

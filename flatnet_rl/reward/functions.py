@@ -99,7 +99,12 @@ class ClassifierRewardModel:
     """
 
     def __init__(
-        self, classifier: Classifier | str, mode: str = "delta", *, gamma: float = 1.0, device: str = "auto"
+        self,
+        classifier: Classifier | str,
+        mode: str = "delta",
+        *,
+        gamma: float = 1.0,
+        device: str = "auto",
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown reward mode {mode!r}; expected one of {MODES}")
@@ -140,7 +145,9 @@ class ClassifierRewardModel:
             return -scores.entropy
         return scores.p_target  # prob, delta (Phi), final
 
-    def reward(self, value: np.ndarray, previous: np.ndarray | None, episode_over: np.ndarray) -> np.ndarray:
+    def reward(
+        self, value: np.ndarray, previous: np.ndarray | None, episode_over: np.ndarray
+    ) -> np.ndarray:
         """Rewards from this step's values, last step's values (``delta``) and end flags."""
         if self.mode == "delta":
             if previous is None:

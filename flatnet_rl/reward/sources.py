@@ -122,7 +122,12 @@ class ObservationReader:
                 first = frames_to_canvas(arr, c, batched=batched, threshold=0.5, invert=False)
                 gray_light = float(np.mean(first)) > 0.5
                 self.invert = bool(gray_light)
-        if exact and arr.dtype == np.uint8 and not self.invert and (arr.size == 0 or arr.max() <= 1):
+        if (
+            exact
+            and arr.dtype == np.uint8
+            and not self.invert
+            and (arr.size == 0 or arr.max() <= 1)
+        ):
             return arr.reshape(-1, c, c)  # already a binary canvas: the fast path
         try:
             return frames_to_canvas(

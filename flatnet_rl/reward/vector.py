@@ -53,7 +53,9 @@ class _BatchedReward:
         device: str,
     ) -> None:
         if image == "render":
-            raise ValueError("vectorized FlatnetReward reads observations; image='render' is not supported")
+            raise ValueError(
+                "vectorized FlatnetReward reads observations; image='render' is not supported"
+            )
         self.model = ClassifierRewardModel(classifier, mode, gamma=gamma, device=device)
         self.reader = ObservationReader(
             observation_space,
@@ -111,8 +113,16 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
     ) -> None:
         super().__init__(venv)
         self.batch = _BatchedReward(
-            venv.observation_space, venv.num_envs, classifier, target, mode, image, gamma,
-            threshold, invert, device,
+            venv.observation_space,
+            venv.num_envs,
+            classifier,
+            target,
+            mode,
+            image,
+            gamma,
+            threshold,
+            invert,
+            device,
         )
         self.env_reward_weight = float(env_reward_weight)
 
@@ -192,8 +202,16 @@ class FlatnetRewardVector(VectorWrapper):
                 f"autoreset mode {self.autoreset_mode} is not supported: use next_step or same_step"
             )
         self.batch = _BatchedReward(
-            env.single_observation_space, env.num_envs, classifier, target, mode, image, gamma,
-            threshold, invert, device,
+            env.single_observation_space,
+            env.num_envs,
+            classifier,
+            target,
+            mode,
+            image,
+            gamma,
+            threshold,
+            invert,
+            device,
         )
         self.env_reward_weight = float(env_reward_weight)
         self._resetting = np.zeros(env.num_envs, dtype=bool)

@@ -61,7 +61,9 @@ class FlatnetReward(gym.Wrapper):
         super().__init__(env)
         self.reward_model = ClassifierRewardModel(classifier, mode, gamma=gamma, device=device)
         if image == "render" and env.render_mode != "rgb_array":
-            raise ValueError(f"image='render' needs render_mode='rgb_array', got {env.render_mode!r}")
+            raise ValueError(
+                f"image='render' needs render_mode='rgb_array', got {env.render_mode!r}"
+            )
         self.reader = ObservationReader(
             env.observation_space,
             self.reward_model.canvas_size,

@@ -45,7 +45,9 @@ def build(names: list[str]) -> None:
             raise SystemExit(f"building {name} failed")
         path = MANIFEST.with_name(entry["file"])
         entry["metrics"] = {
-            k: round(v, 4) for k, v in read_metadata(path)["metrics"].items() if k != "train_seconds"
+            k: round(v, 4)
+            for k, v in read_metadata(path)["metrics"].items()
+            if k != "train_seconds"
         }
         entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
         MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")

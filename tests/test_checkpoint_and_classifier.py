@@ -1,0 +1,450 @@
+"""Safe checkpoints (safetensors + JSON metadata) and the Classifier API, incl. shipped models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import struct
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import flatnet_rl.checkpoint as checkpoint_mod
+from flatnet_rl import __version__
+from flatnet_rl.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    CheckpointError,
+    load_checkpoint,
+    read_metadata,
+    save_checkpoint,
+)
+from flatnet_rl.classifier import (
+    MANIFEST,
+    ZOO_DIR,
+    Classifier,
+    load_classifier,
+    resolve_device,
+    zoo_manifest,
+)
+from flatnet_rl.data import DataSpec, load_embedded_digits
+from flatnet_rl.models import build_model
+from flatnet_rl.training import eval_random_canvases
+
+ZOO_NAMES = ("flatnet", "baseline", "judge")
+
+
+
+def _small_classifier(arch: str = "flatnet_lite", canvas: int = 8, seed: int = 0) -> Classifier:
+    torch.manual_seed(seed)
+    model = build_model(arch, canvas)
+    meta = {"name": "tiny", "arch": arch, "canvas_size": canvas, "num_classes": 10,
+            "training": {"seed": seed}}
+    return Classifier(model, meta, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return _small_classifier()
+
+
+@pytest.fixture(scope="module")
+def canvases():
+    return (np.random.default_rng(0).random((6, 8, 8)) < 0.3).astype(np.uint8)
+
+
+@pytest.fixture
+def saved(tmp_path, tiny):
+    path = tmp_path / "tiny.safetensors"
+    tiny.save(path)
+    return path
+
+
+def _rewrite(path, tensors, meta) -> None:
+    """Write a safetensors file with arbitrary flatnet_rl metadata (bypassing validation)."""
+    save_file(tensors, str(path), metadata={"flatnet_rl": json.dumps(meta)})
+
+
+# --------------------------------------------------------------------------------------
+# round trip and atomicity
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("arch", ["flatnet", "flatnet_lite", "dropmax", "mlp"])
+def test_round_trip_identical_logits(tmp_path, arch, canvases):
+    clf = _small_classifier(arch)
+    path = clf.save(tmp_path / f"{arch}.safetensors")
+    assert path == tmp_path / f"{arch}.safetensors"
+    again = Classifier.load(path, device="cpu")
+    np.testing.assert_array_equal(again.logits(canvases), clf.logits(canvases))
+    assert again.metadata["arch"] == arch
+    assert again.metadata["training"] == {"seed": 0}
+    assert again.metadata["package_version"] == __version__
+    assert again.metadata["format"] == FORMAT
+    assert again.metadata["format_version"] == FORMAT_VERSION
+    assert again.canvas_size == 8 and again.num_classes == 10 and again.name == "tiny"
+    assert not again.model.training
+    for key, value in clf.model.state_dict().items():
+        assert torch.equal(again.model.state_dict()[key], value)
+
+
+def test_read_metadata_without_weights(saved):
+    meta = read_metadata(saved)
+    assert meta["arch"] == "flatnet_lite" and meta["canvas_size"] == 8
+    tensors, meta2 = load_checkpoint(saved)
+    assert meta2 == meta
+    assert all(isinstance(t, torch.Tensor) for t in tensors.values())
+
+
+def test_save_leaves_no_temp_files(tmp_path, tiny):
+    out = tmp_path / "sub" / "dir" / "m.safetensors"
+    tiny.save(out)
+    tiny.save(out)  # overwrite
+    assert sorted(p.name for p in out.parent.iterdir()) == ["m.safetensors"]
+    mode = out.stat().st_mode & 0o777
+    assert mode & 0o044, "checkpoint should be world/group readable like a normal file"
+
+
+def test_failed_write_keeps_existing_checkpoint(tmp_path, tiny, monkeypatch, canvases):
+    path = tmp_path / "m.safetensors"
+    tiny.save(path)
+    before = path.read_bytes()
+
+    def half_write(tensors, filename, metadata=None):
+        with open(filename, "wb") as fh:
+            fh.write(b"\x00" * 100)  # some bytes reach the temp file, then the disk "fails"
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint_mod, "save_file", half_write)
+    other = _small_classifier(seed=1)
+    with pytest.raises(OSError, match="disk full"):
+        other.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+    monkeypatch.undo()
+    np.testing.assert_array_equal(Classifier.load(path).logits(canvases), tiny.logits(canvases))
+
+
+def test_interrupted_write_keeps_existing_checkpoint(tmp_path, tiny, monkeypatch):
+    """KeyboardInterrupt mid-write (a BaseException) is cleaned up too."""
+    path = tmp_path / "m.safetensors"
+    tiny.save(path)
+    before = path.read_bytes()
+
+    def interrupted(tensors, filename, metadata=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint_mod, "save_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tiny.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_save_checkpoint_requires_metadata(tmp_path, tiny):
+    with pytest.raises(ValueError, match="lacks"):
+        save_checkpoint(tmp_path / "x.safetensors", tiny.model.state_dict(), {"arch": "mlp"})
+    assert not list(tmp_path.iterdir())
+
+
+def test_loading_never_unpickles(saved, monkeypatch, canvases, tiny):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle must not be used to load checkpoints")
+
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    monkeypatch.setattr(torch, "load", forbidden)
+    clf = load_classifier(saved)
+    np.testing.assert_array_equal(clf.logits(canvases), tiny.logits(canvases))
+    assert read_metadata(saved)["arch"] == "flatnet_lite"
+
+
+# --------------------------------------------------------------------------------------
+# corrupt / incompatible checkpoints
+# --------------------------------------------------------------------------------------
+def _expect_checkpoint_error(path, *needles):
+    with pytest.raises(CheckpointError) as info:
+        Classifier.load(path)
+    message = str(info.value)
+    assert str(path) in message
+    for needle in needles:
+        assert needle in message, message
+    # CheckpointError is a ValueError, and load_classifier surfaces the same error
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(CheckpointError):
+        load_classifier(path)
+    return message
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.safetensors"
+    with pytest.raises(CheckpointError, match="does not exist"):
+        Classifier.load(path)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_metadata(path)
+
+
+@pytest.mark.parametrize("keep", [0, 4, 8, 100, 0.5, -10])
+def test_truncated_file(saved, keep):
+    data = saved.read_bytes()
+    n = int(len(data) * keep) if isinstance(keep, float) else keep
+    saved.write_bytes(data[:n])
+    _expect_checkpoint_error(saved, "not a readable safetensors file")
+
+
+def test_random_garbage(tmp_path):
+    path = tmp_path / "garbage.safetensors"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    _expect_checkpoint_error(path, "not a readable safetensors file")
+    # a plausible header length but a non-JSON header
+    path.write_bytes(struct.pack("<Q", 16) + b"not json at all!" + b"\x00" * 8)
+    _expect_checkpoint_error(path, "not a readable safetensors file")
+
+
+def test_pickle_file_is_rejected_not_executed(tmp_path):
+    path = tmp_path / "old.safetensors"
+    torch.save({"w": torch.zeros(2)}, path)
+    _expect_checkpoint_error(path, "not a readable safetensors file")
+
+
+def test_safetensors_without_our_metadata(tmp_path, tiny):
+    path = tmp_path / "plain.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny.model.state_dict().items()}, str(path))
+    _expect_checkpoint_error(path, "not a flatnet-rl checkpoint")
+    save_file({"w": torch.zeros(3)}, str(path), metadata={"other": "x"})
+    _expect_checkpoint_error(path, "not a flatnet-rl checkpoint")
+
+
+def test_corrupt_or_foreign_metadata(saved):
+    tensors, meta = load_checkpoint(saved)
+    save_file(tensors, str(saved), metadata={"flatnet_rl": "{not json"})
+    _expect_checkpoint_error(saved, "corrupt metadata")
+    _rewrite(saved, tensors, [1, 2, 3])
+    _expect_checkpoint_error(saved, "not a flatnet-rl classifier checkpoint")
+    _rewrite(saved, tensors, {**meta, "format": "someone-else/model"})
+    _expect_checkpoint_error(saved, "not a flatnet-rl classifier checkpoint")
+
+
+@pytest.mark.parametrize("version", [0, 2, "1", None])
+def test_wrong_format_version(saved, version):
+    tensors, meta = load_checkpoint(saved)
+    _rewrite(saved, tensors, {**meta, "format_version": version})
+    _expect_checkpoint_error(saved, "format version", f"reads version {FORMAT_VERSION}")
+
+
+@pytest.mark.parametrize("key", ["arch", "canvas_size", "num_classes"])
+def test_metadata_missing_keys(saved, key):
+    tensors, meta = load_checkpoint(saved)
+    del meta[key]
+    _rewrite(saved, tensors, meta)
+    _expect_checkpoint_error(saved, "metadata lacks", key)
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"arch": "mlp"}, "does not match architecture 'mlp'"),
+        ({"arch": "flatnet"}, "does not match architecture 'flatnet'"),
+        ({"num_classes": 5}, "does not match architecture"),
+        ({"arch": "transformer"}, "incompatible"),
+        ({"canvas_size": 2}, "incompatible"),
+        ({"canvas_size": "eight"}, "incompatible"),
+        ({"canvas_size": None}, "incompatible"),
+    ],
+)
+def test_architecture_state_mismatch(saved, change, needle):
+    tensors, meta = load_checkpoint(saved)
+    _rewrite(saved, tensors, {**meta, **change})
+    _expect_checkpoint_error(saved, needle)
+
+
+def test_missing_and_extra_tensors(saved):
+    tensors, meta = load_checkpoint(saved)
+    fewer = dict(tensors)
+    fewer.pop(sorted(fewer)[0])
+    _rewrite(saved, fewer, meta)
+    _expect_checkpoint_error(saved, "does not match architecture", "Missing key")
+    _rewrite(saved, {**tensors, "extra.weight": torch.zeros(2)}, meta)
+    _expect_checkpoint_error(saved, "does not match architecture", "Unexpected key")
+
+
+# --------------------------------------------------------------------------------------
+# zoo and Classifier API
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def zoo():
+    return {name: load_classifier(name) for name in ZOO_NAMES}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_embedded_digits(DataSpec())
+
+
+def test_zoo_loads_offline(zoo):
+    assert set(zoo_manifest()) >= set(ZOO_NAMES)
+    for name, clf in zoo.items():
+        assert isinstance(clf, Classifier)
+        assert clf.name == name
+        assert clf.canvas_size == 8 and clf.num_classes == 10
+        assert clf.device == resolve_device("auto")
+        assert name in repr(clf)
+    assert zoo["judge"].metadata["arch"] == "mlp"
+
+
+def test_zoo_files_match_manifest_hashes():
+    manifest = json.loads(MANIFEST.read_text())
+    for name in ZOO_NAMES:
+        entry = manifest[name]
+        digest = hashlib.sha256((ZOO_DIR / entry["file"]).read_bytes()).hexdigest()
+        assert digest == entry["sha256"], name
+
+
+@pytest.mark.parametrize("name", ZOO_NAMES)
+def test_predict_proba_shapes_and_normalization(zoo, name, canvases):
+    clf = zoo[name]
+    one = clf.predict_proba(canvases[0])
+    assert isinstance(one, np.ndarray) and one.shape == (10,) and one.dtype == np.float32
+    assert one.sum() == pytest.approx(1.0, abs=1e-5)
+    many = clf.predict_proba(canvases)
+    assert many.shape == (6, 10)
+    np.testing.assert_allclose(many.sum(-1), 1.0, atol=1e-5)
+    assert (many >= 0).all()
+    np.testing.assert_allclose(many[0], one, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(clf(canvases), many)
+    assert clf.logits(canvases).shape == (6, 10)
+    assert clf.logits(canvases[0]).shape == (10,)
+    assert clf.predict_proba(np.zeros((0, 8, 8), np.uint8)).shape == (0, 10)
+
+
+def test_numpy_in_numpy_out_torch_in_torch_out(zoo, canvases):
+    clf = zoo["flatnet"]
+    as_np = clf.predict_proba(canvases)
+    as_torch = clf.predict_proba(torch.from_numpy(canvases))
+    assert isinstance(as_np, np.ndarray)
+    assert isinstance(as_torch, torch.Tensor) and as_torch.shape == (6, 10)
+    np.testing.assert_allclose(as_torch.numpy(), as_np, rtol=1e-6, atol=1e-7)
+    single = clf.predict_proba(torch.from_numpy(canvases[0]))
+    assert isinstance(single, torch.Tensor) and single.shape == (10,)
+    pred_t = clf.predict(torch.from_numpy(canvases))
+    assert isinstance(pred_t, torch.Tensor) and pred_t.shape == (6,)
+    np.testing.assert_array_equal(pred_t.numpy(), as_np.argmax(-1))
+    np.testing.assert_array_equal(clf.predict(canvases), as_np.argmax(-1))
+    assert clf.predict(canvases[0]).shape == ()
+
+
+def test_predict_numpy_returns_integer_labels(zoo, canvases):
+    pred = zoo["flatnet"].predict(canvases)
+    assert np.issubdtype(pred.dtype, np.integer), pred.dtype
+
+
+def test_input_dtypes_give_identical_outputs(zoo, canvases):
+    clf = zoo["flatnet"]
+    reference = clf.predict_proba(canvases)
+    for variant in (
+        canvases.astype(bool),
+        canvases.astype(np.int64),
+        canvases.astype(np.int32),
+        canvases * np.uint8(255),
+        canvases.astype(np.float32),
+        canvases.astype(np.float64),
+    ):
+        np.testing.assert_array_equal(clf.predict_proba(variant), reference)
+
+
+@pytest.mark.parametrize(
+    "bad, needles",
+    [
+        (np.zeros((16, 16)), ["H = W = 8", "(16, 16)"]),
+        (np.zeros((2, 7, 8)), ["H = W = 8", "(2, 7, 8)"]),
+        (np.zeros((1, 1, 8, 8)), ["(H, W) or (N, H, W)", "(1, 1, 8, 8)"]),
+        (np.zeros(64), ["(H, W) or (N, H, W)", "(64,)"]),
+        (np.full((8, 8), np.nan, np.float32), ["NaN"]),
+        (np.full((8, 8), 3.0), ["[0, 1]", "[3, 3]"]),
+        (np.full((8, 8), -1, np.int64), ["0 and 1", "[-1, -1]"]),
+        (torch.full((8, 8), 2), ["0 and 1", "[2, 2]"]),
+    ],
+)
+def test_bad_inputs_name_expected_and_received(zoo, bad, needles):
+    with pytest.raises(ValueError) as info:
+        zoo["flatnet"].predict_proba(bad)
+    for needle in needles:
+        assert needle in str(info.value)
+
+
+def test_unknown_name_lists_zoo():
+    with pytest.raises(ValueError) as info:
+        load_classifier("no-such-model")
+    message = str(info.value)
+    assert "no-such-model" in message
+    for name in ZOO_NAMES:
+        assert name in message
+    with pytest.raises(TypeError):
+        load_classifier(42)
+
+
+def test_classifier_passthrough(zoo):
+    clf = zoo["baseline"]
+    assert load_classifier(clf) is clf
+
+
+def test_no_autograd(zoo, canvases):
+    x = torch.from_numpy(canvases.astype(np.float32)).requires_grad_(True)
+    out = zoo["flatnet"].predict_proba(x)
+    assert not out.requires_grad
+    assert out.grad_fn is None
+    assert not zoo["flatnet"].logits(x).requires_grad
+    assert all(not p.requires_grad or p.grad is None for p in zoo["flatnet"].model.parameters())
+
+
+def test_resolve_device():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device 'gpu0'"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_load_classifier_by_path_and_device(saved, canvases):
+    by_str = load_classifier(str(saved), device="cpu")
+    by_path = load_classifier(saved, device=torch.device("cpu"))
+    np.testing.assert_array_equal(by_str.logits(canvases), by_path.logits(canvases))
+    assert by_str.device.type == "cpu"
+
+
+# --------------------------------------------------------------------------------------
+# shipped-model quality (recomputed from the data, not read from the manifest)
+# --------------------------------------------------------------------------------------
+def _accuracy(clf: Classifier, digits) -> float:
+    return float((clf.predict_proba(digits.x_test).argmax(-1) == digits.y_test).mean())
+
+
+def test_flatnet_quality(zoo, digits):
+    clf = zoo["flatnet"]
+    assert _accuracy(clf, digits) >= 0.96
+    rand = clf.predict_proba(eval_random_canvases(8))
+    assert rand.shape == (2000, 10)
+    assert rand.max(-1).mean() <= 0.20
+
+
+def test_baseline_quality_and_flatnet_is_flatter(zoo, digits):
+    assert _accuracy(zoo["baseline"], digits) >= 0.95
+    rand = eval_random_canvases(8)
+    base_msp = zoo["baseline"].predict_proba(rand).max(-1).mean()
+    flat_msp = zoo["flatnet"].predict_proba(rand).max(-1).mean()
+    assert flat_msp < base_msp - 0.2
+
+
+def test_judge_is_independent_and_accurate(zoo):
+    # the judge was trained on split_seed 1: score it on its own held-out split
+    judge = zoo["judge"]
+    assert judge.metadata["training"]["data"]["split_seed"] == 1
+    own = load_embedded_digits(DataSpec(split_seed=1))
+    assert _accuracy(judge, own) >= 0.9
+

@@ -1,0 +1,53 @@
+"""Architectures: every one builds for several canvases and maps (N, 1, H, W) to (N, 10)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from flatnet_rl.data import NUM_CLASSES
+from flatnet_rl.models import ARCHITECTURES, MIN_CANVAS, build_model
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("canvas", [4, 8, 16, 28])
+def test_every_architecture_gives_logits(arch, canvas):
+    torch.manual_seed(0)
+    model = build_model(arch, canvas).eval()
+    assert isinstance(model, ARCHITECTURES[arch])
+    x = (torch.rand(3, 1, canvas, canvas) < 0.3).float()
+    with torch.no_grad():
+        out = model(x)
+    assert out.shape == (3, NUM_CLASSES)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    with torch.no_grad():
+        single = model(x[:1])
+    torch.testing.assert_close(single, out[:1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_architecture_trains_one_step(arch):
+    torch.manual_seed(0)
+    model = build_model(arch, 8).train()
+    x = torch.rand(4, 1, 8, 8)
+    loss = model(x).logsumexp(-1).mean()
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_num_classes_is_configurable():
+    model = build_model("flatnet", 8, num_classes=3).eval()
+    assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
+
+
+def test_unknown_architecture():
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'") as info:
+        build_model("resnet", 8)
+    for name in ARCHITECTURES:
+        assert name in str(info.value)
+
+
+@pytest.mark.parametrize("canvas", [0, 1, MIN_CANVAS - 1])
+def test_tiny_canvas_rejected(canvas):
+    with pytest.raises(ValueError, match="canvas_size"):
+        build_model("flatnet", canvas)
