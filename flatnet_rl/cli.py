@@ -62,6 +62,26 @@ def csv_of(kind: Callable[[str], object]) -> Callable[[str], list]:
     return parse
 
 
+def parse_dataclass_args(cls: type, argv: Sequence[str] | None = None, description: str = ""):
+    """Build an instance of dataclass ``cls`` from ``--field value`` flags (cleanrl-style
+    examples: one dataclass of arguments). bool fields become ``--flag`` / ``--no-flag``."""
+    import dataclasses
+
+    parser = argparse.ArgumentParser(description=description)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, int):
+            parser.add_argument(flag, type=int, default=default)
+        elif isinstance(default, float):
+            parser.add_argument(flag, type=finite_float, default=default)
+        else:
+            parser.add_argument(flag, type=str, default=default)
+    return cls(**vars(parser.parse_args(argv)))
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags that define a classifier training run (shared by train-classifier and sweep)."""
     defaults = Objective()

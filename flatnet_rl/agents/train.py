@@ -131,9 +131,10 @@ def make_env(
 
 def build_model(config: AgentConfig, env: VecEnv) -> BaseAlgorithm:
     params = preset(config.algo, config.hyperparams)
+    extractor = params.pop("features_extractor", "canvas_cnn")
     if isinstance(env.observation_space, gym.spaces.Dict):
         policy = "MultiInputPolicy"
-        if "canvas" in env.observation_space.spaces:
+        if "canvas" in env.observation_space.spaces and extractor == "canvas_cnn":
             params["policy_kwargs"] = {
                 "features_extractor_class": CanvasFeaturesExtractor,
                 **params.get("policy_kwargs", {}),

@@ -18,6 +18,9 @@ mode          reward at step ``s -> s'``                      note
 ``delta``     ``gamma * Phi(s') - Phi(s)``, ``Phi = p_t``     potential-based (Ng et al.
                                                               1999); default; sums to
                                                               ``Phi(end) - Phi(start)``
+``delta_log`` ``gamma * Phi(s') - Phi(s)``, ``Phi = log p_t``  potential-based; sums to
+                                                              ``log p_t(end) - log p_t(start)``;
+                                                              larger steps where ``p`` is small
 ``final``     ``p_t(s')`` at the episode's last step, else 0  sparse
 ``entropy``   ``-H(p(s'))``                                   rewards confidence, any class
 ============  ==============================================  ===========================
@@ -35,7 +38,7 @@ import numpy as np
 
 from flatnet_rl.classifier import Classifier, load_classifier
 
-MODES = ("prob", "log_prob", "pmi", "delta", "final", "entropy")
+MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
 _LOG_EPS = 1e-8  # keeps log p finite when a model outputs an exact 0
 
 
@@ -124,7 +127,7 @@ class ClassifierRewardModel:
 
     @property
     def stateful(self) -> bool:
-        return self.mode in ("delta", "final")
+        return self.mode in ("delta", "delta_log", "final")
 
     def score(self, canvases: np.ndarray, targets: np.ndarray) -> Scores:
         targets = check_targets(targets, self.num_classes)
@@ -137,7 +140,7 @@ class ClassifierRewardModel:
 
     def value(self, scores: Scores) -> np.ndarray:
         """The per-state quantity of the mode: the reward itself, or the potential Phi."""
-        if self.mode == "log_prob":
+        if self.mode in ("log_prob", "delta_log"):
             return np.log(np.clip(scores.p_target, _LOG_EPS, 1.0))
         if self.mode == "pmi":
             return np.log(np.clip(scores.p_target, _LOG_EPS, 1.0)) + np.log(self.num_classes)
@@ -149,7 +152,7 @@ class ClassifierRewardModel:
         self, value: np.ndarray, previous: np.ndarray | None, episode_over: np.ndarray
     ) -> np.ndarray:
         """Rewards from this step's values, last step's values (``delta``) and end flags."""
-        if self.mode == "delta":
+        if self.mode in ("delta", "delta_log"):
             if previous is None:
                 raise RuntimeError("delta reward needs the previous potential: reset first")
             return self.gamma * value - previous
