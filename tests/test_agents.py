@@ -1,0 +1,120 @@
+"""Agents: SB3 trainers, evaluation against the judge, CLI and examples (smoke budgets)."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, train_agent
+from flatnet_rl.agents.evaluate import evaluate_agent
+from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
+from flatnet_rl.agents.train import load_run
+from flatnet_rl.classifier import load_classifier
+from flatnet_rl.cli import main as cli_main
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn"])
+def test_each_algorithm_trains_saves_and_reloads(tmp_path, algo):
+    hyper = {"ppo": {"n_steps": 32, "batch_size": 64}, "a2c": {}, "dqn": {"learning_starts": 50}}
+    config = AgentConfig(
+        algo=algo, timesteps=256, n_envs=4, out=str(tmp_path / algo), hyperparams=hyper[algo]
+    )
+    run = train_agent(config, progress=False)
+    assert (run / "model.zip").is_file() and (run / "config.json").is_file()
+    assert any((run / "tb").rglob("events.out.tfevents*"))
+    loaded_config, model = load_run(run, device="cpu")
+    assert loaded_config.algo == algo
+    result = evaluate_agent(run, episodes=8)
+    overall = result["overall"]
+    assert overall["episodes"] == 8
+    assert 0.0 <= overall["judge_p_target"] <= 1.0 and 0.0 <= overall["fooling_rate"] <= 1.0
+    for name in ("eval.json", "eval.md", "final_canvases.png"):
+        assert (run / name).is_file()
+
+
+def test_same_seed_same_agent(tmp_path):
+    def weights(out):
+        run = train_agent(
+            AgentConfig(timesteps=128, n_envs=2, out=str(out), hyperparams={"n_steps": 32}),
+            progress=False,
+        )
+        _, model = load_run(run, device="cpu")
+        return torch.cat([p.detach().flatten() for p in model.policy.parameters()])
+
+    assert torch.equal(weights(tmp_path / "a"), weights(tmp_path / "b"))
+
+
+def test_features_extractor_handles_small_canvases():
+    space = gym.make("FlatnetPaintBare-v0", action_mode="pen").observation_space
+    extractor = CanvasFeaturesExtractor(space)
+    obs = {
+        "canvas": torch.zeros(3, 8, 8),
+        "target": torch.zeros(3, 10),
+        "cursor": torch.zeros(3, 16),
+    }
+    assert extractor(obs).shape == (3, extractor.features_dim)
+    with pytest.raises(ValueError, match="canvas"):
+        CanvasFeaturesExtractor(gym.spaces.Dict({"x": gym.spaces.Discrete(2)}))
+
+
+def test_hacking_metrics_flag_fooled_episodes():
+    proxy, judge = load_classifier("baseline"), load_classifier("judge")
+    record = EpisodeRecord()
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # noise canvases: the baseline is often confident, the judge is not
+        record.add((rng.random((8, 8)) < 0.3).astype(np.uint8), int(rng.integers(10)), 10, 0.0)
+    summary = summarize(score_episodes(record, proxy, judge))
+    assert summary["episodes"] == 50
+    assert summary["judge_p_target"] < 0.2
+    assert summary["gap"] == pytest.approx(summary["proxy_p_target"] - summary["judge_p_target"])
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="algorithm"):
+        AgentConfig(algo="sac")
+    with pytest.raises(ValueError, match="independent"):
+        AgentConfig(reward_model="judge")
+    with pytest.raises(ValueError, match="target"):
+        AgentConfig(target=12)
+    with pytest.raises(ValueError, match="target"):
+        AgentConfig(env_id="CarRacing-v3")
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        preset("sac")
+    assert preset("ppo", {"policy_kwargs": {"net_arch": [8]}})["policy_kwargs"]["net_arch"] == [8]
+
+
+def test_cli_train_and_evaluate_agent(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli_main([
+        "train-agent", "--timesteps", "128", "--n-envs", "2", "--out", str(out), "--quiet",
+        "--eval-episodes", "4", "--hyperparams", json.dumps({"n_steps": 32, "batch_size": 32}),
+    ])
+    assert code == 0
+    assert cli_main(["evaluate-agent", str(out), "--episodes", "4"]) == 0
+    assert "judge_p_target" in capsys.readouterr().out
+    assert cli_main(["evaluate-agent", str(tmp_path / "missing")]) == 2
+    with pytest.raises(SystemExit):
+        cli_main(["train-agent", "--hyperparams", "[1, 2]"])
+    with pytest.raises(SystemExit):
+        cli_main(["train-agent", "--target", "12"])
+
+
+@pytest.mark.parametrize("script", ["ppo_paint.py", "wrap_existing_env.py", "compare_rewards.py"])
+def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):
+    monkeypatch.chdir(tmp_path)
+    args = {
+        "ppo_paint.py": ["--timesteps", "512", "--eval-episodes", "4"],
+        "wrap_existing_env.py": ["--timesteps", "256"],
+        "compare_rewards.py": ["--timesteps", "512", "--eval-episodes", "4"],
+    }[script]
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / script
+    monkeypatch.setattr(sys, "argv", [str(path), *args])
+    runpy.run_path(str(path), run_name="__main__")
