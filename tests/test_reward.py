@@ -108,6 +108,14 @@ def test_delta_return_equals_final_minus_initial(flatnet, target):
     assert steps[-1][1]["flatnet_episode"]["return"] == pytest.approx(total)
 
 
+def test_delta_log_return_equals_log_ratio(flatnet):
+    env = FlatnetReward(PaintEnv(target=4), flatnet, mode="delta_log")
+    steps = _rollout(env, [10, 11, 18, 26, 34, 35, 36, 42, 50, 64])
+    total = sum(r for r, _ in steps)
+    p0, pT = steps[0][1]["flatnet"]["p_target"], steps[-1][1]["flatnet"]["p_target"]
+    assert total == pytest.approx(np.log(pT) - np.log(p0), abs=1e-6)
+
+
 def test_modes_relate_as_documented(flatnet):
     actions = [19, 20, 21, 27, 35, 43, 64]
     res = {m: _rollout(FlatnetReward(PaintEnv(target=7), flatnet, mode=m), actions) for m in MODES}

@@ -132,6 +132,8 @@ def make_env(
 def build_model(config: AgentConfig, env: VecEnv) -> BaseAlgorithm:
     params = preset(config.algo, config.hyperparams)
     extractor = params.pop("features_extractor", "canvas_cnn")
+    if extractor not in ("flatten", "canvas_cnn"):
+        raise ValueError(f"features_extractor must be 'flatten' or 'canvas_cnn', got {extractor!r}")
     if isinstance(env.observation_space, gym.spaces.Dict):
         policy = "MultiInputPolicy"
         if "canvas" in env.observation_space.spaces and extractor == "canvas_cnn":

@@ -146,14 +146,6 @@ TABLE_COLUMNS: tuple[Column, ...] = (
         "mean max-probability on outlier images, mean over families (0.1 = flat)",
     ),
     Column(
-        "p_target",
-        "p_target",
-        "lower",
-        "mean p_target of a random target class on outlier images, mean over families; "
-        "close to 1/K = 0.1 for any model whose probabilities sum to one (its expectation "
-        "over a uniform target), so max-prob is the sharper false-positive measure",
-    ),
-    Column(
         "fpr95",
         "FPR95",
         "lower",
