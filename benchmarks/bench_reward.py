@@ -67,7 +67,9 @@ class ConstantReward(VecEnvWrapper):
 def ppo_seconds(reward: bool, steps: int) -> float:
     venv = make_vec_env(BARE_ID, n_envs=8, seed=0, vec_env_cls=DummyVecEnv)
     venv = FlatnetRewardVecEnv(venv, "flatnet", device="cpu") if reward else ConstantReward(venv)
-    model = PPO("MultiInputPolicy", venv, seed=0, device="cpu", **preset("ppo"))
+    params = preset("ppo")
+    params.pop("features_extractor")  # "flatten" is SB3's default for Dict observations
+    model = PPO("MultiInputPolicy", venv, seed=0, device="cpu", **params)
     start = time.perf_counter()
     model.learn(steps)
     return time.perf_counter() - start
@@ -77,7 +79,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ppo-steps", type=int, default=32768)
     parser.add_argument("--batch", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                        help="torch intra-op threads (train_agent uses 1 on CPU)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     print(f"# reward benchmark ({machine()})\n")
 
     bare = env_steps_per_second(gym.make(BARE_ID).unwrapped)

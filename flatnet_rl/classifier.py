@@ -23,6 +23,9 @@ from flatnet_rl.data.canvas import ArrayLike, to_canvas_batch
 from flatnet_rl.models import build_model
 
 ZOO_DIR = Path(__file__).parent / "zoo"
+#: Canvases per forward pass: large batches are split so activations stay in the CPU cache
+#: (measured 1.9x more canvases/s at 512 than at 4096 in one pass; benchmarks/bench_reward.py).
+CHUNK = 512
 MANIFEST = ZOO_DIR / "manifest.json"
 
 
@@ -61,7 +64,8 @@ class Classifier:
         self, model: nn.Module, metadata: dict, device: str | torch.device = "auto"
     ) -> None:
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        # channels_last lets oneDNN run the convolutions about twice as fast on CPU.
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.metadata = metadata
         self.canvas_size = int(metadata["canvas_size"])
         self.num_classes = int(metadata["num_classes"])
@@ -75,7 +79,10 @@ class Classifier:
     @torch.inference_mode()
     def _logits(self, canvases: ArrayLike) -> tuple[torch.Tensor, bool]:
         batch, single = to_canvas_batch(canvases, self.canvas_size)
-        return self.model(batch.to(self.device, non_blocking=True)), single
+        batch = batch.to(self.device, non_blocking=True, memory_format=torch.channels_last)
+        if len(batch) <= CHUNK or self.device.type != "cpu":
+            return self.model(batch), single
+        return torch.cat([self.model(part) for part in batch.split(CHUNK)]), single
 
     @staticmethod
     def _out(values: torch.Tensor, single: bool, like: ArrayLike) -> Any:
