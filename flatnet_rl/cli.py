@@ -123,6 +123,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--canvas", type=positive_int, default=8, help="canvas side in pixels")
     d.add_argument("--source", choices=SOURCES, default="digits")
     d.add_argument("--mnist-root", default="data", help="folder holding MNIST/raw")
+    d.add_argument(
+        "--mnist-download",
+        action="store_true",
+        help="download missing MNIST files with torchvision (needs internet)",
+    )
     d.add_argument("--split-seed", type=non_negative_int, default=0)
     d.add_argument("--epochs", type=positive_int, default=40)
     d.add_argument("--batch-size", type=positive_int, default=128)
@@ -160,6 +165,7 @@ def config_from_args(args: argparse.Namespace, **overrides: object):
             canvas=args.canvas,
             split_seed=args.split_seed,
             mnist_root=args.mnist_root,
+            mnist_download=args.mnist_download,
         ),
         "outliers": args.outliers,
         "outlier_families": tuple(args.outlier_families),

@@ -44,6 +44,7 @@ class DataSpec:
             keeps the faint strokes of the 8x8 digits (measured: +0.5% test accuracy over 0.5).
         mnist_root: folder holding ``MNIST/raw`` (``mnist`` only).
         mnist_limit: keep only the first N MNIST training images (0 = all), for quick runs.
+        mnist_download: let torchvision download missing MNIST files (needs internet).
     """
 
     source: str = "digits"
@@ -53,6 +54,7 @@ class DataSpec:
     threshold: float = 0.35
     mnist_root: str = "data"
     mnist_limit: int = 0
+    mnist_download: bool = False
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -173,4 +175,4 @@ def load_dataset(spec: DataSpec | None = None, *, download: bool = False) -> Dig
     spec = spec or DataSpec()
     if spec.source == "digits":
         return load_embedded_digits(spec)
-    return load_mnist(spec, download=download)
+    return load_mnist(spec, download=download or spec.mnist_download)

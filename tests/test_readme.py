@@ -1,0 +1,22 @@
+"""The README's quick start runs as written, and its set-up block is what CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_quick_start_runs():
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    exec(compile(code, "README quick start", "exec"), {})
+
+
+def test_setup_block_has_install_and_test_commands():
+    section = README.read_text().split("## Set-up", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2
+    assert "pip install -e" in commands[0] and "flatnet-rl" in commands[0]
+    assert "pytest" in commands[1]
