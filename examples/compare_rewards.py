@@ -19,12 +19,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from flatnet_rl.agents import AgentConfig, train_agent  # noqa: E402
 from flatnet_rl.agents.evaluate import evaluate_agent  # noqa: E402
+from flatnet_rl.agents.train import CURRICULUM  # noqa: E402
 from flatnet_rl.cli import parse_dataclass_args  # noqa: E402
 
 
 @dataclass
 class Args:
-    reward_mode: str = "delta_log"
+    reward_mode: str = "delta"
     timesteps: int = 4096
     full: bool = False
     seed: int = 0
@@ -44,7 +45,7 @@ if __name__ == "__main__":
         config = AgentConfig(
             reward_model=reward_model,
             reward_mode=args.reward_mode,
-            start={"blank": 0.5, "partial": 0.5},
+            start=CURRICULUM,  # 3 in 4 episodes start from a partly drawn target digit
             timesteps=FULL_TIMESTEPS if args.full else args.timesteps,
             seed=args.seed,
             out=str(out / reward_model),

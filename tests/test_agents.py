@@ -14,7 +14,7 @@ import torch
 from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, train_agent
 from flatnet_rl.agents.evaluate import evaluate_agent
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
-from flatnet_rl.agents.train import load_run
+from flatnet_rl.agents.train import CURRICULUM, load_run
 from flatnet_rl.classifier import load_classifier
 from flatnet_rl.cli import main as cli_main
 
@@ -84,6 +84,12 @@ def test_config_validation():
         AgentConfig(target=12)
     with pytest.raises(ValueError, match="target"):
         AgentConfig(env_id="CarRacing-v3")
+    with pytest.raises(ValueError, match="start"):
+        AgentConfig(start="scribble")
+    with pytest.raises(ValueError, match="start"):
+        AgentConfig(start={"blank": -1.0})
+    assert AgentConfig().start == {"blank": 0.25, "partial": 0.75}  # the curriculum
+    assert AgentConfig().eval_start == "blank"  # the task
     with pytest.raises(ValueError, match="unknown algorithm"):
         preset("sac")
     assert preset("ppo", {"policy_kwargs": {"net_arch": [8]}})["policy_kwargs"]["net_arch"] == [8]
@@ -98,20 +104,40 @@ def test_cli_train_and_evaluate_agent(tmp_path, capsys):
     assert code == 0
     assert cli_main(["evaluate-agent", str(out), "--episodes", "4"]) == 0
     assert "judge_p_target" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["start"] == CURRICULUM
     assert cli_main(["evaluate-agent", str(tmp_path / "missing")]) == 2
     with pytest.raises(SystemExit):
         cli_main(["train-agent", "--hyperparams", "[1, 2]"])
     with pytest.raises(SystemExit):
         cli_main(["train-agent", "--target", "12"])
+    for bad_start in ("scribble", '{"blank": 0}', '{"partial": 1'):
+        with pytest.raises(SystemExit):
+            cli_main(["train-agent", "--start", bad_start])
 
 
-@pytest.mark.parametrize("script", ["ppo_paint.py", "wrap_existing_env.py", "compare_rewards.py"])
+def test_cli_start_accepts_a_mode_or_a_json_mixture(tmp_path):
+    out = tmp_path / "run"
+    code = cli_main([
+        "train-agent", "--timesteps", "64", "--n-envs", "2", "--out", str(out), "--quiet",
+        "--eval-episodes", "0", "--start", '{"noise": 1, "partial": 3}',
+        "--hyperparams", json.dumps({"n_steps": 32, "batch_size": 32}),
+    ])
+    assert code == 0
+    assert json.loads((out / "config.json").read_text())["start"] == {"noise": 1, "partial": 3}
+
+
+@pytest.mark.parametrize(
+    "script", ["ppo_paint.py", "wrap_existing_env.py", "compare_rewards.py", "sweep_gamma.py"]
+)
 def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):
     monkeypatch.chdir(tmp_path)
     args = {
         "ppo_paint.py": ["--timesteps", "512", "--eval-episodes", "4"],
         "wrap_existing_env.py": ["--timesteps", "256"],
         "compare_rewards.py": ["--timesteps", "512", "--eval-episodes", "4"],
+        "sweep_gamma.py": [
+            "--timesteps", "256", "--eval-episodes", "2", "--gammas", "0.9,0.5", "--workers", "1"
+        ],
     }[script]
     from pathlib import Path
 

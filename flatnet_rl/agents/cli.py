@@ -6,6 +6,7 @@ import argparse
 import json
 
 from flatnet_rl.agents.presets import ALGORITHMS
+from flatnet_rl.envs.paint import parse_start
 from flatnet_rl.reward.functions import MODES
 
 
@@ -31,6 +32,16 @@ def _target(text: str) -> int | None:
     return value
 
 
+def _start(text: str) -> str | dict[str, float]:
+    """A start mode (``blank``, ``partial`` ...) or a JSON mapping of modes to weights."""
+    value = _json_dict(text) if text.lstrip().startswith("{") else text
+    try:
+        parse_start(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    return value
+
+
 def cmd_train_agent(args: argparse.Namespace) -> int:
     from flatnet_rl.agents.train import AgentConfig, train_agent
 
@@ -41,7 +52,7 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
         reward_mode=args.reward_mode,
         action_mode=args.action_mode,
         target=args.target,
-        start=args.start,
+        **({} if args.start is None else {"start": args.start}),
         max_steps=args.max_steps,
         timesteps=args.timesteps,
         n_envs=args.n_envs,
@@ -83,7 +94,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reward-mode", choices=MODES, default="delta")
     p.add_argument("--action-mode", choices=("pixel", "pen"), default="pixel")
     p.add_argument("--target", type=_target, default=None, help="0-9, or 'random' (default)")
-    p.add_argument("--start", choices=("blank", "noise", "digit"), default="blank")
+    p.add_argument(
+        "--start",
+        type=_start,
+        default=None,
+        help="training start canvases: blank, noise, digit, partial or a JSON mixture such as "
+        '\'{"blank": 0.25, "partial": 0.75}\' (default: that curriculum)',
+    )
     p.add_argument("--max-steps", type=positive_int, default=None)
     p.add_argument("--timesteps", type=positive_int, default=200_000)
     p.add_argument("--n-envs", type=positive_int, default=8)

@@ -5,8 +5,16 @@ Kept in one readable place; ``train_agent(..., hyperparams={...})`` overrides an
 (SB3's CombinedExtractor: flattened canvas + one-hot target; it learned fastest in our runs)
 or ``"canvas_cnn"`` (:class:`~flatnet_rl.agents.features.CanvasFeaturesExtractor`).
 Why these values: episodes are short (<= 32 steps) and the shaped reward is dense, so a
-short rollout per env and a high discount suffice; entropy bonus keeps the 65-way pixel
-policy exploring long enough to find strokes that raise p_target for every digit.
+short rollout per env suffices. The discount is low on purpose (``gamma=0.5``): with a
+potential-based reward each pixel's reward is the change in p_target it causes, and a short
+horizon credits a pixel mostly with that change instead of with the noisy outcome of the
+whole episode. At 300k steps, seed 0, judge p_target was 0.10 / 0.66 / 0.76 / 0.93 / 0.86
+for gamma 0.99 / 0.9 / 0.8 / 0.5 / 0.3 (``python examples/sweep_gamma.py --full``).
+The entropy bonus keeps the 65-way pixel policy exploring long enough to find pixels that
+raise p_target for every digit.
+
+Only the PPO preset is tuned. The A2C and DQN presets are starting points: A2C with this
+preset (gamma 0.99 or 0.5) had not learned to paint after 300k steps in our runs.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 256,
         "n_epochs": 10,
         "learning_rate": 3e-4,
-        "gamma": 0.99,
+        "gamma": 0.5,
         "gae_lambda": 0.95,
         "clip_range": 0.2,
         "ent_coef": 0.01,

@@ -53,7 +53,7 @@ def _digit_bank(
     return canvases, labels, others, same
 
 
-def _parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:
+def parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:
     """A start mode, or a mapping mode -> weight for a mixture (weights are normalised)."""
     if isinstance(start, str):
         if start not in STARTS:
@@ -200,7 +200,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
             raise ValueError(
                 f"target must be None or an int in 0..{NUM_CLASSES - 1}, got {target!r}"
             )
-        start_modes, start_probs = _parse_start(start)
+        start_modes, start_probs = parse_start(start)
         if max_steps is not None and (not _is_int(max_steps) or max_steps < 1):
             raise ValueError(f"max_steps must be None or an int >= 1, got {max_steps!r}")
         if (
