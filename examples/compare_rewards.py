@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from flatnet_rl.agents import AgentConfig, train_agent  # noqa: E402
 from flatnet_rl.agents.evaluate import evaluate_agent  # noqa: E402
-from flatnet_rl.agents.train import CURRICULUM  # noqa: E402
+from flatnet_rl.agents.presets import CURRICULUM  # noqa: E402
 from flatnet_rl.cli import parse_dataclass_args  # noqa: E402
 
 

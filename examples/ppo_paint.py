@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flatnet_rl.agents import AgentConfig, train_agent
 from flatnet_rl.agents.evaluate import evaluate_agent
-from flatnet_rl.agents.train import CURRICULUM
+from flatnet_rl.agents.presets import CURRICULUM
 from flatnet_rl.cli import parse_dataclass_args
 
 

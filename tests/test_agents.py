@@ -14,7 +14,8 @@ import torch
 from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, train_agent
 from flatnet_rl.agents.evaluate import evaluate_agent
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
-from flatnet_rl.agents.train import CURRICULUM, load_run
+from flatnet_rl.agents.presets import CURRICULUM
+from flatnet_rl.agents.train import load_run
 from flatnet_rl.classifier import load_classifier
 from flatnet_rl.cli import main as cli_main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from flatnet_rl.agents.presets import ALGORITHMS
+from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM
 from flatnet_rl.envs.paint import parse_start
 from flatnet_rl.reward.functions import MODES
 
@@ -52,7 +52,7 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
         reward_mode=args.reward_mode,
         action_mode=args.action_mode,
         target=args.target,
-        **({} if args.start is None else {"start": args.start}),
+        start=args.start,
         max_steps=args.max_steps,
         timesteps=args.timesteps,
         n_envs=args.n_envs,
@@ -97,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--start",
         type=_start,
-        default=None,
+        default=dict(CURRICULUM),
         help="training start canvases: blank, noise, digit, partial or a JSON mixture such as "
         '\'{"blank": 0.25, "partial": 0.75}\' (default: that curriculum)',
     )

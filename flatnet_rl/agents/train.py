@@ -25,7 +25,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from flatnet_rl.agents.callbacks import RewardHackingCallback
 from flatnet_rl.agents.features import CanvasFeaturesExtractor
-from flatnet_rl.agents.presets import ALGORITHMS, preset
+from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, preset
 from flatnet_rl.classifier import load_classifier, resolve_device
 from flatnet_rl.envs.paint import parse_start
 from flatnet_rl.envs.registration import BARE_ID, PAINT_ID
@@ -33,11 +33,6 @@ from flatnet_rl.reward import FlatnetRewardVecEnv
 from flatnet_rl.reward.functions import MODES
 
 ALGO_CLASSES: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
-#: Training start canvases on the paint env: 3 episodes in 4 start from a partly drawn target
-#: digit. From a blank canvas the flatnet reward stays flat until a good part of a digit is
-#: drawn; with blank starts only, PPO reached judge p_target 0.45 instead of 0.89 at 300k steps
-#: (``flatnet-rl train-agent --timesteps 300000 [--start blank]``, README).
-CURRICULUM: dict[str, float] = {"blank": 0.25, "partial": 0.75}
 
 
 @dataclass
