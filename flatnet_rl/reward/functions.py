@@ -69,16 +69,25 @@ class Scores:
     def predicted(self) -> np.ndarray:
         return self.probs.argmax(-1)
 
+    def rows(self, indices: np.ndarray) -> list[dict]:
+        """``info["flatnet"]`` of the canvases at ``indices``: plain Python values, each
+        quantity computed once for the whole selection (this runs every env step)."""
+        scores = Scores(self.probs[indices], self.targets[indices])
+        return [
+            {"p_target": p, "probs": probs, "entropy": h, "predicted": k, "target": t}
+            for p, probs, h, k, t in zip(
+                scores.p_target.tolist(),
+                scores.probs,
+                scores.entropy.tolist(),
+                scores.predicted.tolist(),
+                scores.targets.tolist(),
+                strict=True,
+            )
+        ]
+
     def row(self, i: int) -> dict:
         """The scores of canvas ``i`` as plain Python values, for ``info["flatnet"]``."""
-        p = self.probs[i]
-        return {
-            "p_target": float(p[self.targets[i]]),
-            "probs": p.copy(),
-            "entropy": float(-(p * np.log(np.clip(p, _LOG_EPS, 1.0))).sum()),
-            "predicted": int(p.argmax()),
-            "target": int(self.targets[i]),
-        }
+        return self.rows(np.array([i]))[0]
 
 
 def check_targets(targets: np.ndarray, num_classes: int) -> np.ndarray:

@@ -145,22 +145,16 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
         rows[done_idx] = n + np.arange(len(done_idx))
         rewards = self.batch.model.reward(values[rows], self.batch.previous, dones.astype(bool))
         self.batch.returns += rewards
-        p_target, entropy = scores.p_target[rows], scores.entropy[rows]
+        flatnet_infos = scores.rows(rows)
         for i in range(n):
             infos[i]["env_reward"] = float(env_rewards[i])
-            infos[i]["flatnet"] = {
-                "p_target": float(p_target[i]),
-                "probs": scores.probs[rows[i]],
-                "entropy": float(entropy[i]),
-                "predicted": int(scores.predicted[rows[i]]),
-                "target": int(scores.targets[rows[i]]),
-            }
+            infos[i]["flatnet"] = flatnet_infos[i]
         for i in done_idx:
             infos[i]["flatnet_episode"] = {
                 "return": float(self.batch.returns[i]),
-                "p_target_final": float(p_target[i]),
+                "p_target_final": flatnet_infos[i]["p_target"],
                 "canvas": canvases[rows[i]],
-                "target": int(scores.targets[rows[i]]),
+                "target": flatnet_infos[i]["target"],
             }
             self.batch.returns[i] = 0.0
         self.batch.previous = values[:n]  # reset observations start the next potentials
