@@ -183,6 +183,26 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
     path.write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False) + "\n")
 
 
+def _write_report(
+    out: Path,
+    lines: list[str],
+    figure_links: Sequence[tuple[str, str]],
+    images: Sequence[tuple[str, str]],
+    results: dict[str, Any],
+) -> Path:
+    """Write ``report.md`` (``lines``, then, when figures were drawn, a Figures section that
+    links them all and shows ``images``) and ``results.json`` (``results`` + figure files)."""
+    if figure_links:
+        lines = [*lines, "## Figures", ""]
+        lines += [f"- [{label}]({file})" for label, file in figure_links]
+        for alt, file in images:
+            lines += ["", f"![{alt}]({file})"]
+    report_path = out / "report.md"
+    report_path.write_text("\n".join(lines).rstrip() + "\n")
+    _write_json(out / "results.json", {**results, "figures": [f for _, f in figure_links]})
+    return report_path
+
+
 def _columns_json(columns: Sequence[Column]) -> dict[str, dict[str, Any]]:
     return {
         c.key: {"label": c.label, "better": c.better, "description": c.description} for c in columns
@@ -255,20 +275,15 @@ def write_report(
     lines += ["", "## Mean max-probability per outlier family", "", family_table(names, rows), ""]
     lines += ["Reverse paths (random -> digit):", ""]
     lines += [markdown_table(names, [_reverse_row(r) for r in reports], _REVERSE_COLUMNS), ""]
-    if figure_links:
-        lines += ["## Figures", ""]
-        lines += [f"- [{label}]({file})" for label, file in figure_links]
-        lines += [
-            "",
-            f"![False-positive reward]({FIGURES['false_positive_bars']})",
-            "",
-            f"![Reward curves]({FIGURES['reward_curves']})",
-            "",
-        ]
-    report_path = out / "report.md"
-    report_path.write_text("\n".join(lines).rstrip() + "\n")
-    _write_json(
-        out / "results.json",
+    images = [
+        ("False-positive reward", FIGURES["false_positive_bars"]),
+        ("Reward curves", FIGURES["reward_curves"]),
+    ]
+    return _write_report(
+        out,
+        lines,
+        figure_links,
+        images,
         {
             "title": title,
             "seed": seed,
@@ -278,11 +293,9 @@ def write_report(
             "fpr_convention": FPR_CONVENTION,
             "judge": judge_name,
             "columns": _columns_json(columns),
-            "figures": [file for _, file in figure_links],
             "models": [r.to_dict() for r in reports],
         },
     )
-    return report_path
 
 
 _REVERSE_COLUMNS: tuple[Column, ...] = (
@@ -456,20 +469,15 @@ def write_sweep_report(
         family_table(names, means, stds),
         "",
     ]
-    if figure_links:
-        lines += ["## Figures", ""]
-        lines += [f"- [{label}]({file})" for label, file in figure_links]
-        lines += [
-            "",
-            "![Accuracy vs false-positive reward](tradeoff.png)",
-            "",
-            f"![False-positive reward]({FIGURES['false_positive_bars']})",
-            "",
-        ]
-    report_path = out / "report.md"
-    report_path.write_text("\n".join(lines).rstrip() + "\n")
-    _write_json(
-        out / "results.json",
+    images = [
+        ("Accuracy vs false-positive reward", "tradeoff.png"),
+        ("False-positive reward", FIGURES["false_positive_bars"]),
+    ]
+    return _write_report(
+        out,
+        lines,
+        figure_links,
+        images,
         {
             "title": title,
             "settings": dict(settings),
@@ -479,7 +487,6 @@ def write_sweep_report(
             "families": list(EVAL_FAMILIES),
             "fpr_convention": FPR_CONVENTION,
             "columns": _columns_json(columns),
-            "figures": [file for _, file in figure_links],
             "rows": [
                 {
                     "name": row.name,
@@ -493,4 +500,3 @@ def write_sweep_report(
             ],
         },
     )
-    return report_path
