@@ -111,7 +111,8 @@ def test_cli_train_and_evaluate_agent(tmp_path, capsys):
         cli_main(["train-agent", "--hyperparams", "[1, 2]"])
     with pytest.raises(SystemExit):
         cli_main(["train-agent", "--target", "12"])
-    for bad_start in ("scribble", '{"blank": 0}', '{"partial": 1'):
+    bad_starts = ("scribble", '{"blank": 0}', '{"partial": 1', '{"blank": "x"}', '{"blank": true}')
+    for bad_start in bad_starts:
         with pytest.raises(SystemExit):
             cli_main(["train-agent", "--start", bad_start])
 

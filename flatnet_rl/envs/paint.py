@@ -66,7 +66,11 @@ def parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.n
             f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}"
         )
     unknown = set(start) - set(STARTS)
-    weights = np.array(list(start.values()), dtype=float)
+    numeric = all(
+        isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, (bool, np.bool_))
+        for w in start.values()
+    )
+    weights = np.array(list(start.values()), dtype=float) if numeric else np.array([np.nan])
     if unknown or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
         raise ValueError(
             f"start mixture must map modes in {STARTS} to weights >= 0 (not all 0), got {start!r}"
