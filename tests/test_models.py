@@ -51,3 +51,27 @@ def test_unknown_architecture():
 def test_tiny_canvas_rejected(canvas):
     with pytest.raises(ValueError, match="canvas_size"):
         build_model("flatnet", canvas)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_functional_forward_matches_module_calls(training):
+    """Forwards call F.* on the modules' parameters for speed; results must be the modules'."""
+    from torch import nn
+
+    from flatnet_rl.models import _layers
+
+    layers = nn.Sequential(
+        nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 10)
+    ).train(training)
+    x = torch.rand(5, 1, 8, 8)
+    torch.manual_seed(3)
+    expected = layers(x)
+    torch.manual_seed(3)
+    assert torch.equal(_layers(x, layers, training), expected)
+    # The conv trunk: its functional forward against the same modules called one by one.
+    model = build_model("flatnet", 8).eval()
+    trunk = model.trunk
+    reference = trunk.pool(torch.relu(trunk.conv2(torch.relu(trunk.conv1(x))))).flatten(1)
+    with torch.no_grad():
+        torch.testing.assert_close(trunk(x), reference, rtol=0, atol=1e-6)
+        torch.testing.assert_close(model(x), model.head(reference), rtol=0, atol=1e-6)
