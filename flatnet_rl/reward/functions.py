@@ -51,43 +51,49 @@ class RewardFn(Protocol):
 
 @dataclass(frozen=True)
 class Scores:
-    """One classifier call on a batch: what rewards and ``info["flatnet"]`` are made of."""
+    """One classifier call on a batch, reduced once: what rewards and ``info["flatnet"]`` are
+    made of. Build it with :meth:`from_probs`; every field has one row per canvas."""
 
-    probs: np.ndarray  # (N, K)
-    targets: np.ndarray  # (N,)
+    probs: np.ndarray  # (N, K) float64
+    targets: np.ndarray  # (N,) int64
+    p_target: np.ndarray  # (N,)
+    entropy: np.ndarray  # (N,) nats
+    predicted: np.ndarray  # (N,) argmax class
 
-    @property
-    def p_target(self) -> np.ndarray:
-        return self.probs[np.arange(len(self.targets)), self.targets]
+    @classmethod
+    def from_probs(cls, probs: np.ndarray, targets: np.ndarray) -> Scores:
+        # Computed eagerly, once per call: the wrappers read these every env step.
+        return cls(
+            probs,
+            targets,
+            probs[np.arange(len(targets)), targets],
+            -(probs * np.log(np.clip(probs, _LOG_EPS, 1.0))).sum(-1),
+            probs.argmax(-1),
+        )
 
-    @property
-    def entropy(self) -> np.ndarray:
-        p = self.probs
-        return -(p * np.log(np.clip(p, _LOG_EPS, 1.0))).sum(-1)
+    def take(self, indices: np.ndarray) -> Scores:
+        """The scores of the canvases at ``indices``, in that order."""
+        return Scores(
+            self.probs[indices],
+            self.targets[indices],
+            self.p_target[indices],
+            self.entropy[indices],
+            self.predicted[indices],
+        )
 
-    @property
-    def predicted(self) -> np.ndarray:
-        return self.probs.argmax(-1)
-
-    def rows(self, indices: np.ndarray) -> list[dict]:
-        """``info["flatnet"]`` of the canvases at ``indices``: plain Python values, each
-        quantity computed once for the whole selection (this runs every env step)."""
-        scores = Scores(self.probs[indices], self.targets[indices])
+    def rows(self) -> list[dict]:
+        """``info["flatnet"]`` of every canvas, as plain Python values (numpy ``probs``)."""
         return [
             {"p_target": p, "probs": probs, "entropy": h, "predicted": k, "target": t}
             for p, probs, h, k, t in zip(
-                scores.p_target.tolist(),
-                scores.probs,
-                scores.entropy.tolist(),
-                scores.predicted.tolist(),
-                scores.targets.tolist(),
+                self.p_target.tolist(),
+                self.probs,
+                self.entropy.tolist(),
+                self.predicted.tolist(),
+                self.targets.tolist(),
                 strict=True,
             )
         ]
-
-    def row(self, i: int) -> dict:
-        """The scores of canvas ``i`` as plain Python values, for ``info["flatnet"]``."""
-        return self.rows(np.array([i]))[0]
 
 
 def check_targets(targets: np.ndarray, num_classes: int) -> np.ndarray:
@@ -145,7 +151,7 @@ class ClassifierRewardModel:
         )
         if len(probs) != len(targets):
             raise ValueError(f"{len(probs)} canvases but {len(targets)} targets")
-        return Scores(probs, targets)
+        return Scores.from_probs(probs, targets)
 
     def value(self, scores: Scores) -> np.ndarray:
         """The per-state quantity of the mode: the reward itself, or the potential Phi."""

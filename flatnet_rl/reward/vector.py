@@ -67,17 +67,36 @@ class _BatchedReward:
             invert=invert,
         )
         self.previous = np.zeros(num_envs)
-        self.returns = np.zeros(num_envs)
 
-    def values(self, obs: Any, n: int) -> tuple[np.ndarray, Scores, np.ndarray]:
-        """One classifier call on ``n`` observations: (values, scores, canvases)."""
+    def score(self, obs: Any, n: int) -> tuple[Scores, np.ndarray]:
+        """One classifier call on ``n`` observations: (scores, canvases)."""
         canvases = self.reader.canvases(self.reader.image(obs), batched=True)
-        scores = self.model.score(canvases, self.reader.targets(obs, n))
-        return self.model.value(scores), scores, canvases
+        return self.model.score(canvases, self.reader.targets(obs, n)), canvases
+
+    def score_with_final(
+        self, obs: Any, final: list[Any], done_idx: np.ndarray
+    ) -> tuple[Scores, np.ndarray, np.ndarray]:
+        """Score this step's observations and, in the same call, the final observations of
+        the envs in ``done_idx``. Returns (scores of the reset observations, scores of the
+        transitions' last observations, canvases of the latter)."""
+        n = len(self.previous)
+        if not len(done_idx):
+            scores, canvases = self.score(obs, n)
+            return scores, scores, canvases
+        scores, canvases = self.score(_concat(obs, _stack(final)), n + len(done_idx))
+        rows = np.arange(n)
+        rows[done_idx] = n + np.arange(len(done_idx))
+        return scores.take(np.arange(n)), scores.take(rows), canvases[rows]
 
     def reset(self, obs: Any, n: int) -> None:
-        self.previous = self.values(obs, n)[0]
-        self.returns = np.zeros(n)
+        self.previous = self.model.value(self.score(obs, n)[0])
+
+    def rewards(self, last: Scores, episode_over: np.ndarray, starts: Scores) -> np.ndarray:
+        """Rewards of the transitions that ended in ``last``; ``starts`` (the observations the
+        envs go on from) gives the next potentials."""
+        rewards = self.model.reward(self.model.value(last), self.previous, episode_over)
+        self.previous = self.model.value(starts)
+        return rewards
 
 
 class FlatnetRewardVecEnv(VecEnvWrapper):
@@ -125,39 +144,34 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
             device,
         )
         self.env_reward_weight = float(env_reward_weight)
+        self.returns = np.zeros(venv.num_envs)  # learned return of each running episode
 
     def reset(self) -> Any:
         obs = self.venv.reset()
         self.batch.reset(obs, self.num_envs)
+        self.returns[:] = 0.0
         return obs
 
     def step_wait(self) -> Any:
         obs, env_rewards, dones, infos = self.venv.step_wait()
-        n = self.num_envs
         done_idx = np.flatnonzero(dones)
-        scored = obs
-        if len(done_idx):
-            terminal = _stack([infos[i]["terminal_observation"] for i in done_idx])
-            scored = _concat(obs, terminal)
-        values, scores, canvases = self.batch.values(scored, n + len(done_idx))
         # Finished envs are rewarded for their last canvas, not for the reset one.
-        rows = np.arange(n)
-        rows[done_idx] = n + np.arange(len(done_idx))
-        rewards = self.batch.model.reward(values[rows], self.batch.previous, dones.astype(bool))
-        self.batch.returns += rewards
-        flatnet_infos = scores.rows(rows)
-        for i in range(n):
-            infos[i]["env_reward"] = float(env_rewards[i])
-            infos[i]["flatnet"] = flatnet_infos[i]
+        starts, last, canvases = self.batch.score_with_final(
+            obs, [infos[i]["terminal_observation"] for i in done_idx], done_idx
+        )
+        rewards = self.batch.rewards(last, dones.astype(bool), starts)
+        self.returns += rewards
+        for info, env_reward, flatnet in zip(infos, env_rewards.tolist(), last.rows(), strict=True):
+            info["env_reward"] = env_reward
+            info["flatnet"] = flatnet
         for i in done_idx:
             infos[i]["flatnet_episode"] = {
-                "return": float(self.batch.returns[i]),
-                "p_target_final": flatnet_infos[i]["p_target"],
-                "canvas": canvases[rows[i]],
-                "target": flatnet_infos[i]["target"],
+                "return": float(self.returns[i]),
+                "p_target_final": infos[i]["flatnet"]["p_target"],
+                "canvas": canvases[i],
+                "target": infos[i]["flatnet"]["target"],
             }
-            self.batch.returns[i] = 0.0
-        self.batch.previous = values[:n]  # reset observations start the next potentials
+            self.returns[i] = 0.0
         total = rewards + self.env_reward_weight * env_rewards
         return obs, total.astype(np.float32), dones, infos
 
@@ -220,24 +234,19 @@ class FlatnetRewardVector(VectorWrapper):
         obs, env_rewards, terminated, truncated, infos = self.env.step(actions)
         n = self.num_envs
         over = np.logical_or(terminated, truncated)
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and over.any():
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
             done_idx = np.flatnonzero(over)
-            final = _stack([infos["final_obs"][i] for i in done_idx])
-            values, scores, _ = self.batch.values(_concat(obs, final), n + len(done_idx))
-            rows = np.arange(n)
-            rows[done_idx] = n + np.arange(len(done_idx))
-            rewards = self.batch.model.reward(values[rows], self.batch.previous, over)
-            p_now = scores.p_target[rows]
-            self.batch.previous = values[:n]
+            final = [infos["final_obs"][i] for i in done_idx]
+            starts, last, _ = self.batch.score_with_final(obs, final, done_idx)
+            rewards = self.batch.rewards(last, over, starts)
         else:
-            values, scores, _ = self.batch.values(obs, n)
-            p_now = scores.p_target
-            rewards = self.batch.model.reward(values, self.batch.previous, over)
-            # next_step: an env that ended last step was reset by this step: no reward, and
-            # its new episode's potential starts from the reset observation.
+            last, _ = self.batch.score(obs, n)
+            rewards = self.batch.rewards(last, over, last)
+            # next_step: an env that ended last step was reset by this step: no reward (its
+            # new episode's potential starts from the reset observation).
             rewards = np.where(self._resetting, 0.0, rewards)
-            self.batch.previous = values
             self._resetting = over.copy()
+        p_now = last.p_target
         infos = dict(infos)
         infos["env_reward"] = np.asarray(env_rewards, dtype=np.float64)
         infos["flatnet_p_target"] = p_now

@@ -95,7 +95,7 @@ class FlatnetReward(gym.Wrapper):
         self._previous = float(self.reward_model.value(scores)[0])
         self._initial_p = float(scores.p_target[0])
         self._episode_return = 0.0
-        info["flatnet"] = scores.row(0)
+        info["flatnet"] = scores.rows()[0]
         return obs, info
 
     def step(self, action: Any):
@@ -106,7 +106,7 @@ class FlatnetReward(gym.Wrapper):
         previous = None if self._previous is None else np.array([self._previous])
         learned = float(self.reward_model.reward(value, previous, np.array([over]))[0])
         info["env_reward"] = env_reward
-        info["flatnet"] = scores.row(0)
+        info["flatnet"] = scores.rows()[0]
         info["flatnet_previous"] = self._previous
         self._previous = float(value[0])
         self._episode_return += learned
