@@ -282,6 +282,18 @@ def test_bad_target_is_rejected(flatnet, target):
         FlatnetReward(DigitPictureEnv(), flatnet, target=target)
 
 
+@pytest.mark.parametrize("weight", [float("nan"), float("inf"), True, "0.5", None])
+def test_bad_env_reward_weight_is_rejected_by_every_wrapper(flatnet, weight):
+    # A NaN weight would make every reward NaN: refused at construction, by all three wrappers.
+    with pytest.raises(ValueError, match="env_reward_weight"):
+        FlatnetReward(PaintEnv(), flatnet, env_reward_weight=weight)
+    with pytest.raises(ValueError, match="env_reward_weight"):
+        FlatnetRewardVecEnv(make_vec_env(PaintEnv, n_envs=2), flatnet, env_reward_weight=weight)
+    envs = gym.make_vec("FlatnetPaintBare-v0", num_envs=2)
+    with pytest.raises(ValueError, match="env_reward_weight"):
+        FlatnetRewardVector(envs, flatnet, env_reward_weight=weight)
+
+
 def test_target_from_callable_out_of_range_fails_at_first_step(flatnet):
     env = FlatnetReward(DigitPictureEnv(), flatnet, target=lambda obs: 12)
     with pytest.raises(ValueError, match=r"\[0, 9\]"):

@@ -114,6 +114,7 @@ class ClassifierRewardModel:
         classifier: a :class:`Classifier`, a zoo name or a checkpoint path.
         mode: one of :data:`MODES`.
         gamma: discount used by ``delta`` shaping (1.0 makes the return telescope exactly).
+        env_reward_weight: weight of the wrapped env's own reward in :meth:`total` (finite).
     """
 
     def __init__(
@@ -122,8 +123,16 @@ class ClassifierRewardModel:
         mode: str = "delta",
         *,
         gamma: float = 1.0,
+        env_reward_weight: float = 0.0,
         device: str = "auto",
     ) -> None:
+        weight_ok = isinstance(env_reward_weight, (int, float, np.number)) and not isinstance(
+            env_reward_weight, (bool, np.bool_)
+        )
+        if not weight_ok or not np.isfinite(env_reward_weight):
+            raise ValueError(
+                f"env_reward_weight must be a finite number, got {env_reward_weight!r}"
+            )
         if mode not in MODES:
             raise ValueError(f"unknown reward mode {mode!r}; expected one of {MODES}")
         if not 0.0 < gamma <= 1.0:
@@ -131,6 +140,7 @@ class ClassifierRewardModel:
         self.classifier = load_classifier(classifier, device=device)
         self.mode = mode
         self.gamma = float(gamma)
+        self.env_reward_weight = float(env_reward_weight)
 
     @property
     def canvas_size(self) -> int:
@@ -174,6 +184,11 @@ class ClassifierRewardModel:
         if self.mode == "final":
             return np.where(episode_over, value, 0.0)
         return value
+
+    def total(self, learned: np.ndarray, env_reward: np.ndarray) -> np.ndarray:
+        """What the wrappers return: the learned reward plus ``env_reward_weight`` times the
+        wrapped env's own reward."""
+        return learned + self.env_reward_weight * env_reward
 
     def __call__(self, canvases: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """:class:`RewardFn` view: the per-state value (``delta``/``final`` give ``p_target``)."""

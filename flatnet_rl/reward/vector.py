@@ -47,6 +47,7 @@ class _BatchedReward:
         target: TargetSpec,
         mode: str,
         image: ImageSpec,
+        env_reward_weight: float,
         gamma: float,
         threshold: float,
         invert: bool | Literal["auto"],
@@ -56,7 +57,9 @@ class _BatchedReward:
             raise ValueError(
                 "vectorized FlatnetReward reads observations; image='render' is not supported"
             )
-        self.model = ClassifierRewardModel(classifier, mode, gamma=gamma, device=device)
+        self.model = ClassifierRewardModel(
+            classifier, mode, gamma=gamma, env_reward_weight=env_reward_weight, device=device
+        )
         self.reader = ObservationReader(
             observation_space,
             self.model.canvas_size,
@@ -138,12 +141,12 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
             target,
             mode,
             image,
+            env_reward_weight,
             gamma,
             threshold,
             invert,
             device,
         )
-        self.env_reward_weight = float(env_reward_weight)
         self.returns = np.zeros(venv.num_envs)  # learned return of each running episode
 
     def reset(self) -> Any:
@@ -172,7 +175,7 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
                 "target": infos[i]["flatnet"]["target"],
             }
             self.returns[i] = 0.0
-        total = rewards + self.env_reward_weight * env_rewards
+        total = self.batch.model.total(rewards, env_rewards)
         return obs, total.astype(np.float32), dones, infos
 
 
@@ -216,12 +219,12 @@ class FlatnetRewardVector(VectorWrapper):
             target,
             mode,
             image,
+            env_reward_weight,
             gamma,
             threshold,
             invert,
             device,
         )
-        self.env_reward_weight = float(env_reward_weight)
         self._resetting = np.zeros(env.num_envs, dtype=bool)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
@@ -250,5 +253,5 @@ class FlatnetRewardVector(VectorWrapper):
         infos = dict(infos)
         infos["env_reward"] = np.asarray(env_rewards, dtype=np.float64)
         infos["flatnet_p_target"] = p_now
-        total = rewards + self.env_reward_weight * np.asarray(env_rewards, dtype=np.float64)
+        total = self.batch.model.total(rewards, np.asarray(env_rewards, dtype=np.float64))
         return obs, total, terminated, truncated, infos

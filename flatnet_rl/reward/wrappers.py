@@ -59,7 +59,9 @@ class FlatnetReward(gym.Wrapper):
         device: str = "auto",
     ) -> None:
         super().__init__(env)
-        self.reward_model = ClassifierRewardModel(classifier, mode, gamma=gamma, device=device)
+        self.reward_model = ClassifierRewardModel(
+            classifier, mode, gamma=gamma, env_reward_weight=env_reward_weight, device=device
+        )
         if image == "render" and env.render_mode != "rgb_array":
             raise ValueError(
                 f"image='render' needs render_mode='rgb_array', got {env.render_mode!r}"
@@ -73,9 +75,6 @@ class FlatnetReward(gym.Wrapper):
             threshold=threshold,
             invert=invert,
         )
-        if not np.isfinite(env_reward_weight):
-            raise ValueError(f"env_reward_weight must be finite, got {env_reward_weight}")
-        self.env_reward_weight = float(env_reward_weight)
         self._previous: float | None = None
         self._initial_p: float = 0.0
         self._episode_return = 0.0
@@ -116,5 +115,5 @@ class FlatnetReward(gym.Wrapper):
                 "p_target_final": float(scores.p_target[0]),
                 "p_target_initial": self._initial_p,
             }
-        reward: SupportsFloat = learned + self.env_reward_weight * float(env_reward)
+        reward: SupportsFloat = self.reward_model.total(learned, float(env_reward))
         return obs, reward, terminated, truncated, info
