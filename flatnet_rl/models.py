@@ -51,7 +51,6 @@ class _ConvTrunk(nn.Module):
         self.padding = 1 if canvas_size <= 16 else 0
         self.conv1 = nn.Conv2d(1, 32, 3, padding=self.padding)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=self.padding)
-        self.pool = nn.AdaptiveMaxPool2d(_POOLED)
         self.dropout = nn.Dropout(0.25)
         self.out_features = 64 * _POOLED * _POOLED
 
