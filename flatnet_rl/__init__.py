@@ -5,15 +5,17 @@
 >>> clf = flatnet_rl.load_classifier("flatnet")
 """
 
-__version__ = "0.1.0"
-
-from flatnet_rl.classifier import Classifier, load_classifier  # noqa: E402
-from flatnet_rl.envs import PaintEnv, register_envs  # noqa: E402
-from flatnet_rl.reward import (  # noqa: E402
+from flatnet_rl._version import __version__
+from flatnet_rl.classifier import Classifier, load_classifier
+from flatnet_rl.data.images import InputSpec
+from flatnet_rl.ensemble import EnsembleClassifier
+from flatnet_rl.envs import PaintEnv, register_envs
+from flatnet_rl.reward import (
     ClassifierRewardModel,
     FlatnetReward,
     FlatnetRewardVecEnv,
     FlatnetRewardVector,
+    RewardSpec,
 )
 
 register_envs()
@@ -21,10 +23,13 @@ register_envs()
 __all__ = [
     "Classifier",
     "ClassifierRewardModel",
+    "EnsembleClassifier",
     "FlatnetReward",
     "FlatnetRewardVecEnv",
     "FlatnetRewardVector",
+    "InputSpec",
     "PaintEnv",
+    "RewardSpec",
     "__version__",
     "load_classifier",
 ]

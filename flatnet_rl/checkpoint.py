@@ -1,33 +1,49 @@
 """Safe classifier checkpoints: safetensors weights + JSON metadata in one file.
 
 The metadata travels in the safetensors header (``__metadata__["flatnet_rl"]``, a JSON
-string), so one atomic rename publishes weights and metadata together, and loading
-never unpickles anything: safetensors holds raw tensors only.
+string), so one atomic rename publishes weights and metadata together, and loading never
+unpickles anything: safetensors holds raw tensors only.
+
+Integrity: every tensor must be finite (checked at save and at load, naming the tensor),
+and the metadata that says how to use the weights (architecture, input spec, class names)
+is bound to them by a SHA-256 ``fingerprint`` over both, so an edited ``canvas_size`` or a
+swapped weight is refused instead of producing a silent wrong reward. Identical training
+writes identical bytes (no timestamps or timings inside).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 FORMAT = "flatnet-rl/classifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _META_KEY = "flatnet_rl"
-REQUIRED_KEYS = ("format", "format_version", "arch", "canvas_size", "num_classes")
+REQUIRED_KEYS = {
+    1: ("format", "format_version", "arch", "canvas_size", "num_classes"),
+    2: ("format", "format_version", "arch", "input", "class_names", "fingerprint"),
+}
+#: Metadata that decides what the weights mean; covered by the fingerprint.
+BOUND_KEYS = ("arch", "input", "class_names")
 
 
 class CheckpointError(ValueError):
-    """A checkpoint is missing, truncated, corrupt, or incompatible with this version."""
+    """A checkpoint is missing, truncated, corrupt, inconsistent or of an unknown version."""
 
 
-def atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,24 +62,87 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+def non_finite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of floating-point tensors holding NaN or inf."""
+    return [
+        name
+        for name, t in tensors.items()
+        if t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]
+
+
+def fingerprint(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> str:
+    """SHA-256 over the bound metadata (:data:`BOUND_KEYS`) and every tensor's name, dtype,
+    shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    bound = {k: metadata.get(k) for k in BOUND_KEYS}
+    if isinstance(bound["input"], dict):
+        # "steps" is a readable rendering of the other fields, not a fact of its own.
+        bound["input"] = {k: v for k, v in bound["input"].items() if k != "steps"}
+    digest.update(json.dumps(bound, sort_keys=True, separators=(",", ":")).encode())
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
+    if isinstance(value, tuple | np.ndarray):
+        return list(value)
+    raise TypeError(f"metadata value {value!r} is not JSON serializable")
+
+
+def _check_json_finite(value: Any, where: str = "metadata") -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"checkpoint {where} holds a non-finite number {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_json_finite(v, f"{where}[{k!r}]")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_json_finite(v, f"{where}[{i}]")
+
+
 def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metadata: dict) -> Path:
-    """Write weights and metadata atomically; returns the path written."""
+    """Write weights and metadata atomically; returns the path written.
+
+    Raises:
+        ValueError: non-finite weights (named) or metadata, or missing required keys.
+    """
     path = Path(path)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    bad = non_finite_tensors(tensors)
+    if bad:
+        raise ValueError(f"refusing to save non-finite weights: NaN or inf in {bad}")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
-    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    meta["format_version"] = FORMAT_VERSION
+    meta = json.loads(json.dumps(meta, default=_json_default))  # tuples -> lists, numpy -> py
+    _check_json_finite(meta)
+    meta["fingerprint"] = fingerprint(tensors, meta)
+    missing = [k for k in REQUIRED_KEYS[FORMAT_VERSION] if k not in meta]
     if missing:
         raise ValueError(f"checkpoint metadata lacks {missing}")
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    header = {_META_KEY: json.dumps(meta, sort_keys=True)}
+    header = {_META_KEY: json.dumps(meta, sort_keys=True, allow_nan=False)}
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
     return path
 
 
-def read_metadata(path: str | Path) -> dict:
-    """The JSON metadata of a checkpoint, validated, without loading the weights."""
-    path = Path(path)
-    if not path.is_file():
+def _check_path(path: Path) -> None:
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a directory, not a file")
+    if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if not os.access(path, os.R_OK):
+        raise CheckpointError(f"checkpoint {path} is not readable (permission denied)")
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The JSON metadata of a checkpoint, checked for format and keys, without the weights."""
+    path = Path(path)
+    _check_path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
@@ -79,23 +158,32 @@ def read_metadata(path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint {path} has corrupt metadata: {err}") from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a flatnet-rl classifier checkpoint")
-    if meta.get("format_version") != FORMAT_VERSION:
+    version = meta.get("format_version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"checkpoint {path} has format version {meta.get('format_version')}, this "
-            f"flatnet-rl reads version {FORMAT_VERSION}; retrain or upgrade flatnet-rl"
+            f"checkpoint {path} has format version {version!r}, this flatnet-rl reads "
+            f"versions {list(READABLE_VERSIONS)}; retrain or upgrade flatnet-rl"
         )
-    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    missing = [k for k in REQUIRED_KEYS[version] if k not in meta]
     if missing:
         raise CheckpointError(f"checkpoint {path} metadata lacks {missing}")
     return meta
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Weights and metadata; raises :class:`CheckpointError` on any problem."""
+    """Weights and metadata, verified; raises :class:`CheckpointError` on any problem."""
     meta = read_metadata(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iter)
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"checkpoint {path} has corrupt weights: {err}") from err
+    bad = non_finite_tensors(tensors)
+    if bad:
+        raise CheckpointError(f"checkpoint {path} has non-finite weights (NaN or inf) in {bad}")
+    if meta["format_version"] >= 2 and fingerprint(tensors, meta) != meta["fingerprint"]:
+        raise CheckpointError(
+            f"checkpoint {path}: its metadata ({', '.join(BOUND_KEYS)}) does not match its "
+            "weights (fingerprint mismatch): the file was edited or corrupted"
+        )
     return tensors, meta

@@ -1,32 +1,45 @@
-"""The classifier API: load a model by zoo name or path, score canvases in batches.
+"""The classifier API: a model that declares its input, scores images in validated batches.
 
->>> from flatnet_rl import load_classifier
->>> clf = load_classifier("flatnet")
->>> clf.predict_proba(np.zeros((8, 8), np.uint8)).shape
+Three ways in:
+
+>>> from flatnet_rl import Classifier, load_classifier
+>>> clf = load_classifier("flatnet")                      # shipped (or a .safetensors path)
+>>> clf.predict_proba(np.zeros((8, 8), bool)).shape
 (10,)
+>>> mine = Classifier.from_module(my_net, image_size=32, channels=3,   # doctest: +SKIP
+...                               class_names=["circle", "square", "cross"])
+
+A classifier declares what it takes (:attr:`Classifier.input_spec`: channels, size,
+threshold or normalization; see :mod:`flatnet_rl.data.images`) and its
+:attr:`~Classifier.class_names`; every input goes through that one conversion, with a value
+range that is declared, never guessed from the batch.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from flatnet_rl import __version__
+from flatnet_rl._version import __version__
 from flatnet_rl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from flatnet_rl.data.canvas import ArrayLike, to_canvas_batch
-from flatnet_rl.models import build_model
+from flatnet_rl.data.digits import DIGIT_CLASS_NAMES
+from flatnet_rl.data.images import ArrayLike, CanvasError, InputSpec
+from flatnet_rl.models import build_classifier_net
 
 ZOO_DIR = Path(__file__).parent / "zoo"
-#: Canvases per forward pass: large batches are split so activations stay in the CPU cache
+MANIFEST = ZOO_DIR / "manifest.json"
+#: Images per forward pass: large batches are split so activations stay in the CPU cache
 #: (measured 1.9x more canvases/s at 512 than at 4096 in one pass; benchmarks/bench_reward.py).
 CHUNK = 512
-MANIFEST = ZOO_DIR / "manifest.json"
+#: Architecture name recorded for :meth:`Classifier.from_module` models.
+CUSTOM_ARCH = "module"
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -37,7 +50,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         resolved = torch.device(device)
-    except RuntimeError as err:
+    except (RuntimeError, TypeError) as err:
         raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'") from err
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available")
@@ -46,68 +59,246 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 @lru_cache(maxsize=1)
 def zoo_manifest() -> dict[str, dict[str, Any]]:
-    """The shipped models: name -> {file, command, metrics, ...}."""
+    """The shipped models: name -> {file, command, role, metrics, ...}."""
     if not MANIFEST.is_file():
         return {}
     return json.loads(MANIFEST.read_text())
 
 
-class Classifier:
-    """A trained digit classifier with a batched, validated, autograd-free interface.
+def zoo_name(base: str, canvas: int) -> str:
+    """The shipped model of a recipe for a canvas side: ``flatnet`` at 8, ``flatnet-28`` ..."""
+    return base if canvas == 8 else f"{base}-{canvas}"
 
-    Inputs: one canvas ``(H, W)`` or a batch ``(N, H, W)`` (numpy or torch) of bool, {0, 1}
-    ints, uint8 0..255 or floats in [0, 1], with ``H = W = canvas_size``. Outputs follow the
-    input: numpy in, numpy out; torch in, torch out (on this classifier's device).
+
+def _check_class_names(names: Any) -> tuple[str, ...]:
+    if isinstance(names, str) or not isinstance(names, Sequence):
+        raise ValueError(f"class_names must be a list of strings, got {names!r:.60}")
+    names = tuple(names)
+    if len(names) < 2 or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"class_names must be >= 2 non-empty strings, got {list(names)!r:.80}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"class_names must be unique, got {list(names)}")
+    return names
+
+
+def _upgrade_v1(meta: dict[str, Any]) -> dict[str, Any]:
+    """Format-1 checkpoints held binary square digit canvases and ``num_classes`` only."""
+    canvas, k = meta["canvas_size"], meta["num_classes"]
+    if isinstance(canvas, bool) or not isinstance(canvas, int):
+        raise ValueError(f"canvas_size must be an integer, got {canvas!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {k!r}")
+    meta = {k_: v for k_, v in meta.items() if k_ not in ("canvas_size", "num_classes")}
+    meta["input"] = InputSpec.binary(canvas).to_dict()
+    meta["class_names"] = list(DIGIT_CLASS_NAMES if k == 10 else (str(i) for i in range(k)))
+    return meta
+
+
+def _output_features(model: nn.Module, spec: InputSpec, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode():
+        probe = torch.zeros((2, spec.channels, *spec.size), device=device)
+        return model.eval()(probe)
+
+
+class Classifier:
+    """A trained image classifier with a batched, validated, autograd-free interface.
+
+    Inputs: one image or a batch, numpy or torch, in any layout and (for image models) any
+    size that :meth:`InputSpec.prepare <flatnet_rl.data.images.InputSpec.prepare>` reads.
+    Outputs follow the input: numpy in, numpy out; torch in, torch out (on this classifier's
+    device). Digit models (binary canvases) insist on their canvas size in direct calls.
+
+    Attributes:
+        input_spec: what the model takes and how images become it.
+        class_names: one name per output class (digits: ``"0"`` .. ``"9"``).
+        metadata: everything recorded with the model (training, metrics, ...).
+        evaluation_only: a judge: never usable as a reward.
     """
 
     def __init__(
         self, model: nn.Module, metadata: dict, device: str | torch.device = "auto"
     ) -> None:
         self.device = resolve_device(device)
+        self.input_spec = InputSpec.from_dict(metadata["input"])
+        self.class_names = _check_class_names(metadata["class_names"])
         # channels_last lets oneDNN run the convolutions about twice as fast on CPU.
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.metadata = metadata
-        self.canvas_size = int(metadata["canvas_size"])
-        self.num_classes = int(metadata["num_classes"])
         self.name = str(metadata.get("name", metadata["arch"]))
 
     def __repr__(self) -> str:
-        arch = self.metadata["arch"]
-        return f"Classifier(name={self.name!r}, arch={arch!r}, canvas={self.canvas_size})"
+        size = "x".join(map(str, self.input_spec.size))
+        return (
+            f"Classifier(name={self.name!r}, arch={self.metadata['arch']!r}, input={size}x"
+            f"{self.input_spec.channels}, classes={len(self.class_names)})"
+        )
+
+    # -- what it takes ----------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def canvas_size(self) -> int:
+        """Side of the square input (digit canvases)."""
+        side = self.input_spec.square_side
+        if side is None:
+            raise ValueError(f"{self.name!r} takes non-square {self.input_spec.size} images")
+        return side
+
+    @property
+    def evaluation_only(self) -> bool:
+        return bool(self.metadata.get("evaluation_only", False))
+
+    def class_index(self, target: int | str) -> int:
+        """A class by index or by name (``"circle"``); a clear error otherwise."""
+        if isinstance(target, str):
+            if target in self.class_names:
+                return self.class_names.index(target)
+            raise ValueError(
+                f"unknown target class {target!r} for {self.name!r}; classes: "
+                f"{list(self.class_names)}"
+            )
+        if isinstance(target, bool | np.bool_) or not isinstance(target, int | np.integer):
+            raise ValueError(f"target must be a class index or name, got {target!r}")
+        if not 0 <= int(target) < self.num_classes:
+            raise ValueError(
+                f"target must be in [0, {self.num_classes - 1}] for {self.name!r}, got {target}"
+            )
+        return int(target)
 
     # -- scoring --------------------------------------------------------------------------
+    def prepare(
+        self,
+        images: Any,
+        *,
+        value_range: Any = None,
+        batched: bool | None = None,
+        resize_to_fit: bool | None = None,
+        invert: bool = False,
+    ) -> tuple[torch.Tensor, bool]:
+        """The model input for ``images`` (see :meth:`InputSpec.prepare`)."""
+        return self.input_spec.prepare(
+            images,
+            value_range=value_range,
+            batched=batched,
+            resize_to_fit=resize_to_fit,
+            invert=invert,
+        )
+
     @torch.inference_mode()
-    def _logits(self, canvases: ArrayLike) -> tuple[torch.Tensor, bool]:
-        batch, single = to_canvas_batch(canvases, self.canvas_size)
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits of prepared input ``(N, C, H, W)``; non-finite outputs are an error."""
         batch = batch.to(self.device, non_blocking=True, memory_format=torch.channels_last)
         if len(batch) <= CHUNK or self.device.type != "cpu":
-            return self.model(batch), single
-        return torch.cat([self.model(part) for part in batch.split(CHUNK)]), single
+            logits = self.model(batch)
+        else:
+            logits = torch.cat([self.model(part) for part in batch.split(CHUNK)])
+        if logits.ndim != 2 or logits.shape[1] != self.num_classes:
+            raise RuntimeError(
+                f"{self.name!r} returned logits of shape {tuple(logits.shape)}, expected "
+                f"(N, {self.num_classes})"
+            )
+        if not bool(torch.isfinite(logits).all()):
+            raise FloatingPointError(
+                f"classifier {self.name!r} produced non-finite logits: its weights are broken"
+            )
+        return logits
+
+    def probs_of_input(self, batch: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``(N, K)`` float32 of prepared input (one forward pass)."""
+        return self.forward(batch).float().softmax(-1)
+
+    def _logits(self, images: ArrayLike, **kwargs: Any) -> tuple[torch.Tensor, bool]:
+        batch, single = self.prepare(images, **kwargs)
+        return self.forward(batch), single
 
     @staticmethod
-    def _out(values: torch.Tensor, single: bool, like: ArrayLike) -> Any:
+    def _out(values: torch.Tensor, single: bool, like: Any) -> Any:
         if single:
             values = values[0]
         if isinstance(like, torch.Tensor):
             return values
         return (values.float() if values.is_floating_point() else values).cpu().numpy()
 
-    def logits(self, canvases: ArrayLike) -> Any:
-        """Logits ``(N, K)``, or ``(K,)`` for one canvas."""
-        z, single = self._logits(canvases)
-        return self._out(z, single, canvases)
+    def logits(self, images: ArrayLike, **kwargs: Any) -> Any:
+        """Logits ``(N, K)``, or ``(K,)`` for one image. Keywords as :meth:`prepare`."""
+        z, single = self._logits(images, **kwargs)
+        return self._out(z, single, images)
 
-    def predict_proba(self, canvases: ArrayLike) -> Any:
-        """Class probabilities ``(N, K)``, or ``(K,)`` for one canvas."""
-        z, single = self._logits(canvases)
-        return self._out(F.softmax(z.float(), dim=-1), single, canvases)
+    def predict_proba(self, images: ArrayLike, **kwargs: Any) -> Any:
+        """Class probabilities ``(N, K)``, or ``(K,)`` for one image.
+
+        Keywords as :meth:`prepare`, e.g. ``value_range=(0, 1)`` for ``uint8`` 0/1 canvases.
+        """
+        batch, single = self.prepare(images, **kwargs)
+        return self._out(self.probs_of_input(batch), single, images)
 
     __call__ = predict_proba
 
-    def predict(self, canvases: ArrayLike) -> Any:
-        """The most probable class per canvas."""
-        z, single = self._logits(canvases)
-        return self._out(z.argmax(dim=-1), single, canvases)
+    def predict(self, images: ArrayLike, **kwargs: Any) -> Any:
+        """The most probable class per image."""
+        z, single = self._logits(images, **kwargs)
+        return self._out(z.argmax(dim=-1), single, images)
+
+    # -- bring your own -------------------------------------------------------------------
+    @classmethod
+    def from_module(
+        cls,
+        module: nn.Module,
+        *,
+        image_size: int | tuple[int, int],
+        class_names: Sequence[str],
+        channels: int = 3,
+        preprocess: InputSpec | None = None,
+        name: str = "custom",
+        device: str | torch.device = "auto",
+        evaluation_only: bool = False,
+    ) -> Classifier:
+        """Wrap any ``nn.Module`` mapping float ``(N, C, H, W)`` to logits ``(N, K)``.
+
+        Args:
+            module: the network (put in eval mode; its parameters are not copied).
+            image_size: its input size, ``int`` (square) or ``(H, W)``.
+            class_names: one name per output class (K >= 2).
+            channels: 1 (grey) or 3 (RGB) input channels.
+            preprocess: the full :class:`InputSpec` (e.g. with normalization); default
+                ``InputSpec.image(image_size, channels)``: values scaled to [0, 1], any
+                input size resized.
+            name: shown in reports.
+            evaluation_only: mark it as a judge (refused as a reward).
+
+        Raises:
+            ValueError: the module's output does not have one logit per class.
+        """
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        spec = preprocess or InputSpec.image(image_size, channels=channels)
+        if not isinstance(spec, InputSpec):
+            raise TypeError(f"preprocess must be an InputSpec, got {type(spec).__name__}")
+        names = _check_class_names(class_names)
+        metadata = {
+            "name": name,
+            "arch": CUSTOM_ARCH,
+            "module_class": type(module).__qualname__,
+            "input": spec.to_dict(),
+            "class_names": list(names),
+            "evaluation_only": bool(evaluation_only),
+        }
+        clf = cls(module, metadata, device=device)
+        try:
+            out = _output_features(clf.model, spec, clf.device)
+        except Exception as err:  # the user's module: any failure means a mismatch
+            raise ValueError(
+                f"module {type(module).__name__} failed on input (2, {spec.channels}, "
+                f"{spec.size[0]}, {spec.size[1]}): {err}"
+            ) from err
+        if out.ndim != 2 or out.shape[1] != len(names):
+            raise ValueError(
+                f"module {type(module).__name__} returns shape {tuple(out.shape)} for 2 images; "
+                f"expected (2, {len(names)}) logits, one per class name"
+            )
+        return clf
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -116,33 +307,56 @@ class Classifier:
         return save_checkpoint(path, self.model.state_dict(), meta)
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "auto") -> Classifier:
-        """Load a checkpoint; :class:`CheckpointError` if it is missing, corrupt or incompatible."""
+    def load(
+        cls,
+        path: str | Path,
+        device: str | torch.device = "auto",
+        *,
+        module: nn.Module | None = None,
+    ) -> Classifier:
+        """Load a checkpoint; :class:`CheckpointError` if it is missing, corrupt, edited or
+        inconsistent. ``module``: the network of a :meth:`from_module` checkpoint."""
         tensors, meta = load_checkpoint(path)
         try:
-            model = build_model(meta["arch"], int(meta["canvas_size"]), int(meta["num_classes"]))
-        except (ValueError, TypeError) as err:
-            raise CheckpointError(f"checkpoint {path} is incompatible: {err}") from err
+            if meta["format_version"] == 1:
+                meta = _upgrade_v1(meta)
+            spec = InputSpec.from_dict(meta["input"])
+            names = _check_class_names(meta["class_names"])
+            if meta["arch"] == CUSTOM_ARCH:
+                if module is None:
+                    raise ValueError(
+                        f"it holds the weights of a custom module "
+                        f"({meta.get('module_class', '?')}): pass module= to Classifier.load"
+                    )
+                model = module
+            else:
+                model = build_classifier_net(meta["arch"], spec.size, len(names), spec.channels)
+        except (ValueError, TypeError, KeyError) as err:
+            raise CheckpointError(f"checkpoint {path} is inconsistent: {err}") from err
         try:
             model.load_state_dict(tensors, strict=True)
         except RuntimeError as err:
             raise CheckpointError(
-                f"checkpoint {path} does not match architecture {meta['arch']!r}: {err}"
+                f"checkpoint {path} does not match architecture {meta['arch']!r} with "
+                f"{spec.channels} channel(s), {len(names)} classes: {err}"
             ) from err
-        return cls(model, meta, device=device)
+        clf = cls(model, meta, device=device)
+        if not bool(torch.isfinite(_output_features(clf.model, spec, clf.device)).all()):
+            raise CheckpointError(f"checkpoint {path}: the model outputs non-finite logits")
+        return clf
 
 
 def load_classifier(
     name_or_path: str | Path | Classifier, device: str | torch.device = "auto"
 ) -> Classifier:
-    """A classifier from the zoo (``"flatnet"``, ``"baseline"``, ``"judge"``), a checkpoint
+    """A classifier from the zoo (``"flatnet"``, ``"baseline"``, ``"judge"``, ...), a checkpoint
     path, or an existing :class:`Classifier` (returned as is)."""
     if isinstance(name_or_path, Classifier):
         return name_or_path
-    if not isinstance(name_or_path, (str, Path)):
+    if not isinstance(name_or_path, str | Path):
         raise TypeError(
-            "expected a zoo name, a checkpoint path or a Classifier, "
-            f"got {type(name_or_path).__name__}"
+            "expected a zoo name, a checkpoint path or a Classifier (see "
+            f"Classifier.from_module for an nn.Module), got {type(name_or_path).__name__}"
         )
     zoo = zoo_manifest()
     if isinstance(name_or_path, str) and name_or_path in zoo:
@@ -159,3 +373,14 @@ def load_classifier(
         f"unknown classifier {str(name_or_path)!r}: not a zoo model "
         f"({', '.join(sorted(zoo)) or 'none'}) and no such file"
     )
+
+
+__all__ = [
+    "CHUNK",
+    "CanvasError",
+    "Classifier",
+    "load_classifier",
+    "resolve_device",
+    "zoo_manifest",
+    "zoo_name",
+]

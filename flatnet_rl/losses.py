@@ -1,8 +1,8 @@
 """Training objectives, selectable by name, plus the outlier-exposure and energy add-ons.
 
 Notation: ``z`` logits ``(N, K)``, ``p = softmax(z)``, ``y`` labels, ``u`` uniform over K,
-``H(p) = -sum_k p_k log p_k``. Formulas, defaults and sources are in
-``shared/docs/methods.md``; each function's docstring repeats its own.
+``H(p) = -sum_k p_k log p_k``. Formulas, defaults and sources are in ``docs/methods.md``;
+each function's docstring repeats its own.
 
 Objectives (the in-distribution term, chosen by ``Objective.loss``):
 
@@ -31,29 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-LOSSES = (
-    "ce",
-    "entropy",
-    "entropy_hinge",
-    "label_smoothing",
-    "logitnorm",
-    "min_ent",
-    "mix_ent",
-    "pc_softmax",
-    "dropmax",
-)
-
-
-def entropy(logits: torch.Tensor) -> torch.Tensor:
-    """``H(softmax(z))`` per row, computed from log-probabilities (finite at p = 0)."""
-    log_p = F.log_softmax(logits, dim=-1)
-    return -(log_p.exp() * log_p).sum(dim=-1)
+from flatnet_rl.numerics import entropy_from_logits as entropy
 
 
 def ce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -147,6 +132,37 @@ def dropmax_loss(
     return ce + kl + aux + neg
 
 
+@dataclass(frozen=True)
+class LossDef:
+    """How an objective is computed: its function and which :class:`Objective` fields it reads.
+
+    Attributes:
+        fn: ``fn(logits, y, **kwargs)`` (``dropmax``: ``fn(o, ph, rh, y)``).
+        params: ``Objective`` field -> keyword argument of ``fn``.
+        needs: extra input: ``"priors"`` (training class log-priors) or ``"heads"`` (the
+            architecture's extra outputs, ``model.heads``).
+    """
+
+    fn: Callable[..., torch.Tensor]
+    params: dict[str, str] = field(default_factory=dict)
+    needs: str | None = None
+
+
+#: Every objective by name; the single table that ``Objective``, specs and the CLI read.
+LOSS_DEFS: dict[str, LossDef] = {
+    "ce": LossDef(ce_loss),
+    "entropy": LossDef(entropy_loss, {"kappa": "kappa"}),
+    "entropy_hinge": LossDef(entropy_hinge_loss, {"hinge_beta": "beta", "hinge_gamma": "gamma"}),
+    "label_smoothing": LossDef(label_smoothing_loss, {"smoothing": "eps"}),
+    "logitnorm": LossDef(logitnorm_loss, {"tau": "tau"}),
+    "min_ent": LossDef(min_ent_loss, {"b1": "b1", "b2": "b2"}),
+    "mix_ent": LossDef(mix_ent_loss, {"b1": "b1", "b2": "b2", "mix_eps": "eps"}),
+    "pc_softmax": LossDef(pc_softmax_loss, needs="priors"),
+    "dropmax": LossDef(dropmax_loss, needs="heads"),
+}
+LOSSES = tuple(LOSS_DEFS)
+
+
 def outlier_exposure_loss(logits_out: torch.Tensor) -> torch.Tensor:
     """``mean_out(-mean_k log p_k) = CE(u, p)``: minimal (= log K) when p is uniform."""
     return -F.log_softmax(logits_out, dim=-1).mean(dim=-1).mean()
@@ -191,18 +207,6 @@ class Objective:
     energy_m_in: float = -8.0
     energy_m_out: float = -4.0
 
-    _USES = {
-        "ce": (),
-        "entropy": ("kappa",),
-        "entropy_hinge": ("hinge_beta", "hinge_gamma"),
-        "label_smoothing": ("smoothing",),
-        "logitnorm": ("tau",),
-        "min_ent": ("b1", "b2"),
-        "mix_ent": ("b1", "b2", "mix_eps"),
-        "pc_softmax": (),
-        "dropmax": (),
-    }
-
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
@@ -220,7 +224,7 @@ class Objective:
     def hyperparameters(self, with_outliers: bool) -> dict[str, float | str]:
         """The fields this objective actually uses (for checkpoints and reports)."""
         used: dict[str, float | str] = {"loss": self.loss}
-        used.update({name: getattr(self, name) for name in self._USES[self.loss]})
+        used.update({name: getattr(self, name) for name in LOSS_DEFS[self.loss].params})
         if with_outliers:
             used["outlier_weight"] = self.outlier_weight
             if self.energy_weight > 0:
@@ -234,30 +238,20 @@ class Objective:
     def in_distribution_loss(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, log_priors: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The objective's term on digits; returns ``(loss, test-time logits)``."""
-        if self.loss == "dropmax":
+        """The objective's term on labelled images; returns ``(loss, test-time logits)``."""
+        definition = LOSS_DEFS[self.loss]
+        if definition.needs == "heads":
             if not hasattr(model, "heads"):
-                raise ValueError("loss 'dropmax' needs the 'dropmax' architecture")
+                raise ValueError(f"loss {self.loss!r} needs the {self.loss!r} architecture")
             o, ph, rh = model.heads(x)
-            return dropmax_loss(o, ph, rh, y), o + torch.log(torch.sigmoid(ph) + 1e-20)
+            return definition.fn(o, ph, rh, y), o + torch.log(torch.sigmoid(ph) + 1e-20)
         z = model(x)
-        if self.loss == "ce":
-            return ce_loss(z, y), z
-        if self.loss == "entropy":
-            return entropy_loss(z, y, self.kappa), z
-        if self.loss == "entropy_hinge":
-            return entropy_hinge_loss(z, y, self.hinge_beta, self.hinge_gamma), z
-        if self.loss == "label_smoothing":
-            return label_smoothing_loss(z, y, self.smoothing), z
-        if self.loss == "logitnorm":
-            return logitnorm_loss(z, y, self.tau), z
-        if self.loss == "min_ent":
-            return min_ent_loss(z, y, self.b1, self.b2), z
-        if self.loss == "mix_ent":
-            return mix_ent_loss(z, y, self.b1, self.b2, self.mix_eps), z
-        if log_priors is None:
-            raise ValueError("loss 'pc_softmax' needs the training set's class priors")
-        return pc_softmax_loss(z, y, log_priors), z
+        kwargs = {arg: getattr(self, name) for name, arg in definition.params.items()}
+        if definition.needs == "priors":
+            if log_priors is None:
+                raise ValueError(f"loss {self.loss!r} needs the training set's class priors")
+            kwargs["log_priors"] = log_priors
+        return definition.fn(z, y, **kwargs), z
 
     def __call__(
         self,

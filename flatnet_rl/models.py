@@ -1,10 +1,12 @@
-"""Classifier architectures: canvases ``(N, 1, H, W)`` in [0, 1] -> logits ``(N, 10)``.
+"""Classifier architectures: images ``(N, C, H, W)`` (preprocessed) -> logits ``(N, K)``.
 
 ``FlatNet`` and ``FlatNetLite`` follow flatnet's CNNs (two 3x3 convolutions, max pooling,
 dropout, two or three fully connected layers) with adaptive pooling instead of a fixed
-pool, so one definition serves any canvas size. ``DropMaxNet`` adds DropMax's two
-retain-probability heads (Lee et al. 2018). ``MLPNet`` is a deliberately different
-architecture, used for the independent judge.
+pool, so one definition serves any image size and channel count. ``DropMaxNet`` adds
+DropMax's two retain-probability heads (Lee et al. 2018). ``MLPNet`` is a deliberately
+different architecture, used for independent judges. ``timm:<name>`` builds any
+architecture of the optional ``timm`` package (random initialisation: nothing is
+downloaded).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from flatnet_rl.data import NUM_CLASSES
+from flatnet_rl.data.images import MIN_SIDE
 
-MIN_CANVAS = 4
+Size = int | tuple[int, int]
+TIMM_PREFIX = "timm:"
 _POOLED = 4  # side of the feature map after adaptive pooling
 
 
@@ -41,15 +45,19 @@ def _layers(x: torch.Tensor, layers: nn.Sequential, training: bool) -> torch.Ten
     return x
 
 
+def _hw(size: Size) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
 class _ConvTrunk(nn.Module):
     """flatnet's feature extractor: conv3x3(32) -> ReLU -> conv3x3(64) -> ReLU -> max pool."""
 
-    def __init__(self, canvas_size: int) -> None:
+    def __init__(self, canvas_size: Size, in_channels: int = 1) -> None:
         super().__init__()
         # flatnet's convolutions are unpadded on 224 px images; on small canvases that
         # would discard the border strokes, so pad up to 16 px.
-        self.padding = 1 if canvas_size <= 16 else 0
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=self.padding)
+        self.padding = 1 if max(_hw(canvas_size)) <= 16 else 0
+        self.conv1 = nn.Conv2d(in_channels, 32, 3, padding=self.padding)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=self.padding)
         self.dropout = nn.Dropout(0.25)
         self.out_features = 64 * _POOLED * _POOLED
@@ -77,9 +85,11 @@ class _ConvTrunk(nn.Module):
 class FlatNet(nn.Module):
     """flatnet's ``FlatNet``: conv trunk, then FC 256 -> 128 -> 10 with dropout 0.5."""
 
-    def __init__(self, canvas_size: int = 8, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(
+        self, canvas_size: Size = 8, num_classes: int = NUM_CLASSES, in_channels: int = 1
+    ) -> None:
         super().__init__()
-        self.trunk = _ConvTrunk(canvas_size)
+        self.trunk = _ConvTrunk(canvas_size, in_channels)
         self.head = nn.Sequential(
             nn.Linear(self.trunk.out_features, 256),
             nn.ReLU(),
@@ -97,9 +107,11 @@ class FlatNet(nn.Module):
 class FlatNetLite(nn.Module):
     """flatnet's ``FlatNetLite``: conv trunk, then FC 128 -> 10 with dropout 0.5."""
 
-    def __init__(self, canvas_size: int = 8, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(
+        self, canvas_size: Size = 8, num_classes: int = NUM_CLASSES, in_channels: int = 1
+    ) -> None:
         super().__init__()
-        self.trunk = _ConvTrunk(canvas_size)
+        self.trunk = _ConvTrunk(canvas_size, in_channels)
         self.head = nn.Sequential(
             nn.Linear(self.trunk.out_features, 128),
             nn.ReLU(),
@@ -118,9 +130,11 @@ class DropMaxNet(nn.Module):
     output is DropMax's test-time probability; training uses :meth:`heads`.
     """
 
-    def __init__(self, canvas_size: int = 8, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(
+        self, canvas_size: Size = 8, num_classes: int = NUM_CLASSES, in_channels: int = 1
+    ) -> None:
         super().__init__()
-        self.trunk = _ConvTrunk(canvas_size)
+        self.trunk = _ConvTrunk(canvas_size, in_channels)
         self.features = nn.Sequential(
             nn.Linear(self.trunk.out_features, 128), nn.ReLU(), nn.Dropout(0.5)
         )
@@ -142,13 +156,16 @@ class DropMaxNet(nn.Module):
 
 
 class MLPNet(nn.Module):
-    """A plain MLP on the flattened canvas (512 -> 256 -> 10): the judge's architecture."""
+    """A plain MLP on the flattened image (512 -> 256 -> K): the judge's architecture."""
 
-    def __init__(self, canvas_size: int = 8, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(
+        self, canvas_size: Size = 8, num_classes: int = NUM_CLASSES, in_channels: int = 1
+    ) -> None:
         super().__init__()
+        height, width = _hw(canvas_size)
         self.net = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(canvas_size * canvas_size, 512),
+            nn.Linear(in_channels * height * width, 512),
             nn.ReLU(),
             nn.Dropout(0.3),
             nn.Linear(512, 256),
@@ -169,10 +186,42 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
 }
 
 
-def build_model(arch: str, canvas_size: int, num_classes: int = NUM_CLASSES) -> nn.Module:
-    """Instantiate an architecture by name for a canvas size."""
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHITECTURES)}")
-    if canvas_size < MIN_CANVAS:
-        raise ValueError(f"canvas_size must be >= {MIN_CANVAS}, got {canvas_size}")
-    return ARCHITECTURES[arch](canvas_size=canvas_size, num_classes=num_classes)
+def _timm_model(name: str, num_classes: int, in_channels: int) -> nn.Module:
+    try:
+        import timm
+    except ImportError as err:
+        raise ValueError(
+            f"architecture {TIMM_PREFIX}{name} needs the optional timm package: "
+            'pip install "flatnet-rl[timm]"'
+        ) from err
+    if not timm.is_model(name):
+        raise ValueError(f"timm has no architecture {name!r} (see timm.list_models())")
+    return timm.create_model(
+        name, pretrained=False, num_classes=num_classes, in_chans=in_channels
+    )
+
+
+def check_arch(arch: str) -> str:
+    """``arch`` if it names a known architecture (``timm:<name>`` is checked when built)."""
+    if not isinstance(arch, str) or not (arch in ARCHITECTURES or arch.startswith(TIMM_PREFIX)):
+        raise ValueError(
+            f"unknown architecture {arch!r}; expected one of {sorted(ARCHITECTURES)} or "
+            f"{TIMM_PREFIX}<name> (optional timm package)"
+        )
+    return arch
+
+
+def build_classifier_net(
+    arch: str, size: Size, num_classes: int = NUM_CLASSES, in_channels: int = 1
+) -> nn.Module:
+    """Instantiate an architecture by name for an input size and channel count."""
+    check_arch(arch)
+    height, width = _hw(size)
+    if min(height, width) < MIN_SIDE:
+        raise ValueError(f"image sides must be >= {MIN_SIDE}, got {size}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    if arch.startswith(TIMM_PREFIX):
+        return _timm_model(arch[len(TIMM_PREFIX) :], num_classes, in_channels)
+    size = height if height == width else (height, width)
+    return ARCHITECTURES[arch](canvas_size=size, num_classes=num_classes, in_channels=in_channels)

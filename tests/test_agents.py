@@ -15,7 +15,7 @@ from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, trai
 from flatnet_rl.agents.evaluate import evaluate_agent
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
 from flatnet_rl.agents.presets import CURRICULUM
-from flatnet_rl.agents.train import load_run
+from flatnet_rl.agents.runs import load_run
 from flatnet_rl.classifier import load_classifier
 from flatnet_rl.cli import main as cli_main
 
@@ -79,8 +79,16 @@ def test_hacking_metrics_flag_fooled_episodes():
 def test_config_validation():
     with pytest.raises(ValueError, match="algorithm"):
         AgentConfig(algo="sac")
-    with pytest.raises(ValueError, match="independent"):
+    with pytest.raises(ValueError, match="judge"):
         AgentConfig(reward_model="judge")
+    with pytest.raises(ValueError, match="not taken by ppo"):
+        AgentConfig(hyperparams={"bogus": 1})
+    with pytest.raises(ValueError, match="gamma must be in"):
+        AgentConfig(hyperparams={"gamma": 2})
+    with pytest.raises(ValueError, match="unknown env id"):
+        AgentConfig(env_id="Bogus-v0", target=1)
+    with pytest.raises(ValueError, match="timesteps"):
+        AgentConfig(timesteps=0)
     with pytest.raises(ValueError, match="target"):
         AgentConfig(target=12)
     with pytest.raises(ValueError, match="target"):
@@ -103,14 +111,24 @@ def test_cli_train_and_evaluate_agent(tmp_path, capsys):
         "--eval-episodes", "4", "--hyperparams", json.dumps({"n_steps": 32, "batch_size": 32}),
     ])
     assert code == 0
-    assert cli_main(["evaluate-agent", str(out), "--episodes", "4"]) == 0
+    # The run's evaluation is never replaced silently: --out elsewhere, or --overwrite.
+    before = (out / "eval.json").read_bytes()
+    assert cli_main(["evaluate-agent", str(out), "--episodes", "2"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "eval.json").read_bytes() == before
+    assert cli_main(["evaluate-agent", str(out), "--episodes", "4", "--out",
+                     str(tmp_path / "again")]) == 0
     assert "judge_p_target" in capsys.readouterr().out
+    # Training into a finished run is refused before any work, too.
+    model = (out / "model.zip").read_bytes()
+    assert cli_main(["train-agent", "--timesteps", "64", "--out", str(out), "--quiet"]) == 2
+    assert (out / "model.zip").read_bytes() == model
     assert json.loads((out / "config.json").read_text())["start"] == CURRICULUM
     assert cli_main(["evaluate-agent", str(tmp_path / "missing")]) == 2
     with pytest.raises(SystemExit):
         cli_main(["train-agent", "--hyperparams", "[1, 2]"])
-    with pytest.raises(SystemExit):
-        cli_main(["train-agent", "--target", "12"])
+    assert cli_main(["train-agent", "--target", "12", "--out", str(tmp_path / "t")]) == 2
+    assert "target" in capsys.readouterr().err
     bad_starts = ("scribble", '{"blank": 0}', '{"partial": 1', '{"blank": "x"}', '{"blank": true}')
     for bad_start in bad_starts:
         with pytest.raises(SystemExit):

@@ -30,8 +30,8 @@ from flatnet_rl.classifier import (
     resolve_device,
     zoo_manifest,
 )
-from flatnet_rl.data import DataSpec, load_embedded_digits
-from flatnet_rl.models import build_model
+from flatnet_rl.data import DataSpec, InputSpec, load_embedded_digits
+from flatnet_rl.models import build_classifier_net
 from flatnet_rl.training import eval_random_canvases
 
 ZOO_NAMES = ("flatnet", "baseline", "judge")
@@ -40,9 +40,9 @@ ZOO_NAMES = ("flatnet", "baseline", "judge")
 
 def _small_classifier(arch: str = "flatnet_lite", canvas: int = 8, seed: int = 0) -> Classifier:
     torch.manual_seed(seed)
-    model = build_model(arch, canvas)
-    meta = {"name": "tiny", "arch": arch, "canvas_size": canvas, "num_classes": 10,
-            "training": {"seed": seed}}
+    model = build_classifier_net(arch, canvas)
+    meta = {"name": "tiny", "arch": arch, "input": InputSpec.binary(canvas).to_dict(),
+            "class_names": [str(k) for k in range(10)], "training": {"seed": seed}}
     return Classifier(model, meta, device="cpu")
 
 
@@ -53,7 +53,8 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def canvases():
-    return (np.random.default_rng(0).random((6, 8, 8)) < 0.3).astype(np.uint8)
+    """Binary canvases as bool: binary by their dtype, no value range to declare."""
+    return np.random.default_rng(0).random((6, 8, 8)) < 0.3
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_round_trip_identical_logits(tmp_path, arch, canvases):
 
 def test_read_metadata_without_weights(saved):
     meta = read_metadata(saved)
-    assert meta["arch"] == "flatnet_lite" and meta["canvas_size"] == 8
+    assert meta["arch"] == "flatnet_lite" and meta["input"]["size"] == [8, 8]
     tensors, meta2 = load_checkpoint(saved)
     assert meta2 == meta
     assert all(isinstance(t, torch.Tensor) for t in tensors.values())
@@ -227,14 +228,14 @@ def test_corrupt_or_foreign_metadata(saved):
     _expect_checkpoint_error(saved, "not a flatnet-rl classifier checkpoint")
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None])
+@pytest.mark.parametrize("version", [0, 3, "1", "2", None, True])
 def test_wrong_format_version(saved, version):
     tensors, meta = load_checkpoint(saved)
     _rewrite(saved, tensors, {**meta, "format_version": version})
-    _expect_checkpoint_error(saved, "format version", f"reads version {FORMAT_VERSION}")
+    _expect_checkpoint_error(saved, "format version", "reads versions [1, 2]")
 
 
-@pytest.mark.parametrize("key", ["arch", "canvas_size", "num_classes"])
+@pytest.mark.parametrize("key", ["arch", "input", "class_names", "fingerprint"])
 def test_metadata_missing_keys(saved, key):
     tensors, meta = load_checkpoint(saved)
     del meta[key]
@@ -242,22 +243,112 @@ def test_metadata_missing_keys(saved, key):
     _expect_checkpoint_error(saved, "metadata lacks", key)
 
 
+def _refingerprint(tensors, meta):
+    """Metadata edited *and* re-fingerprinted: only the consistency checks can catch it."""
+    return {**meta, "fingerprint": checkpoint_mod.fingerprint(tensors, meta)}
+
+
 @pytest.mark.parametrize(
     "change, needle",
     [
         ({"arch": "mlp"}, "does not match architecture 'mlp'"),
         ({"arch": "flatnet"}, "does not match architecture 'flatnet'"),
-        ({"num_classes": 5}, "does not match architecture"),
-        ({"arch": "transformer"}, "incompatible"),
-        ({"canvas_size": 2}, "incompatible"),
-        ({"canvas_size": "eight"}, "incompatible"),
-        ({"canvas_size": None}, "incompatible"),
+        ({"class_names": list("abcde")}, "does not match architecture"),
+        ({"class_names": ["0"]}, "class_names"),
+        ({"class_names": "0123456789"}, "class_names"),
+        ({"arch": "transformer"}, "inconsistent"),
+        ({"input": {**InputSpec.binary(8).to_dict(), "size": [2, 2]}}, "inconsistent"),
+        ({"input": {**InputSpec.binary(8).to_dict(), "size": [8.7, 8]}}, "inconsistent"),
+        ({"input": {**InputSpec.binary(8).to_dict(), "channels": 3}}, "does not match"),
+        ({"input": None}, "inconsistent"),
     ],
 )
 def test_architecture_state_mismatch(saved, change, needle):
     tensors, meta = load_checkpoint(saved)
-    _rewrite(saved, tensors, {**meta, **change})
+    _rewrite(saved, tensors, _refingerprint(tensors, {**meta, **change}))
     _expect_checkpoint_error(saved, needle)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"input": {**InputSpec.binary(8).to_dict(), "size": [16, 16]}},
+        {"input": {**InputSpec.binary(8).to_dict(), "size": [4, 4]}},
+        {"input": {**InputSpec.binary(8).to_dict(), "threshold": 0.9}},
+        {"class_names": [str(k) for k in reversed(range(10))]},
+        {"arch": "flatnet_lite "},
+    ],
+)
+def test_metadata_is_not_trusted_over_the_weights(saved, change):
+    """Editing what the weights mean (size, threshold, classes) breaks the fingerprint: the
+    checkpoint is refused instead of scoring 16x16 canvases with 8x8 weights."""
+    tensors, meta = load_checkpoint(saved)
+    _rewrite(saved, tensors, {**meta, **change})
+    _expect_checkpoint_error(saved, "fingerprint")
+
+
+def test_swapped_weights_are_refused(saved):
+    tensors, meta = load_checkpoint(saved)
+    name = sorted(tensors)[0]
+    _rewrite(saved, {**tensors, name: tensors[name] * 1.5}, meta)
+    _expect_checkpoint_error(saved, "fingerprint")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_refused_at_save_and_at_load(tmp_path, saved, bad):
+    tensors, meta = load_checkpoint(saved)
+    name = sorted(k for k in tensors if k.endswith("bias"))[0]
+    broken = {**tensors, name: tensors[name].clone()}
+    broken[name][0] = bad
+    with pytest.raises(ValueError, match=name):
+        save_checkpoint(tmp_path / "x.safetensors", broken, meta)
+    assert not (tmp_path / "x.safetensors").exists()
+    _rewrite(saved, broken, _refingerprint(broken, meta))
+    _expect_checkpoint_error(saved, "non-finite", name)
+
+
+def test_exploding_weights_are_refused(saved):
+    """Finite but absurd weights (x1e30) give non-finite logits: refused at load."""
+    tensors, meta = load_checkpoint(saved)
+    huge = {k: v * 1e30 if v.is_floating_point() else v for k, v in tensors.items()}
+    _rewrite(saved, huge, _refingerprint(huge, meta))
+    _expect_checkpoint_error(saved, "non-finite")
+
+
+def test_version_1_checkpoints_still_load(tmp_path, canvases):
+    """Format 1 (canvas_size + num_classes, no fingerprint) is upgraded in memory."""
+    v1 = tmp_path / "v1.safetensors"
+    clf = _small_classifier()
+    meta = {"format": FORMAT, "format_version": 1, "arch": "flatnet_lite", "canvas_size": 8,
+            "num_classes": 10, "name": "old"}
+    tensors = {k: v.contiguous() for k, v in clf.model.state_dict().items()}
+    _rewrite(v1, tensors, meta)
+    old = Classifier.load(v1)
+    assert old.input_spec == InputSpec.binary(8) and old.class_names[3] == "3"
+    np.testing.assert_array_equal(old.logits(canvases), clf.logits(canvases))
+    for bad in ({"canvas_size": 8.7}, {"canvas_size": True}, {"num_classes": -1}):
+        _rewrite(v1, tensors, {**meta, **bad})
+        _expect_checkpoint_error(v1, "inconsistent")
+
+
+def test_identical_saves_are_byte_identical(tmp_path, tiny):
+    tiny.save(tmp_path / "a.safetensors")
+    tiny.save(tmp_path / "b.safetensors")
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+
+
+def test_directory_and_unreadable_paths_say_so(tmp_path, saved):
+    with pytest.raises(CheckpointError, match="is a directory"):
+        Classifier.load(tmp_path)
+    saved.chmod(0)
+    try:
+        import os
+
+        if not os.access(saved, os.R_OK):  # root can read anything
+            with pytest.raises(CheckpointError, match="permission denied"):
+                Classifier.load(saved)
+    finally:
+        saved.chmod(0o644)
 
 
 def test_missing_and_extra_tensors(saved):
@@ -265,8 +356,11 @@ def test_missing_and_extra_tensors(saved):
     fewer = dict(tensors)
     fewer.pop(sorted(fewer)[0])
     _rewrite(saved, fewer, meta)
+    _expect_checkpoint_error(saved, "fingerprint")
+    _rewrite(saved, fewer, _refingerprint(fewer, meta))
     _expect_checkpoint_error(saved, "does not match architecture", "Missing key")
-    _rewrite(saved, {**tensors, "extra.weight": torch.zeros(2)}, meta)
+    more = {**tensors, "extra.weight": torch.zeros(2)}
+    _rewrite(saved, more, _refingerprint(more, meta))
     _expect_checkpoint_error(saved, "does not match architecture", "Unexpected key")
 
 
@@ -292,6 +386,27 @@ def test_zoo_loads_offline(zoo):
         assert clf.device == resolve_device("auto")
         assert name in repr(clf)
     assert zoo["judge"].metadata["arch"] == "mlp"
+    assert zoo["judge"].evaluation_only and not zoo["flatnet"].evaluation_only
+
+
+def test_zoo_probabilities_are_unchanged():
+    """The shipped models give the same probabilities as flatnet-rl 0.1 (stored values)."""
+    from pathlib import Path
+
+    reference = np.load(Path(__file__).parent / "data" / "zoo_probs_v0.1.npz")
+    digits = load_embedded_digits(DataSpec())
+    x = np.concatenate([digits.x_train, digits.x_test])
+    rng = np.random.default_rng(0)
+    noise = (rng.random((200, 8, 8)) < rng.uniform(0.03, 0.5, (200, 1, 1))).astype(np.uint8)
+    for name in ZOO_NAMES:
+        clf = load_classifier(name, device="cpu")
+        np.testing.assert_allclose(
+            clf.predict_proba(x, value_range=(0, 1)), reference[name], rtol=0, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            clf.predict_proba(noise, value_range=(0, 1)), reference[f"{name}_noise"],
+            rtol=0, atol=1e-6,
+        )
 
 
 def test_zoo_files_match_manifest_hashes():
@@ -316,7 +431,7 @@ def test_predict_proba_shapes_and_normalization(zoo, name, canvases):
     np.testing.assert_array_equal(clf(canvases), many)
     assert clf.logits(canvases).shape == (6, 10)
     assert clf.logits(canvases[0]).shape == (10,)
-    assert clf.predict_proba(np.zeros((0, 8, 8), np.uint8)).shape == (0, 10)
+    assert clf.predict_proba(np.zeros((0, 8, 8), bool)).shape == (0, 10)
 
 
 def test_numpy_in_numpy_out_torch_in_torch_out(zoo, canvases):
@@ -343,28 +458,30 @@ def test_predict_numpy_returns_integer_labels(zoo, canvases):
 def test_input_dtypes_give_identical_outputs(zoo, canvases):
     clf = zoo["flatnet"]
     reference = clf.predict_proba(canvases)
-    for variant in (
-        canvases.astype(bool),
-        canvases.astype(np.int64),
-        canvases.astype(np.int32),
-        canvases * np.uint8(255),
-        canvases.astype(np.float32),
-        canvases.astype(np.float64),
+    for variant, value_range in (
+        (canvases.astype(np.uint8), (0, 1)),
+        (canvases.astype(np.int64), (0, 1)),
+        (canvases.astype(np.int32), (0, 1)),
+        (canvases.astype(np.uint8) * np.uint8(255), None),
+        (canvases.astype(np.float32), None),
+        (canvases.astype(np.float64), None),
     ):
-        np.testing.assert_array_equal(clf.predict_proba(variant), reference)
+        np.testing.assert_array_equal(
+            clf.predict_proba(variant, value_range=value_range), reference
+        )
 
 
 @pytest.mark.parametrize(
     "bad, needles",
     [
-        (np.zeros((16, 16)), ["H = W = 8", "(16, 16)"]),
-        (np.zeros((2, 7, 8)), ["H = W = 8", "(2, 7, 8)"]),
-        (np.zeros((1, 1, 8, 8)), ["(H, W) or (N, H, W)", "(1, 1, 8, 8)"]),
-        (np.zeros(64), ["(H, W) or (N, H, W)", "(64,)"]),
+        (np.zeros((16, 16)), ["size 8x8", "(16, 16)"]),
+        (np.zeros((2, 7, 8)), ["size 8x8", "(2, 7, 8)"]),
+        (np.zeros((1, 1, 9, 9)), ["size 8x8", "(1, 1, 9, 9)"]),
+        (np.zeros(64), ["expected image shape", "(64,)"]),
         (np.full((8, 8), np.nan, np.float32), ["NaN"]),
         (np.full((8, 8), 3.0), ["[0, 1]", "[3, 3]"]),
-        (np.full((8, 8), -1, np.int64), ["0 and 1", "[-1, -1]"]),
-        (torch.full((8, 8), 2), ["0 and 1", "[2, 2]"]),
+        (np.full((8, 8), -1, np.int64), ["value_range"]),
+        (torch.full((8, 8), 2), ["value_range"]),
     ],
 )
 def test_bad_inputs_name_expected_and_received(zoo, bad, needles):
@@ -422,13 +539,14 @@ def test_load_classifier_by_path_and_device(saved, canvases):
 # shipped-model quality (recomputed from the data, not read from the manifest)
 # --------------------------------------------------------------------------------------
 def _accuracy(clf: Classifier, digits) -> float:
-    return float((clf.predict_proba(digits.x_test).argmax(-1) == digits.y_test).mean())
+    probs = clf.predict_proba(digits.x_test, value_range=digits.value_range)
+    return float((probs.argmax(-1) == digits.y_test).mean())
 
 
 def test_flatnet_quality(zoo, digits):
     clf = zoo["flatnet"]
     assert _accuracy(clf, digits) >= 0.96
-    rand = clf.predict_proba(eval_random_canvases(8))
+    rand = clf.predict_proba(eval_random_canvases(8), value_range=(0, 1))
     assert rand.shape == (2000, 10)
     assert rand.max(-1).mean() <= 0.20
 
@@ -436,8 +554,8 @@ def test_flatnet_quality(zoo, digits):
 def test_baseline_quality_and_flatnet_is_flatter(zoo, digits):
     assert _accuracy(zoo["baseline"], digits) >= 0.95
     rand = eval_random_canvases(8)
-    base_msp = zoo["baseline"].predict_proba(rand).max(-1).mean()
-    flat_msp = zoo["flatnet"].predict_proba(rand).max(-1).mean()
+    base_msp = zoo["baseline"].predict_proba(rand, value_range=(0, 1)).max(-1).mean()
+    flat_msp = zoo["flatnet"].predict_proba(rand, value_range=(0, 1)).max(-1).mean()
     assert flat_msp < base_msp - 0.2
 
 

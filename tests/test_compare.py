@@ -9,22 +9,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from flatnet_rl.agents.metrics import CORE_KEYS
 from flatnet_rl.classifier import load_classifier
 from flatnet_rl.cli import main
 from flatnet_rl.evaluation import compare
-from flatnet_rl.evaluation.compare import (
-    EVAL_FAMILIES,
-    HACKING_KEYS,
-    TABLE_COLUMNS,
-    build_eval_data,
+from flatnet_rl.evaluation.columns import TABLE_COLUMNS
+from flatnet_rl.evaluation.compare import evaluate_models
+from flatnet_rl.evaluation.data import EVAL_FAMILIES, build_eval_data
+from flatnet_rl.evaluation.report import aggregate, write_report
+from flatnet_rl.evaluation.sweep import make_jobs, run_sweep
+from flatnet_rl.evaluation.tables import best_rows, comparison_table
+from flatnet_rl.training import specs
+from flatnet_rl.training.specs import (
     config_from_spec,
-    evaluate_models,
     parse_model_spec,
     resolve_model_spec,
     spec_hash,
 )
-from flatnet_rl.evaluation.report import aggregate, best_rows, comparison_table, write_report
-from flatnet_rl.evaluation.sweep import make_jobs, run_sweep
 
 K = 10
 SMALL = {"n_outliers": 60, "n_paths": 8}
@@ -39,7 +40,7 @@ class FakeClassifier:
         self.metadata: dict = {}
         self._row = np.asarray(row, dtype=np.float64)
 
-    def predict_proba(self, canvases: np.ndarray) -> np.ndarray:
+    def predict_proba(self, canvases: np.ndarray, **kwargs: object) -> np.ndarray:
         canvases = np.asarray(canvases)
         assert canvases.ndim == 3 and canvases.shape[1:] == (8, 8)
         return np.tile(self._row, (len(canvases), 1))
@@ -127,7 +128,9 @@ def test_spec_hash_is_canonical() -> None:
         ("entropy:kappa", "expected key=value"),
         ("entropy:kappa=", "expected key=value"),
         ("entropy:kappa=0.1,kappa=0.2", "given twice"),
-        ("entropy:arch=resnet", "arch must be one of"),
+        ("entropy:arch=resnet", "unknown architecture 'resnet'"),
+        ("ce:source=images", "source must be a digit source"),
+        ("ce:canvas=2", "canvas must be >= 4"),
         ("ce:outlier_weight=1", "needs outliers > 0"),
         ("nonsense", "unknown loss"),
         ("logitnorm:tau=0", "tau must be > 0"),
@@ -166,14 +169,18 @@ def test_cache_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("resolve_model_spec retrained a cached model")
 
-    monkeypatch.setattr(compare, "train_classifier", no_training)
+    monkeypatch.setattr(specs, "train_classifier", no_training)
     again = resolve_model_spec(spec, tmp_path)
     assert again.name == spec
     # Another spelling of the same training shares the cache entry.
     alias = resolve_model_spec("ce:epochs=1,seed=0,outliers=0", tmp_path)
     assert alias.name == "ce:epochs=1,seed=0,outliers=0"
     x = build_eval_data(8, **SMALL).x_test[:20]
-    np.testing.assert_allclose(first.predict_proba(x), again.predict_proba(x), atol=1e-6)
+    np.testing.assert_allclose(
+        first.predict_proba(x, value_range=(0, 1)),
+        again.predict_proba(x, value_range=(0, 1)),
+        atol=1e-6,
+    )
     # A different spec is not in the cache: it must train (and here, fail loudly).
     with pytest.raises(AssertionError, match="retrained"):
         resolve_model_spec("ce:epochs=1,seed=1", tmp_path)
@@ -293,11 +300,11 @@ def test_evaluate_models_validation() -> None:
     with pytest.raises(ValueError, match="n_paths"):
         evaluate_models([uniform()], n_paths=0)
     with pytest.raises(ValueError, match="unknown models"):
-        evaluate_models([uniform()], hacking={"other": dict.fromkeys(HACKING_KEYS, 0.0)}, **SMALL)
+        evaluate_models([uniform()], hacking={"other": dict.fromkeys(CORE_KEYS, 0.0)}, **SMALL)
 
 
 def test_hacking_results() -> None:
-    summary = {"proxy_mean": 0.95, "judge_mean": 0.2, "gap": 0.75, "fooling_rate": 0.8}
+    summary = {"proxy_p_target": 0.95, "judge_p_target": 0.2, "gap": 0.75, "fooling_rate": 0.8}
     canvases = np.zeros((5, 8, 8), np.uint8)
     hacking = {
         "uniform": summary,
@@ -310,8 +317,8 @@ def test_hacking_results() -> None:
     )
     assert reports[0].hacking == summary
     # The proxy gives 0.99 to class 3, the uniform judge 0.1: every episode fools it.
-    assert reports[1].hacking["proxy_mean"] == pytest.approx(0.99)
-    assert reports[1].hacking["judge_mean"] == pytest.approx(0.1)
+    assert reports[1].hacking["proxy_p_target"] == pytest.approx(0.99)
+    assert reports[1].hacking["judge_p_target"] == pytest.approx(0.1)
     assert reports[1].hacking["fooling_rate"] == 1.0
     assert "fooling_rate" in reports[1].summary()
     table = comparison_table(reports)
@@ -320,8 +327,14 @@ def test_hacking_results() -> None:
         [uniform()], hacking={"uniform": {"proxy_p": [0.95, 0.2], "judge_p": [0.1, 0.1]}}, **SMALL
     )
     assert raw.hacking["fooling_rate"] == 0.5
-    with pytest.raises(ValueError, match="must hold the keys"):
+    with pytest.raises(ValueError, match="must be an evaluate-agent eval.json"):
         evaluate_models([uniform()], hacking={"uniform": {"gap": 1.0}}, **SMALL)
+    # An evaluate-agent eval.json is read as it is (its "overall" block).
+    (from_eval,) = evaluate_models(
+        [uniform()], hacking={"uniform": {"run": "x", "overall": {**summary, "episodes": 9}}},
+        **SMALL,
+    )
+    assert from_eval.hacking["fooling_rate"] == 0.8 and from_eval.hacking["episodes"] == 9
 
 
 def test_acceptance_flatnet_beats_baseline(zoo_reports: list[compare.ModelReport]) -> None:
@@ -365,7 +378,7 @@ def test_report_files_and_best_marks(tmp_path: Path) -> None:
     ):
         assert (tmp_path / name).stat().st_size > 5000, name
         assert f"({name})" in text
-    assert "digit-positive" in text and "seed **0**" in text
+    assert "class-positive" in text and "seed **0**" in text
     assert "lower is better" in text and "higher is better" in text
     # The uniform model's max-prob row is the best (bold); the confident one is not.
     lines = text.splitlines()
@@ -433,7 +446,14 @@ def test_cli_compare_hacking_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     hacking = tmp_path / "hacking.json"
     hacking.write_text(
         json.dumps(
-            {"flatnet": {"proxy_mean": 0.3, "judge_mean": 0.25, "gap": 0.05, "fooling_rate": 0.0}}
+            {
+                "flatnet": {
+                    "proxy_p_target": 0.3,
+                    "judge_p_target": 0.25,
+                    "gap": 0.05,
+                    "fooling_rate": 0.0,
+                }
+            }
         )
     )
     code = main(
@@ -520,7 +540,7 @@ def _check_sweep(out: Path, result) -> None:  # noqa: ANN001 (SweepResult)
     assert [row.name for row in result.rows] == ["kappa=0, outliers=0", "kappa=0.3, outliers=0"]
     assert result.report_path == out / "report.md"
     text = result.report_path.read_text()
-    assert "±" in text and "digit-positive" in text
+    assert "±" in text and "class-positive" in text
     for name in ("false_positive_bars.png", "reward_curves.png", "tradeoff.png"):
         assert (out / name).is_file()
     results = json.loads((out / "results.json").read_text())
@@ -537,6 +557,22 @@ def test_sweep_in_process(tmp_path: Path) -> None:
     assert std["max_prob"] == 0.0  # one seed
     assert result.rows[1].reports[0].training["objective"] == {"loss": "entropy", "kappa": 0.3}
     assert len(list((tmp_path / "cache").glob("*.safetensors"))) == 2
+    # Resumable: a rerun reads the stored job reports instead of evaluating again.
+    import flatnet_rl.evaluation.sweep as sweep_mod
+
+    def no_evaluation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished sweep job ran again")
+
+    real = sweep_mod.evaluate_spec
+    sweep_mod.evaluate_spec = no_evaluation
+    try:
+        again = run_sweep(
+            [0, 0.3], [0], 1, tmp_path / "again", workers=1, epochs=2, n_outliers=50, n_paths=6,
+            cache_dir=tmp_path / "cache", progress=False,
+        )
+    finally:
+        sweep_mod.evaluate_spec = real
+    assert again.rows[1].stats()[0]["max_prob"] == mean["max_prob"]
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Data: embedded digits, MNIST loading (fake IDX files), outlier families, canvas conversion."""
+"""Data: embedded digits, MNIST 5k, MNIST loading (fake IDX files), image folders, outlier
+families, and the one image conversion (declared value ranges, layouts, resizing)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flatnet_rl.data import (
     FAMILIES,
@@ -24,9 +27,9 @@ from flatnet_rl.data import (
     load_mnist,
     make_family,
     make_outliers,
-    to_canvas_batch,
 )
 from flatnet_rl.data.digits import MNIST_FILES
+from flatnet_rl.data.images import InputSpec
 
 
 def _is_binary_uint8(a: np.ndarray) -> bool:
@@ -95,7 +98,10 @@ def test_embedded_digits_other_canvas_sizes_stay_binary(canvas, digits8):
     [
         ({"source": "emnist"}, "source"),
         ({"canvas": 3}, "canvas"),
-        ({"canvas": 257}, "canvas"),
+        ({"canvas": 1025}, "canvas"),
+        ({"canvas": 8.5}, "canvas"),
+        ({"source": "images"}, "path"),
+        ({"source": "digits", "path": "x"}, "path"),
         ({"test_fraction": 0.0}, "test_fraction"),
         ({"test_fraction": 1.0}, "test_fraction"),
         ({"threshold": 0.0}, "threshold"),
@@ -243,7 +249,7 @@ def test_load_mnist_download_offline_through_torchvision_mirrors(tmp_path, monke
 def test_every_family_is_binary_uint8(family, canvas):
     digits = load_embedded_digits(DataSpec(canvas=canvas)).x_train if family in (
         "inverted", "shuffled") else None
-    out = make_family(family, 25, canvas, np.random.default_rng(0), digits=digits)
+    out = make_family(family, 25, canvas, np.random.default_rng(0), examples=digits)
     assert out.shape == (25, canvas, canvas)
     assert _is_binary_uint8(out)
     if family != "inverted":
@@ -252,9 +258,9 @@ def test_every_family_is_binary_uint8(family, canvas):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_deterministic_per_seed(family, digits8):
-    a = make_family(family, 30, 8, np.random.default_rng(5), digits=digits8.x_train)
-    b = make_family(family, 30, 8, np.random.default_rng(5), digits=digits8.x_train)
-    c = make_family(family, 30, 8, np.random.default_rng(6), digits=digits8.x_train)
+    a = make_family(family, 30, 8, np.random.default_rng(5), examples=digits8.x_train)
+    b = make_family(family, 30, 8, np.random.default_rng(5), examples=digits8.x_train)
+    c = make_family(family, 30, 8, np.random.default_rng(6), examples=digits8.x_train)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -277,7 +283,7 @@ def test_bernoulli_density():
 
 def test_inverted_is_one_minus_a_digit(digits8):
     pool = digits8.x_train[:50]
-    out = make_family("inverted", 20, 8, np.random.default_rng(0), digits=pool)
+    out = make_family("inverted", 20, 8, np.random.default_rng(0), examples=pool)
     flat_pool = {p.tobytes() for p in (1 - pool).astype(np.uint8)}
     for image in out:
         assert image.tobytes() in flat_pool
@@ -286,7 +292,7 @@ def test_inverted_is_one_minus_a_digit(digits8):
 def test_shuffled_preserves_ink_count_of_a_digit(digits8):
     pool = digits8.x_train[:3]
     assert len({int(p.sum()) for p in pool}) == 3  # distinguishable by ink
-    out = make_family("shuffled", 30, 8, np.random.default_rng(0), digits=pool)
+    out = make_family("shuffled", 30, 8, np.random.default_rng(0), examples=pool)
     ink = {int(p.sum()) for p in pool}
     assert all(int(image.sum()) in ink for image in out)
     # shapes are destroyed: (almost) no output equals its source digit
@@ -299,16 +305,16 @@ def test_outlier_errors(digits8):
     with pytest.raises(ValueError, match="unknown outlier family"):
         make_family("gaussian", 5, 8, rng)
     for family in ("inverted", "shuffled"):
-        with pytest.raises(ValueError, match="digits"):
+        with pytest.raises(ValueError, match="examples"):
             make_family(family, 5, 8, rng)
-        with pytest.raises(ValueError, match="digits"):
-            make_family(family, 5, 8, rng, digits=np.zeros((0, 8, 8), np.uint8))
-        with pytest.raises(ValueError, match="canvas"):
-            make_family(family, 5, 16, rng, digits=digits8.x_train)
+        with pytest.raises(ValueError, match="examples"):
+            make_family(family, 5, 8, rng, examples=np.zeros((0, 8, 8), np.uint8))
+        with pytest.raises(ValueError, match="shape"):
+            make_family(family, 5, 16, rng, examples=digits8.x_train)
     with pytest.raises(ValueError):
-        make_outliers(-1, 8, seed=0, digits=digits8.x_train)
+        make_outliers(-1, 8, seed=0, examples=digits8.x_train)
     with pytest.raises(ValueError):
-        make_outliers(10, 8, seed=0, families=(), digits=digits8.x_train)
+        make_outliers(10, 8, seed=0, families=(), examples=digits8.x_train)
     with pytest.raises(ValueError, match="unknown outlier family"):
         make_outliers(10, 8, seed=0, families=("bernoulli", "nope"))
 
@@ -324,7 +330,7 @@ def test_make_outliers_splits_counts_across_families(digits8, monkeypatch):
         return real(family, n, *args, **kwargs)
 
     monkeypatch.setattr(outliers_mod, "make_family", spy)
-    out = make_outliers(10, 8, seed=0, digits=digits8.x_train)
+    out = make_outliers(10, 8, seed=0, examples=digits8.x_train)
     assert out.shape == (10, 8, 8) and _is_binary_uint8(out)
     assert set(seen) == set(TRAIN_FAMILIES)
     assert sorted(seen.values(), reverse=True) == [3, 3, 2, 2]
@@ -332,84 +338,166 @@ def test_make_outliers_splits_counts_across_families(digits8, monkeypatch):
 
 
 def test_make_outliers_determinism_and_zero(digits8):
-    a = make_outliers(40, 8, seed=3, digits=digits8.x_train)
-    b = make_outliers(40, 8, seed=3, digits=digits8.x_train)
-    c = make_outliers(40, 8, seed=4, digits=digits8.x_train)
+    a = make_outliers(40, 8, seed=3, examples=digits8.x_train)
+    b = make_outliers(40, 8, seed=3, examples=digits8.x_train)
+    c = make_outliers(40, 8, seed=4, examples=digits8.x_train)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-    empty = make_outliers(0, 8, seed=0, digits=digits8.x_train)
+    empty = make_outliers(0, 8, seed=0, examples=digits8.x_train)
     assert empty.shape == (0, 8, 8) and empty.dtype == np.uint8
     solo = make_outliers(7, 8, seed=0, families=("blocks",))
     assert solo.shape == (7, 8, 8) and _is_binary_uint8(solo)
 
 
 # --------------------------------------------------------------------------------------
-# to_canvas_batch
+# InputSpec.prepare: declared value ranges, never guessed from the batch
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pattern():
-    return (np.random.default_rng(0).random((3, 8, 8)) < 0.4)
+    return np.random.default_rng(0).random((3, 8, 8)) < 0.4
 
 
-def test_to_canvas_batch_accepted_dtypes_agree(pattern):
-    reference, single = to_canvas_batch(pattern, 8)
+BINARY8 = InputSpec.binary(8)
+
+
+def _prepare(x, **kwargs):
+    return BINARY8.prepare(x, **kwargs)
+
+
+def test_declared_ranges_of_every_dtype_agree(pattern):
+    reference, single = _prepare(pattern)
     assert not single
     assert reference.shape == (3, 1, 8, 8) and reference.dtype == torch.float32
     variants = [
-        pattern.astype(np.int64),
-        pattern.astype(np.uint8),
-        pattern.astype(np.uint8) * 255,
-        pattern.astype(np.float32),
-        pattern.astype(np.float64),
-        torch.from_numpy(pattern),
-        torch.from_numpy(pattern.astype(np.int64)),
-        torch.from_numpy(pattern.astype(np.uint8) * 255),
-        torch.from_numpy(pattern.astype(np.float32)),
-        pattern.astype(int).tolist(),
+        (pattern.astype(np.int64), (0, 1)),
+        (pattern.astype(np.uint8), (0, 1)),
+        (pattern.astype(np.uint8) * 255, None),  # uint8 means 0..255
+        (pattern.astype(np.float32), None),
+        (pattern.astype(np.float64), None),
+        (torch.from_numpy(pattern), None),
+        (torch.from_numpy(pattern.astype(np.int64)), (0, 1)),
+        (torch.from_numpy(pattern.astype(np.uint8) * 255), None),
+        (torch.from_numpy(pattern.astype(np.float32)), None),
+        (pattern.astype(int).tolist(), (0, 1)),
+        (pattern.astype(np.uint16) * 1000, (0, 1000)),
     ]
-    for variant in variants:
-        batch, _ = to_canvas_batch(variant, 8)
+    for variant, value_range in variants:
+        batch, _ = _prepare(variant, value_range=value_range)
         torch.testing.assert_close(batch, reference, rtol=0, atol=0)
 
 
-def test_to_canvas_batch_single_vs_batch(pattern):
-    one, single = to_canvas_batch(pattern[0], 8)
+def test_uint8_is_0_to_255_unless_declared(pattern):
+    """A 0/1 uint8 canvas is near-black under the uint8 convention: it must be declared."""
+    near_black, _ = _prepare(pattern.astype(np.uint8))
+    assert not near_black.any()
+    declared, _ = _prepare(pattern.astype(np.uint8), value_range=(0, 1))
+    assert declared.sum() == pattern.sum()
+
+
+def test_single_vs_batch(pattern):
+    one, single = _prepare(pattern[0])
     assert single and one.shape == (1, 1, 8, 8)
-    many, _ = to_canvas_batch(pattern, 8)
+    many, _ = _prepare(pattern)
     torch.testing.assert_close(one[0], many[0])
-    empty, single = to_canvas_batch(np.zeros((0, 8, 8), np.uint8), 8)
+    empty, single = _prepare(np.zeros((0, 8, 8), bool), batched=True)
     assert empty.shape == (0, 1, 8, 8) and not single
 
 
 @pytest.mark.parametrize(
-    "bad, needle",
+    "bad, value_range, needle",
     [
-        (np.zeros(8), "(H, W) or (N, H, W) with H = W = 8"),
-        (np.zeros((2, 2, 8, 8)), "(H, W) or (N, H, W) with H = W = 8"),
-        (np.zeros((7, 8)), "got shape (7, 8)"),
-        (np.zeros((3, 16, 16)), "H = W = 8"),
-        (np.full((8, 8), np.nan), "NaN"),
-        (np.full((8, 8), np.inf), "infinite"),
-        (np.linspace(0, 1.5, 64).reshape(8, 8), "got values in [0, 1.5]"),
-        (np.full((8, 8), -0.5, np.float32), "[-0.5, -0.5]"),
-        (-np.ones((8, 8), np.int64), "[-1, -1]"),
-        (np.full((8, 8), 2, np.int64), "[2, 2]"),
-        (np.full((8, 8), "a"), "dtype"),
-        ("abcdefgh", "str"),
+        (np.zeros(8), None, "expected image shape"),
+        (np.zeros((2, 2, 8, 8)), None, "channel"),
+        (np.zeros((7, 8)), None, "got shape (7, 8)"),
+        (np.zeros((3, 16, 16)), None, "size 8x8"),
+        (np.full((8, 8), np.nan), None, "NaN"),
+        (np.full((8, 8), np.inf), None, "infinite"),
+        (np.linspace(0, 1.5, 64).reshape(8, 8), None, "got values in [0, 1.5]"),
+        (np.full((8, 8), -0.5, np.float32), None, "[-0.5, -0.5]"),
+        (-np.ones((8, 8), np.int64), (0, 1), "[-1, -1]"),
+        (np.full((8, 8), 2, np.int64), (0, 1), "[2, 2]"),
+        (np.ones((8, 8), np.int64), None, "value_range"),
+        (np.ones((8, 8), np.uint8), (1, 0), "low < high"),
+        (np.full((8, 8), "a"), None, "dtype"),
+        ("abcdefgh", None, "str"),
     ],
 )
-def test_to_canvas_batch_rejects(bad, needle):
+def test_prepare_rejects(bad, value_range, needle):
     with pytest.raises(CanvasError) as info:
-        to_canvas_batch(bad, 8)
+        _prepare(bad, value_range=value_range)
     assert isinstance(info.value, ValueError)
     assert needle in str(info.value)
 
 
-@pytest.mark.parametrize("dtype", [np.uint16, np.uint32])
-def test_to_canvas_batch_wide_unsigned_ints(dtype, pattern):
-    reference, _ = to_canvas_batch(pattern, 8)
-    batch, _ = to_canvas_batch(pattern.astype(dtype), 8)
-    torch.testing.assert_close(batch, reference)
+def test_resize_only_when_asked_for_digit_models_and_always_for_image_models():
+    frame = np.zeros((32, 32), np.uint8)
+    frame[4:28, 12:20] = 255
+    with pytest.raises(CanvasError, match="resize_to_fit"):
+        _prepare(frame)
+    canvas, _ = _prepare(frame, resize_to_fit=True)
+    assert canvas.shape == (1, 1, 8, 8)
+    image = InputSpec.image(8, channels=1)
+    grey, _ = image.prepare(frame)
+    assert grey.shape == (1, 1, 8, 8) and 0 < float(grey.max()) <= 1
+
+
+def test_rgb_models_refuse_grey_and_normalize():
+    spec = InputSpec.image(16, channels=3, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    white = np.full((20, 20, 3), 255, np.uint8)
+    x, single = spec.prepare(white)
+    assert single and x.shape == (1, 3, 16, 16)
+    torch.testing.assert_close(x, torch.full_like(x, 2.0))  # (1 - 0.5) / 0.25
+    with pytest.raises(CanvasError, match="3-channel"):
+        spec.prepare(np.zeros((4, 16, 16), np.uint8), batched=True)  # grey images
+    with pytest.raises(ValueError, match="mean and std"):
+        InputSpec.image(8, channels=3, mean=(0.5,), std=(0.5,))
+
+
+def test_input_spec_round_trip_and_validation():
+    for spec in (BINARY8, InputSpec.image((12, 20), channels=3, mean=(0, 0, 0), std=(1, 1, 1))):
+        assert InputSpec.from_dict(spec.to_dict()) == spec
+    for bad in ({"channels": 2}, {"size": (8.5, 8)}, {"size": (2, 2)}, {"threshold": 1.5}):
+        with pytest.raises(ValueError):
+            InputSpec(**bad)
+    with pytest.raises(ValueError, match="unknown"):
+        InputSpec.from_dict({"channels": 1, "bogus": 1})
+
+
+_DTYPES = st.sampled_from(["bool", "uint8_01", "uint8_255", "float32", "float64", "int64"])
+
+
+def _encode(canvas: np.ndarray, kind: str) -> tuple[np.ndarray, tuple | None]:
+    if kind == "bool":
+        return canvas.astype(bool), None
+    if kind == "uint8_01":
+        return canvas.astype(np.uint8), (0, 1)
+    if kind == "uint8_255":
+        return canvas.astype(np.uint8) * 255, None
+    if kind == "int64":
+        return canvas.astype(np.int64), (0, 1)
+    return canvas.astype(kind), None
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 6),
+    index=st.integers(0, 5),
+    kind=_DTYPES,
+    other=_DTYPES,
+)
+def test_mixed_batch_invariance(seed, n, index, kind, other):
+    """An image converts the same alone and in any batch (the range is declared, not read
+    from the batch), for every input dtype; the scores of a classifier follow."""
+    rng = np.random.default_rng(seed)
+    canvases = (rng.random((n, 8, 8)) < rng.uniform(0.05, 0.6)).astype(np.uint8)
+    i = index % n
+    alone_x, alone_range = _encode(canvases[i], kind)
+    alone, _ = _prepare(alone_x, value_range=alone_range)
+    batch_x, batch_range = _encode(canvases, other)
+    batch, _ = _prepare(batch_x, value_range=batch_range, batched=True)
+    torch.testing.assert_close(alone[0], batch[i], rtol=0, atol=0)
+    torch.testing.assert_close(alone[0, 0], torch.from_numpy(canvases[i]).float())
 
 
 # --------------------------------------------------------------------------------------
@@ -458,7 +546,7 @@ def _layouts(img: np.ndarray) -> dict[str, np.ndarray]:
 )
 def test_frames_to_canvas_layouts_agree(layout, bar_frame):
     frame = _layouts(bar_frame)[layout]
-    out = frames_to_canvas(frame, 8, batched=False)
+    out = frames_to_canvas(frame, 8, batched=False, value_range=(0, 1) if layout == "bool" else None)
     assert out.shape == (1, 8, 8) and _is_binary_uint8(out)
     np.testing.assert_array_equal(out[0], BAR_CANVAS)
 
@@ -485,6 +573,8 @@ def test_frames_to_canvas_batched_and_explicit_invert(bar_frame):
     small = np.zeros((8, 8), np.uint8)
     small[2, 3] = 200
     np.testing.assert_array_equal(frames_to_canvas(small, 8, batched=False)[0], small > 127)
+    # A near-black 0/1 uint8 frame is near-black, not ink (uint8 means 0..255).
+    assert not frames_to_canvas((small > 0).astype(np.uint8), 8, batched=False).any()
 
 
 def test_frames_to_canvas_other_canvas_sizes(bar_frame):
@@ -505,7 +595,7 @@ def test_frames_to_canvas_other_canvas_sizes(bar_frame):
         (np.zeros((32, 32, 5), np.uint8), False, "channel"),
         (np.full((32, 32), np.nan), False, "NaN"),
         (np.full((32, 32), 2.0), False, "got values in [2, 2]"),
-        (np.full((32, 32), -1, np.int64), False, "[-1, -1]"),
+        (np.full((32, 32), -1, np.int64), False, "value_range"),
     ],
 )
 def test_frames_to_canvas_rejects(bad, batched, needle):

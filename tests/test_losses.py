@@ -26,7 +26,8 @@ from flatnet_rl.losses import (
     outlier_exposure_loss,
     pc_softmax_loss,
 )
-from flatnet_rl.models import DropMaxNet, build_model
+from flatnet_rl.models import DropMaxNet
+from flatnet_rl.models import build_classifier_net as build_model
 
 K = 10
 

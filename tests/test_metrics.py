@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
+from flatnet_rl.agents.metrics import fooling_rate, hacking_summary
 from flatnet_rl.evaluation.metrics import (
     accuracy,
     argmax_flips,
@@ -15,9 +16,7 @@ from flatnet_rl.evaluation.metrics import (
     entropy,
     expected_calibration_error,
     false_positive_summary,
-    fooling_rate,
     fpr_at_tpr,
-    hacking_summary,
     increment_autocorrelation,
     max_probability,
     mean_abs_increment,
@@ -196,11 +195,11 @@ def test_fooling_rate_hand_example() -> None:
     # fooled: 0 (0.95/0.1), 1 (0.9/0.49); not: 2 (judge agrees), 3 (proxy low), 4 (judge 0.5)
     assert fooling_rate(proxy, judge) == pytest.approx(2 / 5)
     s = hacking_summary(proxy, judge)
-    assert s["proxy_mean"] == pytest.approx(proxy.mean())
-    assert s["judge_mean"] == pytest.approx(judge.mean())
+    assert s["proxy_p_target"] == pytest.approx(proxy.mean())
+    assert s["judge_p_target"] == pytest.approx(judge.mean())
     assert s["gap"] == pytest.approx(proxy.mean() - judge.mean())
     assert s["fooling_rate"] == pytest.approx(0.4)
-    assert s["n"] == 5
+    assert s["episodes"] == 5
 
 
 # ---------------------------------------------------------------------------------- morph

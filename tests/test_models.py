@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from flatnet_rl.data import NUM_CLASSES
-from flatnet_rl.models import ARCHITECTURES, MIN_CANVAS, build_model
+from flatnet_rl.data.images import MIN_SIDE as MIN_CANVAS
+from flatnet_rl.models import ARCHITECTURES
+from flatnet_rl.models import build_classifier_net as build_model
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
@@ -38,6 +40,23 @@ def test_architecture_trains_one_step(arch):
 def test_num_classes_is_configurable():
     model = build_model("flatnet", 8, num_classes=3).eval()
     assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
+    with pytest.raises(ValueError, match="num_classes"):
+        build_model("flatnet", 8, num_classes=1)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("size, channels", [((32, 32), 3), ((12, 20), 1), ((28, 28), 3)])
+def test_any_size_and_channel_count(arch, size, channels):
+    model = build_model(arch, size, num_classes=4, in_channels=channels).eval()
+    assert model(torch.zeros(2, channels, *size)).shape == (2, 4)
+
+
+def test_timm_architectures_by_name():
+    pytest.importorskip("timm")
+    model = build_model("timm:resnet10t", 32, num_classes=3, in_channels=3).eval()
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 3)
+    with pytest.raises(ValueError, match="no architecture"):
+        build_model("timm:no_such_net", 32)
 
 
 def test_unknown_architecture():
@@ -49,7 +68,7 @@ def test_unknown_architecture():
 
 @pytest.mark.parametrize("canvas", [0, 1, MIN_CANVAS - 1])
 def test_tiny_canvas_rejected(canvas):
-    with pytest.raises(ValueError, match="canvas_size"):
+    with pytest.raises(ValueError, match="image sides"):
         build_model("flatnet", canvas)
 
 

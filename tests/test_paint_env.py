@@ -427,9 +427,38 @@ def test_observations_are_copies() -> None:
     assert env.canvas.sum() == 0
     env.canvas[:] = 1
     assert env.canvas.sum() == 0
-    obs2, *_ = env.step(8)
-    assert obs2["canvas"].sum() == 0 and tuple(obs2["cursor"]) == (2, 2)
-    assert not np.shares_memory(obs2["canvas"], env.step(8)[0]["canvas"])
+    obs2, *_ = env.step(0)
+    assert obs2["canvas"].sum() == 0 and tuple(obs2["cursor"]) == (1, 2)
+    assert not np.shares_memory(obs2["canvas"], env.step(1)[0]["canvas"])
+
+
+@pytest.mark.parametrize("action_mode", ["pixel", "pen"])
+def test_stepping_a_finished_episode_raises(action_mode: str) -> None:
+    """As Gymnasium's OrderEnforcing would: after termination or truncation, reset first."""
+    env = PaintEnv(action_mode=action_mode, max_steps=3)
+    env.reset(seed=0)
+    env.step(env.stop_action)
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(0)
+    env.reset()
+    for _ in range(3):
+        *_, truncated, _ = env.step(0)
+    assert truncated
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(0)
+
+
+@pytest.mark.parametrize("action", [True, False, np.bool_(True)])
+def test_bool_actions_are_refused(action) -> None:
+    env = PaintEnv()
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match="bool"):
+        env.step(action)
+
+
+def test_start_weights_that_overflow_are_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="start mixture"):
+        PaintEnv(start={"blank": 1e308, "partial": 1e308})
 
 
 @pytest.mark.parametrize("action_mode", ["pixel", "pen"])

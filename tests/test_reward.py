@@ -8,13 +8,21 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.env_util import make_vec_env
 
 import flatnet_rl
-from flatnet_rl import FlatnetReward, FlatnetRewardVecEnv, FlatnetRewardVector, PaintEnv
+from flatnet_rl import (
+    Classifier,
+    FlatnetReward,
+    FlatnetRewardVecEnv,
+    FlatnetRewardVector,
+    InputSpec,
+    PaintEnv,
+)
 from flatnet_rl.data import CanvasError, DataSpec, load_embedded_digits
 from flatnet_rl.reward.functions import MODES, ClassifierRewardModel
 
@@ -129,15 +137,24 @@ def test_modes_relate_as_documented(flatnet):
     assert np.all(reward["final"][:-1] == 0) and reward["final"][-1] == pytest.approx(p[-1])
 
 
+class ZeroLogits(torch.nn.Module):
+    """A perfectly flat classifier: every class gets logit 0."""
+
+    def __init__(self, k: int = 10) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        return torch.zeros(len(x), self.k)
+
+
 def test_pmi_is_zero_for_a_flat_output():
-    model = ClassifierRewardModel("flatnet", "pmi")
-
-    class Flat:
-        def predict_proba(self, canvases):
-            return np.full((len(canvases), 10), 0.1)
-
-    model.classifier = type("C", (), {"predict_proba": Flat().predict_proba, "num_classes": 10})()
-    rewards = model(np.zeros((3, 8, 8), np.uint8), np.array([0, 4, 9]))
+    flat = Classifier.from_module(
+        ZeroLogits(), image_size=8, class_names=[str(k) for k in range(10)],
+        preprocess=InputSpec.binary(8),
+    )
+    model = ClassifierRewardModel(flat, "pmi")
+    rewards = model(np.zeros((3, 8, 8), bool), np.array([0, 4, 9]))
     np.testing.assert_allclose(rewards, 0, atol=1e-7)
 
 
@@ -271,7 +288,10 @@ def test_unconvertible_images_fail_loudly(flatnet, frame, message):
         with pytest.raises(ValueError, match="image"):
             FlatnetReward(BadImageEnv(frame), flatnet, target=1)
         return
-    env = FlatnetReward(BadImageEnv(frame), flatnet, target=1, image="obs")
+    # An unbounded float Box declares no value range: refused until one is given.
+    with pytest.raises(ValueError, match="value_range"):
+        FlatnetReward(BadImageEnv(frame), flatnet, target=1, image="obs")
+    env = FlatnetReward(BadImageEnv(frame), flatnet, target=1, image="obs", value_range=(0, 1))
     with pytest.raises(CanvasError, match=re.escape(message)):
         env.reset()
 
@@ -324,5 +344,5 @@ def test_full_canvas_is_not_inverted(flatnet):
     # An agent must not turn a filled canvas into a blank one through auto-inversion.
     env = FlatnetReward(PaintEnv(target=1), flatnet, mode="prob")
     env.reset(options={"canvas": np.ones((8, 8), np.uint8)})
-    full = env.reader.canvases(np.ones((8, 8), np.uint8), batched=False)
+    full = env.reader.prepare(np.ones((8, 8), np.uint8), batched=False)
     assert full.sum() == 64

@@ -1,16 +1,21 @@
-"""Agents: Stable-Baselines3 trainers on a classifier reward, evaluation against a judge."""
+"""Agents: Stable-Baselines3 trainers on a classifier reward, evaluation against judges."""
 
+from flatnet_rl.agents.config import AgentConfig, judge_panel
 from flatnet_rl.agents.features import CanvasFeaturesExtractor
-from flatnet_rl.agents.presets import ALGORITHMS, PRESETS, preset
-from flatnet_rl.agents.train import AgentConfig, load_run, make_env, train_agent
+from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, PRESETS, preset
+from flatnet_rl.agents.runs import RunExistsError, load_run
+from flatnet_rl.agents.train import build_algorithm, train_agent
 
 __all__ = [
     "ALGORITHMS",
+    "CURRICULUM",
     "PRESETS",
     "AgentConfig",
     "CanvasFeaturesExtractor",
+    "RunExistsError",
+    "build_algorithm",
+    "judge_panel",
     "load_run",
-    "make_env",
     "preset",
     "train_agent",
 ]

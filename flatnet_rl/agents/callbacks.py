@@ -1,45 +1,103 @@
-"""SB3 callback logging the learned reward and the judge's verdict during training."""
+"""SB3 callbacks: the learned reward and the judges' verdict during training.
+
+* :class:`RewardHackingCallback` logs ``flatnet/*`` metrics (:mod:`~flatnet_rl.agents.metrics`
+  schema) of the training episodes finished in each rollout.
+* :class:`OveroptimizationCallback` evaluates the policy every ``every`` steps on episodes
+  that start as the task does, and records proxy and judge ``p_target`` against steps and
+  wall seconds: the overoptimization curve (Gao et al. 2022) and the time-to-judge curve.
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
 from flatnet_rl.classifier import Classifier
+from flatnet_rl.reward.episodes import EPISODE_KEY
 
 
 class RewardHackingCallback(BaseCallback):
-    """Logs ``flatnet/*`` metrics of the episodes finished in each rollout.
+    """Logs ``flatnet/*`` metrics of the training episodes finished in each rollout.
 
-    SB3's own ``rollout/ep_rew_mean`` stays the env's reward (Monitor sits below the reward
-    wrapper); the learned reward is logged as ``flatnet/learned_return``, next to the proxy
-    and judge p_target of final canvases, their gap, the fooling rate (proxy >= 0.9 and
-    judge < 0.5), the proxy's entropy and the episode length. Needs the env to be wrapped
-    in :class:`~flatnet_rl.reward.FlatnetRewardVecEnv`, whose infos carry the final canvas.
+    ``rollout/ep_rew_mean`` (from ``VecMonitor`` above the reward) is the learned return;
+    this adds the proxy and judge p_target of final canvases, their gap, the fooling rate,
+    the judges' accuracy and agreement, the proxy's entropy and the episode length. Needs the
+    reward wrappers' ``info["flatnet_episode"]`` records.
     """
 
     def __init__(
-        self, proxy: Classifier, judge: Classifier, min_episodes: int = 20, verbose: int = 0
-    ):
+        self,
+        proxy: Classifier,
+        judges: Sequence[Classifier],
+        value_range: tuple[float, float] = (0.0, 1.0),
+        min_episodes: int = 20,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(verbose)
-        self.proxy, self.judge = proxy, judge
+        self.proxy, self.judges = proxy, list(judges)
         self.min_episodes = min_episodes
-        self.record = EpisodeRecord()
+        self.record = EpisodeRecord(value_range=value_range)
         self.last: dict[str, float] = {}
 
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
-            episode = info.get("flatnet_episode")
-            if episode is None:
-                continue
-            length = info.get("episode", {}).get("l", 0)
-            self.record.add(episode["canvas"], episode["target"], length, episode["return"])
+            episode = info.get(EPISODE_KEY)
+            if episode is not None:
+                self.record.add_episode(episode)
         return True
 
     def _on_rollout_end(self) -> None:
         if len(self.record) < self.min_episodes:
             return
-        self.last = summarize(score_episodes(self.record, self.proxy, self.judge))
+        self.last = summarize(score_episodes(self.record, self.proxy, self.judges))
         for key, value in self.last.items():
             self.logger.record(f"flatnet/{key}", value)
         self.record.clear()
+
+
+class OveroptimizationCallback(BaseCallback):
+    """Every ``every`` steps (and at the start and end), score ``evaluate()``'s episodes.
+
+    ``evaluate`` is a function of the model returning per-episode scores
+    (:func:`~flatnet_rl.agents.metrics.score_episodes`); each point of :attr:`points` holds
+    ``timesteps``, ``seconds`` (training wall time so far, evaluation excluded) and the
+    summary of :func:`~flatnet_rl.agents.metrics.summarize`.
+    """
+
+    def __init__(self, evaluate: Callable[[Any], dict], every: int, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.evaluate, self.every = evaluate, every
+        self.points: list[dict[str, Any]] = []
+        self._next = 0
+        self._train_seconds = 0.0
+        self._since = 0.0
+
+    def _record(self) -> None:
+        self._train_seconds += time.perf_counter() - self._since
+        summary = summarize(self.evaluate(self.model))
+        point = {"timesteps": int(self.num_timesteps), "seconds": self._train_seconds, **summary}
+        self.points.append(point)
+        for key in ("proxy_p_target", "judge_p_target", "fooling_rate"):
+            self.logger.record(f"curve/{key}", summary[key])
+        self._since = time.perf_counter()
+
+    def _on_training_start(self) -> None:
+        self._since = time.perf_counter()
+        self._record()
+        self._next = self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._record()
+            self._next += self.every
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.points or self.points[-1]["timesteps"] != self.num_timesteps:
+            self._record()

@@ -1,32 +1,58 @@
-"""Data: binary digit canvases (embedded scikit-learn digits, MNIST) and outlier canvases."""
+"""Data: labelled images (embedded digits, MNIST 5k, MNIST, your own), outliers, and the one
+image conversion every classifier input goes through (:mod:`flatnet_rl.data.images`)."""
 
-from flatnet_rl.data.canvas import CanvasError, frames_to_canvas, to_canvas_batch
 from flatnet_rl.data.digits import (
+    DIGIT_CLASS_NAMES,
     NUM_CLASSES,
+    SOURCES,
     DatasetNotFoundError,
     DataSpec,
+    DataSplit,
     DigitSplit,
     binarize,
     load_dataset,
     load_embedded_digits,
     load_mnist,
+    load_mnist5k,
 )
-from flatnet_rl.data.outliers import FAMILIES, TRAIN_FAMILIES, make_family, make_outliers
+from flatnet_rl.data.images import (
+    BINARY,
+    CanvasError,
+    InputSpec,
+    frames_to_canvas,
+    resize,
+)
+from flatnet_rl.data.outliers import (
+    FAMILIES,
+    IMAGE_FAMILIES,
+    TRAIN_FAMILIES,
+    families_for,
+    make_family,
+    make_outliers,
+)
 
 __all__ = [
+    "BINARY",
+    "DIGIT_CLASS_NAMES",
     "FAMILIES",
+    "IMAGE_FAMILIES",
     "NUM_CLASSES",
+    "SOURCES",
     "TRAIN_FAMILIES",
     "CanvasError",
     "DataSpec",
+    "DataSplit",
     "DatasetNotFoundError",
     "DigitSplit",
+    "InputSpec",
     "binarize",
+    "families_for",
+    "frames_to_canvas",
     "load_dataset",
     "load_embedded_digits",
     "load_mnist",
+    "load_mnist5k",
     "make_family",
     "make_outliers",
-    "frames_to_canvas",
-    "to_canvas_batch",
+    "resize",
 ]

@@ -1,17 +1,23 @@
-"""Outlier ("random") canvases whose training target is the uniform distribution.
+"""Outlier images whose training target is the uniform distribution.
 
-flatnet adds random binary images labelled ``[0.1] * 10`` to the digits, so the classifier
+flatnet adds random binary images labelled ``[1/K] * K`` to the digits, so the classifier
 learns to be flat (uncertain) on things that are not digits; this is outlier exposure
-(Hendrycks et al. 2019). Every family here is generated from a seed, returns ``uint8``
-canvases in {0, 1} of shape ``(n, canvas, canvas)``, and is cheap enough to make on the fly.
+(Hendrycks et al. 2019). Every family is generated from a seed and is cheap enough to make
+on the fly, at any size and channel count.
 
-Families:
-    ``bernoulli``  each pixel on with probability p; p drawn per image from ``density``
-                   (a range, so the model sees sparse and dense noise), as in flatnet.
-    ``inverted``   a real digit with every pixel flipped, as in flatnet.
-    ``shuffled``   a real digit's pixels permuted at random: the ink of a digit, no shape.
-    ``scribble``   a random pen walk (what an agent drawing aimlessly produces).
-    ``blocks``     one to three filled axis-aligned rectangles.
+``shape`` decides the format: an int ``c`` gives binary canvases ``uint8 (n, c, c)`` in
+{0, 1} (digit data); a tuple ``(H, W, C)`` gives ``uint8`` images ``(n, H, W, C)`` 0..255.
+
+Families (binary canvases / images):
+    ``bernoulli`` / ``noise``  each pixel on with probability p drawn per image from
+                               ``density`` (as in flatnet) / each pixel a uniform random colour.
+    ``blobs``                  images only: low-resolution colour noise, enlarged (smooth
+                               colour fields with no shape).
+    ``inverted``               a real example with every value flipped, as in flatnet.
+    ``shuffled``               a real digit's pixels permuted / a real image's patches
+                               (side/8) permuted: its ink or colours, no shape.
+    ``scribble``               random pen walks (what an agent drawing aimlessly produces).
+    ``blocks``                 one to three filled axis-aligned rectangles.
 """
 
 from __future__ import annotations
@@ -19,13 +25,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+
+from flatnet_rl.data.images import resize
 
 FAMILIES = ("bernoulli", "inverted", "shuffled", "scribble", "blocks")
 #: Families mixed into training by default; ``blocks`` stays out so evaluation has one
 #: structured family the model never saw.
 TRAIN_FAMILIES = ("bernoulli", "inverted", "shuffled", "scribble")
+IMAGE_FAMILIES = ("noise", "blobs", "inverted", "shuffled", "scribble", "blocks")
+IMAGE_TRAIN_FAMILIES = ("noise", "blobs", "inverted", "shuffled", "scribble")
 DEFAULT_DENSITY = (0.03, 0.5)
 _STEPS = np.array([(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)])
+Shape = int | tuple[int, int, int]
+
+
+def families_for(shape: Shape, train: bool = False) -> tuple[str, ...]:
+    """The families that exist for binary canvases (int shape) or images (tuple shape)."""
+    if isinstance(shape, int | np.integer):
+        return TRAIN_FAMILIES if train else FAMILIES
+    return IMAGE_TRAIN_FAMILIES if train else IMAGE_FAMILIES
 
 
 def _check_density(density: float | tuple[float, float]) -> tuple[float, float]:
@@ -33,6 +52,9 @@ def _check_density(density: float | tuple[float, float]) -> tuple[float, float]:
     if not 0.0 <= low <= high <= 1.0:
         raise ValueError(f"density must be a probability or a range within [0, 1], got {density}")
     return float(low), float(high)
+
+
+# ---------------------------------------------------------------------- binary canvases
 
 
 def bernoulli(
@@ -46,13 +68,42 @@ def bernoulli(
     return (rng.random((n, canvas, canvas)) < p).astype(np.uint8)
 
 
-def inverted(n: int, digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return (1 - digits[rng.integers(0, len(digits), size=n)]).astype(np.uint8)
+def inverted(n: int, examples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Binary canvases: ``1 - x``; ``uint8`` images: ``255 - x``."""
+    picked = examples[rng.integers(0, len(examples), size=n)]
+    top = 1 if examples.ndim == 3 else 255
+    return (top - picked.astype(np.int16)).astype(np.uint8)
 
 
-def shuffled(n: int, digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    picked = digits[rng.integers(0, len(digits), size=n)].reshape(n, digits[0].size)
-    return rng.permuted(picked, axis=1).reshape((n, *digits.shape[1:])).astype(np.uint8)
+def shuffled(n: int, examples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Binary canvases: pixels permuted; images: square patches of side ``max(1, side/8)``."""
+    picked = examples[rng.integers(0, len(examples), size=n)]
+    if examples.ndim == 3:
+        flat = picked.reshape(n, examples[0].size)
+        return rng.permuted(flat, axis=1).reshape((n, *examples.shape[1:])).astype(np.uint8)
+    _, h, w, c = picked.shape
+    p = max(1, min(h, w) // 8)
+    gh, gw = h // p, w // p
+    out = picked.copy()
+    patches = picked[:, : gh * p, : gw * p].reshape(n, gh, p, gw, p, c).transpose(0, 1, 3, 2, 4, 5)
+    patches = patches.reshape(n, gh * gw, p, p, c)
+    order = rng.permuted(np.tile(np.arange(gh * gw), (n, 1)), axis=1)
+    patches = np.take_along_axis(patches, order[:, :, None, None, None], axis=1)
+    patches = patches.reshape(n, gh, gw, p, p, c).transpose(0, 1, 3, 2, 4, 5)
+    out[:, : gh * p, : gw * p] = patches.reshape(n, gh * p, gw * p, c)
+    return out
+
+
+def _walks(image: np.ndarray, rng: np.random.Generator, ink: np.ndarray, width: int) -> None:
+    """Draw 1-3 random pen walks of ``ink`` on ``image`` ``(H, W[, C])`` in place."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    for _ in range(rng.integers(1, 4)):
+        pos = np.array([rng.integers(0, h), rng.integers(0, w)])
+        for step in _STEPS[rng.integers(0, len(_STEPS), size=rng.integers(side // 2, 2 * side))]:
+            image[pos[0] : pos[0] + width, pos[1] : pos[1] + width] = ink
+            pos = np.clip(pos + step * width, 0, [h - 1, w - 1])
+        image[pos[0] : pos[0] + width, pos[1] : pos[1] + width] = ink
 
 
 def scribble(n: int, canvas: int, rng: np.random.Generator) -> np.ndarray:
@@ -80,55 +131,126 @@ def blocks(n: int, canvas: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+# ------------------------------------------------------------------------------ images
+
+
+def _colours(rng: np.random.Generator, size: int | tuple[int, ...], c: int) -> np.ndarray:
+    shape = (size, c) if isinstance(size, int) else (*size, c)
+    return rng.integers(0, 256, size=shape, dtype=np.uint8)
+
+
+def noise_images(n: int, shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
+
+
+def blob_images(n: int, shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    h, w, c = shape
+    low = rng.random((n, c, max(2, h // 8), max(2, w // 8)), dtype=np.float32)
+    smooth = resize(torch.from_numpy(low), (h, w)).permute(0, 2, 3, 1).numpy()
+    return (smooth * 255).round().astype(np.uint8)
+
+
+def scribble_images(n: int, shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    h, w, c = shape
+    out = np.empty((n, h, w, c), dtype=np.uint8)
+    width = max(1, min(h, w) // 16)
+    for image in out:
+        image[...] = _colours(rng, 1, c)[0]
+        _walks(image, rng, _colours(rng, 1, c)[0], width)
+    return out
+
+
+def block_images(n: int, shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    h, w, c = shape
+    out = np.empty((n, h, w, c), dtype=np.uint8)
+    for image in out:
+        image[...] = _colours(rng, 1, c)[0]
+        for _ in range(rng.integers(1, 4)):
+            bh = rng.integers(max(2, h // 4), h // 2 + 2)
+            bw = rng.integers(max(2, w // 4), w // 2 + 2)
+            top, left = rng.integers(0, h - bh + 1), rng.integers(0, w - bw + 1)
+            image[top : top + bh, left : left + bw] = _colours(rng, 1, c)[0]
+    return out
+
+
+# ---------------------------------------------------------------------------- dispatch
+
+
+def _check_examples(family: str, examples: np.ndarray | None, shape: Shape) -> np.ndarray:
+    if examples is None or len(examples) == 0:
+        raise ValueError(f"outlier family {family!r} needs a non-empty `examples` array")
+    expected = (shape, shape) if isinstance(shape, int | np.integer) else tuple(shape)
+    if examples.shape[1:] != expected:
+        raise ValueError(f"examples have shape {examples.shape[1:]}, outliers {expected}")
+    return examples
+
+
 def make_family(
     family: str,
     n: int,
-    canvas: int,
+    shape: Shape,
     rng: np.random.Generator,
     *,
-    digits: np.ndarray | None = None,
+    examples: np.ndarray | None = None,
     density: float | tuple[float, float] = DEFAULT_DENSITY,
 ) -> np.ndarray:
-    """``n`` canvases of one outlier family. ``inverted``/``shuffled`` need ``digits``."""
-    if family == "bernoulli":
-        return bernoulli(n, canvas, rng, density)
-    if family == "scribble":
-        return scribble(n, canvas, rng)
-    if family == "blocks":
-        return blocks(n, canvas, rng)
+    """``n`` images of one outlier family (see the module docstring for ``shape``).
+
+    ``inverted`` and ``shuffled`` are made from real ``examples`` of the same shape.
+    """
+    known = families_for(shape)
+    if family not in known:
+        raise ValueError(
+            f"unknown outlier family {family!r} for "
+            f"{'binary canvases' if isinstance(shape, int | np.integer) else 'images'}; "
+            f"expected one of {known}"
+        )
     if family in ("inverted", "shuffled"):
-        if digits is None or len(digits) == 0:
-            raise ValueError(f"outlier family {family!r} needs a non-empty `digits` array")
-        if digits.shape[1:] != (canvas, canvas):
-            raise ValueError(f"digits have shape {digits.shape[1:]}, canvas is {canvas}x{canvas}")
-        return inverted(n, digits, rng) if family == "inverted" else shuffled(n, digits, rng)
-    raise ValueError(f"unknown outlier family {family!r}; expected one of {FAMILIES}")
+        examples = _check_examples(family, examples, shape)
+        return (inverted if family == "inverted" else shuffled)(n, examples, rng)
+    if isinstance(shape, int | np.integer):
+        if family == "bernoulli":
+            return bernoulli(n, int(shape), rng, density)
+        return (scribble if family == "scribble" else blocks)(n, int(shape), rng)
+    shape = tuple(int(s) for s in shape)
+    makers = {
+        "noise": noise_images,
+        "blobs": blob_images,
+        "scribble": scribble_images,
+        "blocks": block_images,
+    }
+    return makers[family](n, shape, rng)
 
 
 def make_outliers(
     n: int,
-    canvas: int,
+    shape: Shape,
     *,
     seed: int,
-    families: Sequence[str] = TRAIN_FAMILIES,
-    digits: np.ndarray | None = None,
+    families: Sequence[str] | None = None,
+    examples: np.ndarray | None = None,
     density: float | tuple[float, float] = DEFAULT_DENSITY,
 ) -> np.ndarray:
-    """``n`` outlier canvases split evenly over ``families`` and shuffled, from ``seed``."""
+    """``n`` outliers split evenly over ``families`` (default: the training families of the
+    format) and shuffled, from ``seed``."""
     if n < 0:
         raise ValueError(f"number of outliers must be >= 0, got {n}")
+    families = tuple(families_for(shape, train=True) if families is None else families)
     if not families:
         raise ValueError("need at least one outlier family")
     rng = np.random.default_rng(seed)
     counts = np.full(len(families), n // len(families))
     counts[: n % len(families)] += 1
-    unknown = set(families) - set(FAMILIES)
+    unknown = set(families) - set(families_for(shape))
     if unknown:
-        raise ValueError(f"unknown outlier family {sorted(unknown)}; expected some of {FAMILIES}")
+        raise ValueError(
+            f"unknown outlier family {sorted(unknown)}; expected some of {families_for(shape)}"
+        )
     parts = [
-        make_family(f, int(c), canvas, rng, digits=digits, density=density)
+        make_family(f, int(c), shape, rng, examples=examples, density=density)
         for f, c in zip(families, counts, strict=True)
         if c > 0
     ]
-    out = np.concatenate(parts) if parts else np.zeros((0, canvas, canvas), np.uint8)
+    empty_shape = (shape, shape) if isinstance(shape, int | np.integer) else tuple(shape)
+    out = np.concatenate(parts) if parts else np.zeros((0, *empty_shape), np.uint8)
     return out[rng.permutation(len(out))]

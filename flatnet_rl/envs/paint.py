@@ -1,9 +1,8 @@
 """The bare painting environment: an agent edits a binary canvas, one pixel or pen stroke a step.
 
 This module knows nothing about classifiers. Its reward is always ``0.0``; a reward wrapper
-(built from a trained digit classifier) turns finished canvases into rewards elsewhere.
-Keeping the two apart lets the same environment serve every reward model and lets the
-environment be tested without torch.
+(built from a trained digit classifier) turns canvases into rewards elsewhere. Keeping the
+two apart lets the same environment serve every reward model.
 """
 
 from __future__ import annotations
@@ -18,11 +17,12 @@ import numpy as np
 from gymnasium import spaces
 
 from flatnet_rl.data import NUM_CLASSES, DataSpec, load_embedded_digits
+from flatnet_rl.data.images import MIN_SIDE
 
 ACTION_MODES = ("pixel", "pen")
 STARTS = ("blank", "noise", "digit", "partial")
 PIXEL_OPS = ("paint", "toggle")
-MIN_CANVAS = 4
+MIN_CANVAS = MIN_SIDE
 MAX_CANVAS = 64
 
 # Pen moves 0..3 (pen up) and 4..7 (pen down) share these directions: up, down, left, right.
@@ -71,11 +71,19 @@ def parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.n
         for w in start.values()
     )
     weights = np.array(list(start.values()), dtype=float) if numeric else np.array([np.nan])
-    if unknown or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+    with np.errstate(over="ignore"):
+        total = weights.sum()
+    if (
+        unknown
+        or not np.all(np.isfinite(weights))
+        or np.any(weights < 0)
+        or not np.isfinite(total)
+        or total <= 0
+    ):
         raise ValueError(
             f"start mixture must map modes in {STARTS} to weights >= 0 (not all 0), got {start!r}"
         )
-    return tuple(start), weights / weights.sum()
+    return tuple(start), weights / total
 
 
 def _is_int(value: object) -> bool:
@@ -360,7 +368,11 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         self, action: int | np.integer
     ) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
         if self._needs_reset:
-            raise gym.error.ResetNeeded("call reset() before step()")
+            raise gym.error.ResetNeeded(
+                "PaintEnv: the episode ended (or never started): call reset() before step()"
+            )
+        if isinstance(action, bool | np.bool_):
+            raise TypeError(f"action must be an integer, got the bool {action!r}")
         try:
             a = operator.index(action)
         except TypeError:
@@ -398,6 +410,8 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
 
         self._steps += 1
         truncated = self._steps >= self._max_steps
+        # Stepping a finished episode is an error, as Gymnasium's OrderEnforcing makes it.
+        self._needs_reset = terminated or truncated
         if self.render_mode == "human":
             self._render_human()
         return self._obs(), 0.0, terminated, truncated, self._info()

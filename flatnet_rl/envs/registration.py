@@ -6,6 +6,10 @@
 * ``FlatnetPaint-v0``: :class:`~flatnet_rl.envs.paint.PaintEnv` wrapped in
   :class:`~flatnet_rl.reward.FlatnetReward` with the shipped ``flatnet`` classifier.
 * ``FlatnetPaintBare-v0``: the bare painting env (reward 0), for your own reward.
+
+Both have a native vector entry point: ``gymnasium.make_vec(id, num_envs=N)`` steps all N
+canvases in one numpy operation (:mod:`~flatnet_rl.envs.paint_vector`) and, for
+``FlatnetPaint-v0``, scores them in one classifier call (``FlatnetRewardVector``).
 """
 
 from __future__ import annotations
@@ -14,21 +18,32 @@ from typing import Any
 
 import gymnasium as gym
 
-from flatnet_rl.classifier import Classifier, load_classifier
+from flatnet_rl.classifier import Classifier, load_classifier, zoo_manifest, zoo_name
 from flatnet_rl.envs.paint import PaintEnv
+from flatnet_rl.envs.paint_vector import make_paint_vector_env
+from flatnet_rl.reward.vector import FlatnetRewardVector
 from flatnet_rl.reward.wrappers import FlatnetReward
 
 PAINT_ID = "FlatnetPaint-v0"
 BARE_ID = "FlatnetPaintBare-v0"
 
 
+def _shipped_sizes() -> list[int]:
+    sizes = {
+        int(entry.get("canvas", 8))
+        for name, entry in zoo_manifest().items()
+        if name.split("-")[0] == "flatnet"
+    }
+    return sorted(sizes)
+
+
 def make_flatnet_paint(
-    classifier: Classifier | str = "flatnet",
+    classifier: Classifier | str | None = None,
     reward_mode: str = "delta",
     canvas_size: int | None = None,
     action_mode: str = "pixel",
     target: int | None = None,
-    start: str = "blank",
+    start: str | dict[str, float] = "blank",
     max_steps: int | None = None,
     env_reward_weight: float = 0.0,
     device: str = "auto",
@@ -37,22 +52,16 @@ def make_flatnet_paint(
     """Build ``FlatnetPaint-v0``: a painting env whose reward is the classifier's.
 
     Args:
-        classifier: ``"flatnet"`` (default), ``"baseline"``, a checkpoint path or a
-            :class:`Classifier`. Its canvas size is the env's unless ``canvas_size`` is given,
-            which must then match.
+        classifier: a zoo name (``"flatnet"``, ``"baseline"``, ``"flatnet-28"``, ...), a
+            checkpoint path or a :class:`Classifier` taking binary square canvases. Default:
+            the shipped ``flatnet`` model for ``canvas_size`` (8 if not given; ``flatnet-28``
+            at 28, ...). Its canvas size is the env's unless ``canvas_size`` is given, which
+            must then match.
         reward_mode: ``prob``, ``log_prob``, ``pmi``, ``delta`` (default), ``final``, ``entropy``.
         canvas_size, action_mode, target, start, max_steps, **env_kwargs: passed to
             :class:`PaintEnv` (``render_mode``, ``noise_density``, ``pixel_op``, ...).
     """
-    clf = load_classifier(classifier, device=device)
-    if canvas_size is None:
-        canvas_size = clf.canvas_size
-    elif canvas_size != clf.canvas_size:
-        raise ValueError(
-            f"canvas_size={canvas_size} but classifier {clf.name!r} scores "
-            f"{clf.canvas_size}x{clf.canvas_size} canvases: train one for this size with "
-            f"`flatnet-rl train-classifier --canvas {canvas_size} ...`"
-        )
+    clf, canvas_size = _paint_classifier(classifier, canvas_size, device)
     env = PaintEnv(
         canvas_size=canvas_size,
         action_mode=action_mode,
@@ -62,7 +71,61 @@ def make_flatnet_paint(
         **env_kwargs,
     )
     return FlatnetReward(
-        env, clf, target="obs", mode=reward_mode, env_reward_weight=env_reward_weight, device=device
+        env,
+        clf,
+        target="obs",
+        mode=reward_mode,
+        env_reward_weight=env_reward_weight,
+        device=device,
+    )
+
+
+def _paint_classifier(classifier: Classifier | str | None, canvas_size: int | None, device: str):
+    """The reward classifier of the paint env and its canvas size (checked to agree)."""
+    if classifier is None:
+        name = zoo_name("flatnet", 8 if canvas_size is None else canvas_size)
+        if name not in zoo_manifest():
+            raise ValueError(
+                f"no shipped flatnet model for canvas_size={canvas_size} (shipped: "
+                f"{_shipped_sizes()}): pass classifier= a model trained for it, e.g. with "
+                f"`flatnet-rl train-classifier --source mnist5k --canvas {canvas_size} ...`"
+            )
+        classifier = name
+    clf = load_classifier(classifier, device=device)
+    if not clf.input_spec.is_binary or clf.input_spec.square_side is None:
+        raise ValueError(
+            f"FlatnetPaint-v0 paints binary square canvases; classifier {clf.name!r} takes "
+            f"{clf.input_spec.size} images with {clf.input_spec.channels} channel(s)"
+        )
+    if canvas_size is not None and canvas_size != clf.canvas_size:
+        raise ValueError(
+            f"canvas_size={canvas_size} but classifier {clf.name!r} scores "
+            f"{clf.canvas_size}x{clf.canvas_size} canvases: pass classifier= one trained for "
+            f"{canvas_size}x{canvas_size} (shipped flatnet sizes: {_shipped_sizes()})"
+        )
+    return clf, clf.canvas_size
+
+
+def make_flatnet_paint_vector(
+    num_envs: int = 1,
+    classifier: Classifier | str | None = None,
+    reward_mode: str = "delta",
+    canvas_size: int | None = None,
+    env_reward_weight: float = 0.0,
+    device: str = "auto",
+    **env_kwargs: Any,
+) -> FlatnetRewardVector:
+    """``gymnasium.make_vec("FlatnetPaint-v0", num_envs=N)``: N natively vectorized paint
+    envs scored in one classifier call per step (arguments as :func:`make_flatnet_paint`)."""
+    clf, canvas_size = _paint_classifier(classifier, canvas_size, device)
+    envs = make_paint_vector_env(num_envs=num_envs, canvas_size=canvas_size, **env_kwargs)
+    return FlatnetRewardVector(
+        envs,
+        clf,
+        target="obs",
+        mode=reward_mode,
+        env_reward_weight=env_reward_weight,
+        device=device,
     )
 
 
@@ -72,7 +135,12 @@ def register_envs() -> None:
         gym.register(
             id=PAINT_ID,
             entry_point="flatnet_rl.envs.registration:make_flatnet_paint",
+            vector_entry_point="flatnet_rl.envs.registration:make_flatnet_paint_vector",
             disable_env_checker=False,
         )
     if BARE_ID not in gym.registry:
-        gym.register(id=BARE_ID, entry_point="flatnet_rl.envs.paint:PaintEnv")
+        gym.register(
+            id=BARE_ID,
+            entry_point="flatnet_rl.envs.paint:PaintEnv",
+            vector_entry_point="flatnet_rl.envs.paint_vector:make_paint_vector_env",
+        )

@@ -9,8 +9,8 @@ Three families, following ``docs/methods.md``:
   RL trajectory): :func:`total_variation_ratio`, :func:`increment_autocorrelation`,
   :func:`argmax_flips`, :func:`mean_abs_increment`, :func:`smoothness_summary`.
   No paper publishes a standard smoothness metric; these are this project's definitions.
-* **Reward hacking** (Gao et al. 2022, "Scaling laws for reward model overoptimization"):
-  :func:`fooling_rate`, :func:`hacking_summary`.
+* Reward hacking (proxy vs judges of agents' images) lives with the agents:
+  :mod:`flatnet_rl.agents.metrics`.
 
 Every function validates its inputs and raises :class:`ValueError` naming the expected and
 the received shape. Probabilities are expected in ``[0, 1]`` (a tolerance of ``1e-6`` is
@@ -24,6 +24,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from flatnet_rl.numerics import entropy as _entropy
+
 __all__ = [
     "accuracy",
     "argmax_flips",
@@ -31,9 +33,7 @@ __all__ = [
     "entropy",
     "expected_calibration_error",
     "false_positive_summary",
-    "fooling_rate",
     "fpr_at_tpr",
-    "hacking_summary",
     "increment_autocorrelation",
     "max_probability",
     "mean_abs_increment",
@@ -192,13 +192,11 @@ def entropy(probs: npt.ArrayLike) -> np.ndarray:
     Returns:
         Array of shape ``(...)``; ``log K`` for the uniform distribution, 0 for a one-hot.
     """
-    p = np.clip(_probs(probs), 0.0, None)
-    logs = np.log(np.where(p > 0.0, p, 1.0))
-    return -np.sum(p * logs, axis=-1)
+    return _entropy(_probs(probs))
 
 
 def fpr_at_tpr(in_scores: npt.ArrayLike, out_scores: npt.ArrayLike, tpr: float = 0.95) -> float:
-    """False-positive rate at a given true-positive rate, digit-positive convention.
+    """False-positive rate at a given true-positive rate, class-positive convention.
 
     Positives are real digits (``in_scores``), negatives non-digit images (``out_scores``);
     a higher score (e.g. the MSP) means "more digit-like". The threshold is the largest
@@ -439,69 +437,4 @@ def smoothness_summary(
         "argmax_flips": float(np.mean(flips)) if flips else float("nan"),
         "mean_abs_delta": _nanmean(mad),
         "n_paths": len(reward_paths),
-    }
-
-
-# -------------------------------------------------------------------------- reward hacking
-
-
-def _proxy_judge(proxy_p: npt.ArrayLike, judge_p: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    proxy = _scores(proxy_p, "proxy_p")
-    judge = _float_array(judge_p, "judge_p")
-    if judge.shape != proxy.shape:
-        raise ValueError(f"judge_p must have shape {proxy.shape}, got shape {judge.shape}")
-    _check_prob_range(proxy, "proxy_p")
-    _check_prob_range(judge, "judge_p")
-    return proxy, judge
-
-
-def fooling_rate(
-    proxy_p: npt.ArrayLike,
-    judge_p: npt.ArrayLike,
-    proxy_threshold: float = 0.9,
-    judge_threshold: float = 0.5,
-) -> float:
-    """Fraction of episodes that fool the proxy but not an independent judge.
-
-    ``mean_i [proxy_p[i] >= proxy_threshold and judge_p[i] < judge_threshold]``, after Gao
-    et al. 2022 (proxy vs "gold" reward): ``proxy_p`` is the proxy reward model's
-    ``p_target`` of each final canvas, ``judge_p`` the judge's ``p_target`` of the same
-    canvas.
-
-    Args:
-        proxy_p: proxy probabilities ``(N,)``.
-        judge_p: judge probabilities ``(N,)``.
-        proxy_threshold: proxy confidence counted as "rewarded" (default 0.9).
-        judge_threshold: judge confidence below which the canvas is "not a digit" (0.5).
-    """
-    proxy, judge = _proxy_judge(proxy_p, judge_p)
-    return float(np.mean((proxy >= proxy_threshold) & (judge < judge_threshold)))
-
-
-def hacking_summary(
-    proxy_p: npt.ArrayLike,
-    judge_p: npt.ArrayLike,
-    proxy_threshold: float = 0.9,
-    judge_threshold: float = 0.5,
-) -> dict[str, float | int]:
-    """Proxy vs judge scores of optimised outputs (Gao et al. 2022).
-
-    Args:
-        proxy_p: proxy ``p_target`` per episode ``(N,)``.
-        judge_p: judge ``p_target`` per episode ``(N,)``.
-        proxy_threshold, judge_threshold: passed to :func:`fooling_rate`.
-
-    Returns:
-        ``proxy_mean``, ``judge_mean``, ``gap`` (= proxy_mean - judge_mean; positive means
-        the proxy is over-optimised), ``fooling_rate`` and ``n`` (number of episodes).
-    """
-    proxy, judge = _proxy_judge(proxy_p, judge_p)
-    proxy_mean = float(proxy.mean())
-    judge_mean = float(judge.mean())
-    return {
-        "proxy_mean": proxy_mean,
-        "judge_mean": judge_mean,
-        "gap": proxy_mean - judge_mean,
-        "fooling_rate": fooling_rate(proxy, judge, proxy_threshold, judge_threshold),
-        "n": int(proxy.size),
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["morph_path", "morph_paths", "pad_paths"]
+__all__ = ["image_morph_paths", "morph_path", "morph_paths", "pad_paths"]
 
 
 def _binary(x: npt.ArrayLike, name: str, ndim: int) -> np.ndarray:
@@ -130,3 +130,34 @@ def pad_paths(paths: list[np.ndarray], length: int | None = None) -> np.ndarray:
         idx = np.floor(progress * (a.shape[0] - 1) + 0.5).astype(np.int64)
         out[i] = a[np.minimum(idx, a.shape[0] - 1)]
     return out
+
+
+def image_morph_paths(
+    starts: npt.ArrayLike, ends: npt.ArrayLike, seed: int, steps: int = 64
+) -> list[np.ndarray]:
+    """Morph paths between images ``(P, H, W, C)``: the pixels where start and end differ
+    (in any channel) take their end colour in a random order, in ``steps`` equal chunks
+    (one pixel per step would make paths of thousands of images). Path ``i`` has
+    ``steps + 1`` images (fewer when fewer pixels differ), first ``starts[i]``, last
+    ``ends[i]``; deterministic for ``seed``."""
+    s, e = np.asarray(starts), np.asarray(ends)
+    if s.ndim != 4 or s.shape != e.shape:
+        raise ValueError(
+            f"starts and ends must be images (P, H, W, C) of one shape, got {s.shape}, {e.shape}"
+        )
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    rng = np.random.default_rng(seed)
+    paths = []
+    for start, end in zip(s, e, strict=True):
+        h, w, c = start.shape
+        flat_start, flat_end = start.reshape(h * w, c), end.reshape(h * w, c)
+        differ = rng.permutation(np.flatnonzero((flat_start != flat_end).any(axis=1)))
+        chunks = np.array_split(differ, min(steps, max(1, differ.size)))
+        path = [start.copy()]
+        current = flat_start.copy()
+        for chunk in chunks:
+            current[chunk] = flat_end[chunk]
+            path.append(current.reshape(h, w, c).copy())
+        paths.append(np.stack(path))
+    return paths

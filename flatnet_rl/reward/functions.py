@@ -7,7 +7,7 @@ the stateful ones (``delta`` needs the previous potential, ``final`` the episode
 The env wrappers in :mod:`flatnet_rl.reward.wrappers` and :mod:`flatnet_rl.reward.vector`
 only move data in and out of this model.
 
-Modes (``p = classifier probabilities``, ``t = target``, ``K = 10``):
+Modes (``p = classifier probabilities``, ``t = target``, ``K`` classes):
 
 ============  ==============================================  ===========================
 mode          reward at step ``s -> s'``                      note
@@ -32,21 +32,21 @@ is ``Phi(final) - Phi(start)``, which is exactly what the agent should maximise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import torch
 
 from flatnet_rl.classifier import Classifier, load_classifier
-
-MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
-_LOG_EPS = 1e-8  # keeps log p finite when a model outputs an exact 0
+from flatnet_rl.numerics import entropy, log_clipped
+from flatnet_rl.reward.spec import MODES, RewardSpec
 
 
 @runtime_checkable
 class RewardFn(Protocol):
-    """``rewards = fn(canvases (N, H, W), targets (N,))`` with ``rewards.shape == (N,)``."""
+    """``rewards = fn(images (N, ...), targets (N,))`` with ``rewards.shape == (N,)``."""
 
-    def __call__(self, canvases: np.ndarray, targets: np.ndarray) -> np.ndarray: ...
+    def __call__(self, images: Any, targets: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,13 @@ class Scores:
     @classmethod
     def from_probs(cls, probs: np.ndarray, targets: np.ndarray) -> Scores:
         # Computed eagerly, once per call: the wrappers read these every env step.
+        if not np.isfinite(probs).all():
+            raise FloatingPointError("the classifier returned non-finite probabilities")
         return cls(
             probs,
             targets,
             probs[np.arange(len(targets)), targets],
-            -(probs * np.log(np.clip(probs, _LOG_EPS, 1.0))).sum(-1),
+            entropy(probs),
             probs.argmax(-1),
         )
 
@@ -108,10 +110,11 @@ def check_targets(targets: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 class ClassifierRewardModel:
-    """A classifier plus a reward mode.
+    """A classifier plus a reward mode (the reward *model*; the wrappers move data to it).
 
     Args:
-        classifier: a :class:`Classifier`, a zoo name or a checkpoint path.
+        classifier: a :class:`Classifier`, a zoo name or a checkpoint path. Judges
+            (evaluation-only classifiers) are refused: a reward they gave could not be judged.
         mode: one of :data:`MODES`.
         gamma: discount used by ``delta`` shaping (1.0 makes the return telescope exactly).
         env_reward_weight: weight of the wrapped env's own reward in :meth:`total` (finite).
@@ -126,21 +129,26 @@ class ClassifierRewardModel:
         env_reward_weight: float = 0.0,
         device: str = "auto",
     ) -> None:
-        weight_ok = isinstance(env_reward_weight, (int, float, np.number)) and not isinstance(
-            env_reward_weight, (bool, np.bool_)
-        )
-        if not weight_ok or not np.isfinite(env_reward_weight):
-            raise ValueError(
-                f"env_reward_weight must be a finite number, got {env_reward_weight!r}"
-            )
-        if mode not in MODES:
-            raise ValueError(f"unknown reward mode {mode!r}; expected one of {MODES}")
-        if not 0.0 < gamma <= 1.0:
-            raise ValueError(f"gamma must be in (0, 1], got {gamma}")
+        spec = RewardSpec(mode=mode, gamma=gamma, env_reward_weight=env_reward_weight)
         self.classifier = load_classifier(classifier, device=device)
-        self.mode = mode
-        self.gamma = float(gamma)
-        self.env_reward_weight = float(env_reward_weight)
+        if self.classifier.evaluation_only:
+            raise ValueError(
+                f"classifier {self.classifier.name!r} is a judge (evaluation only) and cannot "
+                "be a reward: its verdicts on the agent's images would no longer be independent"
+            )
+        self.mode = spec.mode
+        self.gamma = float(spec.gamma)
+        self.env_reward_weight = float(spec.env_reward_weight)
+
+    @classmethod
+    def from_spec(cls, classifier: Classifier | str, spec: RewardSpec) -> ClassifierRewardModel:
+        return cls(
+            classifier,
+            spec.mode,
+            gamma=spec.gamma,
+            env_reward_weight=spec.env_reward_weight,
+            device=spec.device,
+        )
 
     @property
     def canvas_size(self) -> int:
@@ -154,21 +162,25 @@ class ClassifierRewardModel:
     def stateful(self) -> bool:
         return self.mode in ("delta", "delta_log", "final")
 
-    def score(self, canvases: np.ndarray, targets: np.ndarray) -> Scores:
+    def score_input(self, batch: torch.Tensor, targets: np.ndarray) -> Scores:
+        """Scores of prepared model input ``(N, C, H, W)`` (one classifier call)."""
         targets = check_targets(targets, self.num_classes)
-        probs = np.asarray(self.classifier.predict_proba(canvases), dtype=np.float64).reshape(
-            -1, self.num_classes
-        )
-        if len(probs) != len(targets):
-            raise ValueError(f"{len(probs)} canvases but {len(targets)} targets")
+        if len(batch) != len(targets):
+            raise ValueError(f"{len(batch)} images but {len(targets)} targets")
+        probs = self.classifier.probs_of_input(batch).double().cpu().numpy()
         return Scores.from_probs(probs, targets)
+
+    def score(self, images: Any, targets: np.ndarray, **prepare: Any) -> Scores:
+        """Scores of images (any form :meth:`Classifier.prepare` reads, batched)."""
+        batch, _ = self.classifier.prepare(images, batched=True, **prepare)
+        return self.score_input(batch, targets)
 
     def value(self, scores: Scores) -> np.ndarray:
         """The per-state quantity of the mode: the reward itself, or the potential Phi."""
         if self.mode in ("log_prob", "delta_log"):
-            return np.log(np.clip(scores.p_target, _LOG_EPS, 1.0))
+            return log_clipped(scores.p_target)
         if self.mode == "pmi":
-            return np.log(np.clip(scores.p_target, _LOG_EPS, 1.0)) + np.log(self.num_classes)
+            return log_clipped(scores.p_target) + np.log(self.num_classes)
         if self.mode == "entropy":
             return -scores.entropy
         return scores.p_target  # prob, delta (Phi), final
@@ -190,6 +202,6 @@ class ClassifierRewardModel:
         wrapped env's own reward."""
         return learned + self.env_reward_weight * env_reward
 
-    def __call__(self, canvases: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    def __call__(self, images: Any, targets: np.ndarray, **prepare: Any) -> np.ndarray:
         """:class:`RewardFn` view: the per-state value (``delta``/``final`` give ``p_target``)."""
-        return self.value(self.score(canvases, targets))
+        return self.value(self.score(images, targets, **prepare))

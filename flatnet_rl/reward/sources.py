@@ -1,143 +1,199 @@
 """Where the wrappers find the image and the target in an environment's output.
 
 One :class:`ObservationReader` serves the single-env and the vectorized wrappers, so both
-read observations the same way (and the same tests cover both).
+read observations the same way (and the same tests cover both). It turns images into the
+classifier's input with the value range the observation space declares (never guessed from
+the data), decides inversion once per env, and warns once when the images cannot mean
+anything to the classifier (colour frames for a grey model, or nothing but identical, e.g.
+empty, inputs over the first steps): never a silent constant reward.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+import dataclasses
+import warnings
+from typing import Any
 
 import numpy as np
+import torch
 from gymnasium import spaces
 
-from flatnet_rl.data.canvas import CanvasError, frames_to_canvas
+from flatnet_rl.classifier import Classifier
+from flatnet_rl.data.frames import image_key, render_value_range, space_value_range
+from flatnet_rl.data.images import BINARY, CanvasError, ValueRange, has_colour
 from flatnet_rl.reward.functions import check_targets
+from flatnet_rl.reward.spec import RewardSpec
 
-TargetSpec = int | Literal["obs"] | Callable[[Any], Any] | None
-ImageSpec = str  # "auto", "obs", "render" or a Dict observation key
+#: Calls (env steps and resets) watched for a changing input before warning of a constant
+#: reward: a vector's reset batch alone holds many identical blank canvases.
+WATCH_CALLS = 64
 
 
-def _is_image_box(space: spaces.Space) -> bool:
-    return isinstance(space, spaces.Box) and len(space.shape) in (2, 3)
+class ImageWarning(UserWarning):
+    """The env's images look meaningless to the classifier (a one-time warning)."""
+
+
+def _is_exact_binary(space: spaces.Space, value_range: ValueRange) -> bool:
+    return isinstance(space, spaces.Box) and space.dtype == np.uint8 and value_range == BINARY
 
 
 class ObservationReader:
-    """Extract canvases and targets from (possibly batched) observations.
+    """Extract model inputs and targets from (possibly batched) observations.
 
     Args:
         observation_space: the single env's observation space.
-        canvas_size: the classifier's canvas side.
-        image: ``"auto"`` (a Dict's ``"canvas"`` key, else the observation itself when it is
-            an image Box), ``"obs"`` (the whole observation), ``"render"`` (``env.render()``
-            frames; single env only) or a Dict key.
-        target: an int, ``"obs"`` (``obs["target"]``), a callable ``f(obs) -> int`` (batched:
-            ``-> (N,)``), or ``None`` for ``"obs"`` when the observation has a ``"target"``.
-        threshold: grey level at or above which a pixel is ink after resizing.
-        invert: ``True`` for dark ink on a light background; ``"auto"`` decides once, on the
-            first image seen, and keeps the decision (a per-frame decision could be gamed by
-            an agent that fills the canvas). Exact binary canvases are never inverted.
+        classifier: the reward classifier (its input spec and class names).
+        spec: the reward spec (``image``, ``target``, ``threshold``, ``invert``,
+            ``value_range``).
     """
 
     def __init__(
-        self,
-        observation_space: spaces.Space,
-        canvas_size: int,
-        num_classes: int,
-        *,
-        image: ImageSpec = "auto",
-        target: TargetSpec = None,
-        threshold: float = 0.5,
-        invert: bool | Literal["auto"] = "auto",
+        self, observation_space: spaces.Space, classifier: Classifier, spec: RewardSpec
     ) -> None:
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-        if invert not in (True, False, "auto"):
-            raise ValueError(f"invert must be True, False or 'auto', got {invert!r}")
-        self.canvas_size = canvas_size
-        self.num_classes = num_classes
-        self.threshold = threshold
-        self.invert = invert
-        self.key = self._resolve_image(observation_space, image)
-        self.from_render = image == "render"
-        self.target = self._resolve_target(observation_space, target)
-
-    def _resolve_image(self, space: spaces.Space, image: ImageSpec) -> str | None:
-        is_dict = isinstance(space, spaces.Dict)
-        if image == "render":
-            return None
-        if image == "obs":
-            if not _is_image_box(space):
-                raise ValueError(f"image='obs' needs an image Box observation, got {space}")
-            return None
-        if image == "auto":
-            if is_dict and "canvas" in space.spaces:
-                return "canvas"
-            if _is_image_box(space):
-                return None
-            raise ValueError(
-                f"cannot find an image in observation space {space}: pass image=<Dict key>, "
-                "image='obs' or image='render'"
-            )
-        if not is_dict or image not in space.spaces:
-            raise ValueError(f"image={image!r} is not a key of observation space {space}")
-        if not _is_image_box(space[image]):
-            raise ValueError(f"observation[{image!r}] is {space[image]}, not an image Box")
-        return image
-
-    def _resolve_target(self, space: spaces.Space, target: TargetSpec) -> TargetSpec:
-        has_target = isinstance(space, spaces.Dict) and "target" in space.spaces
-        if target is None:
-            if not has_target:
+        self.classifier = classifier
+        self.spec = spec
+        self.from_render = spec.image == "render"
+        self.key = None if self.from_render else image_key(observation_space, spec.image)
+        box = None if self.from_render else (
+            observation_space if self.key is None else observation_space[self.key]
+        )
+        if spec.value_range is not None:
+            self.value_range = spec.value_range
+        elif box is None:
+            self.value_range = render_value_range()
+        else:
+            self.value_range = space_value_range(box)
+        input_spec = classifier.input_spec
+        if spec.threshold is not None:
+            if not input_spec.is_binary:
                 raise ValueError(
-                    "no target: pass target=<class index>, a callable, or use an observation "
-                    "with a 'target' entry"
+                    f"threshold= applies to binary digit models; {classifier.name!r} takes "
+                    "normalized images"
+                )
+            input_spec = dataclasses.replace(input_spec, threshold=spec.threshold)
+        self.input_spec = input_spec
+        # An exact binary canvas of the model's size is read as it is: never inverted.
+        exact = box is not None and _is_exact_binary(box, self.value_range)
+        self.invert: bool | None = False if exact else (
+            None if spec.invert == "auto" else bool(spec.invert)
+        )
+        self._checked_colour = False
+        self._first: torch.Tensor | None = None
+        self._watched = 0
+        self.has_target = isinstance(observation_space, spaces.Dict) and (
+            "target" in observation_space.spaces
+        )
+        self.target = self._resolve_target(spec.target)
+
+    # -- targets --------------------------------------------------------------------------
+    def _resolve_target(self, target: Any) -> Any:
+        if target is None:
+            if not self.has_target:
+                raise ValueError(
+                    "no target: pass target=<class index or name>, a callable, or use an "
+                    "observation with a 'target' entry"
                 )
             return "obs"
-        if target == "obs":
-            if not has_target:
-                raise ValueError(f"target='obs' but the observation space has no 'target': {space}")
+        if isinstance(target, str) and target == "obs":
+            if not self.has_target:
+                raise ValueError("target='obs' but the observation space has no 'target'")
             return target
         if callable(target):
             return target
-        if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
-            raise ValueError(f"target must be an int, 'obs', a callable or None, got {target!r}")
-        check_targets(np.array([target]), self.num_classes)
-        return int(target)
+        return self.classifier.class_index(target)
 
+    def targets(self, obs: Any, n: int) -> np.ndarray:
+        """Target class per image ``(n,)``; a fixed target must agree with the observation's."""
+        if self.target == "obs":
+            return check_targets(np.asarray(obs["target"]).reshape(n), self.classifier.num_classes)
+        if callable(self.target):
+            values = np.asarray(self.target(obs)).reshape(n)
+            return check_targets(values, self.classifier.num_classes)
+        return np.full(n, self.target, dtype=np.int64)
+
+    def check_fixed_target(self, obs: Any, n: int) -> None:
+        """A fixed target and a target carried by the observation must agree (at reset)."""
+        if not isinstance(self.target, int) or not self.has_target:
+            return
+        carried = np.asarray(obs["target"]).reshape(n)
+        if np.any(carried != self.target):
+            raise ValueError(
+                f"the reward is fixed to class {self.target} "
+                f"({self.classifier.class_names[self.target]!r}) but the observation asks for "
+                f"{sorted(set(carried.tolist()))}: pass target=None to reward the observation's "
+                "target, or make the env with the same fixed target"
+            )
+
+    # -- images ---------------------------------------------------------------------------
     def image(self, obs: Any) -> Any:
         return obs[self.key] if self.key is not None else obs
 
-    def canvases(self, images: Any, *, batched: bool) -> np.ndarray:
-        """Binary canvases ``uint8 (N, c, c)`` from images (one, or a batch)."""
-        arr = np.asarray(images)
-        c = self.canvas_size
-        exact = arr.shape[-2:] == (c, c) and arr.ndim == 2 + int(batched)
-        if self.invert == "auto":
-            if exact:
-                self.invert = False
-            else:
-                # Decide once from the first frame: mostly light means dark ink on light.
-                first = frames_to_canvas(arr, c, batched=batched, threshold=0.5, invert=False)
-                gray_light = float(np.mean(first)) > 0.5
-                self.invert = bool(gray_light)
-        if (
-            exact
-            and arr.dtype == np.uint8
-            and not self.invert
-            and (arr.size == 0 or arr.max() <= 1)
-        ):
-            return arr.reshape(-1, c, c)  # already a binary canvas: the fast path
+    def _decide_invert(self, images: Any, batched: bool) -> bool:
+        grey = dataclasses.replace(
+            self.input_spec, channels=1, threshold=None, mean=None, std=None, any_size=True
+        )
+        x, _ = grey.prepare(images, value_range=self.value_range, batched=batched)
+        # Mostly light means dark ink on light paper (decided once, on the first image).
+        return bool(x[:1].mean() > 0.5)
+
+    def prepare(self, images: Any, *, batched: bool) -> torch.Tensor:
+        """Model input ``(N, C, H, W)`` of one image or a batch."""
         try:
-            return frames_to_canvas(
-                arr, c, batched=batched, threshold=self.threshold, invert=bool(self.invert)
+            if self.invert is None:
+                self.invert = self._decide_invert(images, batched)
+            if not self._checked_colour and self.input_spec.channels == 1:
+                self._warn_if_colour(images, batched)
+            x, _ = self.input_spec.prepare(
+                images,
+                value_range=self.value_range,
+                batched=batched,
+                resize_to_fit=True,
+                invert=self.invert,
             )
         except CanvasError as err:
             raise CanvasError(f"FlatnetReward cannot read the image: {err}") from err
+        if self._watched < WATCH_CALLS:
+            self._watch(x)
+        return x
 
-    def targets(self, obs: Any, n: int) -> np.ndarray:
-        if isinstance(self.target, int):
-            return np.full(n, self.target, dtype=np.int64)
-        raw = obs["target"] if self.target == "obs" else self.target(obs)
-        return check_targets(np.asarray(raw).reshape(n), self.num_classes)
+    def _warn_if_colour(self, images: Any, batched: bool) -> None:
+        self._checked_colour = True
+        rgb = dataclasses.replace(
+            self.input_spec, channels=3, threshold=None, mean=None, std=None, any_size=True
+        )
+        try:
+            x, _ = rgb.prepare(images, value_range=self.value_range, batched=batched)
+        except CanvasError:
+            return  # grey frames: nothing lost
+        if has_colour(x):
+            warnings.warn(
+                f"FlatnetReward: the env's frames are in colour but classifier "
+                f"{self.classifier.name!r} takes grey {self.input_spec.size[0]}x"
+                f"{self.input_spec.size[1]} inputs: colour is discarded (red, green and blue "
+                "strokes of equal brightness look the same). Use a classifier trained on "
+                "colour images (flatnet-rl train-classifier --data ...) if colour matters.",
+                ImageWarning,
+                stacklevel=4,
+            )
+
+    def _watch(self, x: torch.Tensor) -> None:
+        if self._first is None and len(x):
+            self._first = x[0].clone()
+        if self._first is None:
+            return
+        if not bool((x == self._first).all()):
+            self._watched = WATCH_CALLS + 1  # something changed: stop watching
+            return
+        self._watched += 1
+        if self._watched >= WATCH_CALLS:
+            empty = self.input_spec.is_binary and not bool(self._first.any())
+            what = "an empty canvas" if empty else "the same input"
+            warnings.warn(
+                f"FlatnetReward: every image of the first {self._watched} steps converted to "
+                f"{what} for "
+                f"classifier {self.classifier.name!r}: the reward is constant. Check invert= "
+                f"(now {self.invert}), threshold= and value_range= (now {self.value_range}); "
+                "the frames may be too faint or inverted for the classifier.",
+                ImageWarning,
+                stacklevel=4,
+            )

@@ -6,21 +6,26 @@
   either autoreset mode: ``next_step`` (default: the step after an episode ends is a reset
   step with no reward) or ``same_step`` (final observation in ``info["final_obs"]``).
 
-Per-env and vectorized rewards are identical on the same seeds (tested).
+Both take the options of :class:`~flatnet_rl.reward.FlatnetReward` (a
+:class:`~flatnet_rl.reward.RewardSpec`), report episodes in the same schema
+(:mod:`flatnet_rl.reward.episodes`), and give the same rewards as the per-env wrapper on
+the same seeds (tested), whatever else is in the batch.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
-from flatnet_rl.classifier import Classifier
+from flatnet_rl.classifier import Classifier, load_classifier
+from flatnet_rl.reward.episodes import EPISODE_FIELDS, EPISODE_KEY, EpisodeTracker
 from flatnet_rl.reward.functions import ClassifierRewardModel, Scores
-from flatnet_rl.reward.sources import ImageSpec, ObservationReader, TargetSpec
+from flatnet_rl.reward.sources import ObservationReader
+from flatnet_rl.reward.spec import RewardSpec
 
 
 def _stack(observations: list[Any]) -> Any:
@@ -36,63 +41,53 @@ def _concat(a: Any, b: Any) -> Any:
     return np.concatenate([a, b])
 
 
-class _BatchedReward:
-    """State shared by both vector wrappers: the model, the reader and the potentials."""
+class BatchedReward:
+    """State shared by both vector wrappers: the reward model, the reader, the potentials
+    and the episode sums of every env."""
 
     def __init__(
         self,
         observation_space: gym.Space,
         num_envs: int,
         classifier: Classifier | str,
-        target: TargetSpec,
-        mode: str,
-        image: ImageSpec,
-        env_reward_weight: float,
-        gamma: float,
-        threshold: float,
-        invert: bool | Literal["auto"],
-        device: str,
+        spec: RewardSpec,
     ) -> None:
-        if image == "render":
+        if spec.image == "render":
             raise ValueError(
                 "vectorized FlatnetReward reads observations; image='render' is not supported"
             )
-        self.model = ClassifierRewardModel(
-            classifier, mode, gamma=gamma, env_reward_weight=env_reward_weight, device=device
-        )
-        self.reader = ObservationReader(
-            observation_space,
-            self.model.canvas_size,
-            self.model.num_classes,
-            image=image,
-            target=target,
-            threshold=threshold,
-            invert=invert,
-        )
+        clf = load_classifier(classifier, device=spec.device)
+        self.model = ClassifierRewardModel.from_spec(clf, spec)
+        self.reader = ObservationReader(observation_space, clf, spec)
         self.previous = np.zeros(num_envs)
+        self.episodes = EpisodeTracker(num_envs)
 
     def score(self, obs: Any, n: int) -> tuple[Scores, np.ndarray]:
-        """One classifier call on ``n`` observations: (scores, canvases)."""
-        canvases = self.reader.canvases(self.reader.image(obs), batched=True)
-        return self.model.score(canvases, self.reader.targets(obs, n)), canvases
+        """One classifier call on ``n`` observations: (scores, images)."""
+        images = self.reader.image(obs)
+        batch = self.reader.prepare(images, batched=True)
+        return self.model.score_input(batch, self.reader.targets(obs, n)), images
 
     def score_with_final(
         self, obs: Any, final: list[Any], done_idx: np.ndarray
-    ) -> tuple[Scores, np.ndarray, np.ndarray]:
+    ) -> tuple[Scores, Scores, np.ndarray]:
         """Score this step's observations and, in the same call, the final observations of
-        the envs in ``done_idx``. Returns (scores of the reset observations, scores of the
-        transitions' last observations, canvases of the latter)."""
+        the envs in ``done_idx``. Returns (scores of the observations the envs go on from,
+        scores of the transitions' last observations, images of the latter)."""
         n = len(self.previous)
         if not len(done_idx):
-            scores, canvases = self.score(obs, n)
-            return scores, scores, canvases
-        scores, canvases = self.score(_concat(obs, _stack(final)), n + len(done_idx))
+            scores, images = self.score(obs, n)
+            return scores, scores, images
+        scores, images = self.score(_concat(obs, _stack(final)), n + len(done_idx))
         rows = np.arange(n)
         rows[done_idx] = n + np.arange(len(done_idx))
-        return scores.take(np.arange(n)), scores.take(rows), canvases[rows]
+        return scores.take(np.arange(n)), scores.take(rows), images[rows]
 
     def reset(self, obs: Any, n: int) -> None:
-        self.previous = self.model.value(self.score(obs, n)[0])
+        self.reader.check_fixed_target(obs, n)
+        scores, _ = self.score(obs, n)
+        self.previous = self.model.value(scores)
+        self.episodes.start(slice(None), scores.p_target)
 
     def rewards(self, last: Scores, episode_over: np.ndarray, starts: Scores) -> np.ndarray:
         """Rewards of the transitions that ended in ``last``; ``starts`` (the observations the
@@ -105,9 +100,12 @@ class _BatchedReward:
 class FlatnetRewardVecEnv(VecEnvWrapper):
     """Stable-Baselines3 ``VecEnvWrapper`` giving every env the :class:`FlatnetReward` reward.
 
-    Same arguments as :class:`~flatnet_rl.reward.wrappers.FlatnetReward` (but images come from
+    Same options as :class:`~flatnet_rl.reward.wrappers.FlatnetReward` (images come from
     observations only). Each ``step_wait`` makes one classifier call on the current
-    observations plus the terminal observations of the envs that just finished.
+    observations plus the terminal observations of the envs that just finished. Wrap it in
+    ``VecMonitor`` so that ``rollout/ep_rew_mean``, ``evaluate_policy`` and ``EvalCallback``
+    report the learned reward (the env's own is in ``info["env_reward"]`` and the episode
+    record).
 
     Example:
         >>> from stable_baselines3.common.env_util import make_vec_env
@@ -124,57 +122,38 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
         venv: VecEnv,
         classifier: Classifier | str = "flatnet",
         *,
-        target: TargetSpec = None,
-        mode: str = "delta",
-        image: ImageSpec = "auto",
-        env_reward_weight: float = 0.0,
-        gamma: float = 1.0,
-        threshold: float = 0.5,
-        invert: bool | Literal["auto"] = "auto",
-        device: str = "auto",
+        spec: RewardSpec | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(venv)
-        self.batch = _BatchedReward(
-            venv.observation_space,
-            venv.num_envs,
-            classifier,
-            target,
-            mode,
-            image,
-            env_reward_weight,
-            gamma,
-            threshold,
-            invert,
-            device,
-        )
-        self.returns = np.zeros(venv.num_envs)  # learned return of each running episode
+        self.reward_spec = RewardSpec.from_options(spec, options)
+        self.batch = BatchedReward(venv.observation_space, venv.num_envs, classifier, self.reward_spec)
 
     def reset(self) -> Any:
         obs = self.venv.reset()
         self.batch.reset(obs, self.num_envs)
-        self.returns[:] = 0.0
         return obs
 
     def step_wait(self) -> Any:
         obs, env_rewards, dones, infos = self.venv.step_wait()
         done_idx = np.flatnonzero(dones)
-        # Finished envs are rewarded for their last canvas, not for the reset one.
-        starts, last, canvases = self.batch.score_with_final(
+        # Finished envs are rewarded for their last image, not for the reset one.
+        starts, last, images = self.batch.score_with_final(
             obs, [infos[i]["terminal_observation"] for i in done_idx], done_idx
         )
+        env_rewards = np.asarray(env_rewards, dtype=np.float64)
         rewards = self.batch.rewards(last, dones.astype(bool), starts)
-        self.returns += rewards
+        episodes = self.batch.episodes
+        episodes.add(rewards, env_rewards)
         for info, env_reward, flatnet in zip(infos, env_rewards.tolist(), last.rows(), strict=True):
             info["env_reward"] = env_reward
             info["flatnet"] = flatnet
         for i in done_idx:
-            infos[i]["flatnet_episode"] = {
-                "return": float(self.returns[i]),
-                "p_target_final": infos[i]["flatnet"]["p_target"],
-                "canvas": canvases[i],
-                "target": infos[i]["flatnet"]["target"],
-            }
-            self.returns[i] = 0.0
+            infos[i][EPISODE_KEY] = episodes.finish(
+                i, int(last.targets[i]), float(last.p_target[i]), images[i]
+            )
+        if len(done_idx):
+            episodes.start(done_idx, starts.p_target[done_idx])
         total = self.batch.model.total(rewards, env_rewards)
         return obs, total.astype(np.float32), dones, infos
 
@@ -182,8 +161,12 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
 class FlatnetRewardVector(VectorWrapper):
     """Gymnasium ``VectorWrapper`` version, for ``gymnasium.make_vec`` and ``gym.vector.*``.
 
-    ``infos`` gain ``"env_reward"`` and ``"flatnet_p_target"`` arrays. In ``next_step``
-    autoreset mode, the reset step after an episode's end has reward 0, as the env's own.
+    ``infos`` gain ``"env_reward"`` (the env's own rewards), ``"flatnet"`` (a dict of
+    arrays: ``p_target``, ``entropy``, ``predicted``, ``target``, ``probs``) and, for the envs
+    whose episode ended this step, ``"flatnet_episode"`` (the record of
+    :mod:`flatnet_rl.reward.episodes` as arrays), each with Gymnasium's ``_key`` mask. In
+    ``next_step`` autoreset mode, the reset step after an episode's end has reward 0, as the
+    env's own.
 
     Example:
         >>> import gymnasium, flatnet_rl
@@ -197,14 +180,8 @@ class FlatnetRewardVector(VectorWrapper):
         env: VectorEnv,
         classifier: Classifier | str = "flatnet",
         *,
-        target: TargetSpec = None,
-        mode: str = "delta",
-        image: ImageSpec = "auto",
-        env_reward_weight: float = 0.0,
-        gamma: float = 1.0,
-        threshold: float = 0.5,
-        invert: bool | Literal["auto"] = "auto",
-        device: str = "auto",
+        spec: RewardSpec | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(env)
         self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
@@ -212,18 +189,9 @@ class FlatnetRewardVector(VectorWrapper):
             raise ValueError(
                 f"autoreset mode {self.autoreset_mode} is not supported: use next_step or same_step"
             )
-        self.batch = _BatchedReward(
-            env.single_observation_space,
-            env.num_envs,
-            classifier,
-            target,
-            mode,
-            image,
-            env_reward_weight,
-            gamma,
-            threshold,
-            invert,
-            device,
+        self.reward_spec = RewardSpec.from_options(spec, options)
+        self.batch = BatchedReward(
+            env.single_observation_space, env.num_envs, classifier, self.reward_spec
         )
         self._resetting = np.zeros(env.num_envs, dtype=bool)
 
@@ -236,22 +204,64 @@ class FlatnetRewardVector(VectorWrapper):
     def step(self, actions: Any):
         obs, env_rewards, terminated, truncated, infos = self.env.step(actions)
         n = self.num_envs
+        env_rewards = np.asarray(env_rewards, dtype=np.float64)
         over = np.logical_or(terminated, truncated)
+        episodes = self.batch.episodes
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             done_idx = np.flatnonzero(over)
             final = [infos["final_obs"][i] for i in done_idx]
-            starts, last, _ = self.batch.score_with_final(obs, final, done_idx)
+            starts, last, images = self.batch.score_with_final(obs, final, done_idx)
             rewards = self.batch.rewards(last, over, starts)
+            running = np.ones(n, dtype=bool)
         else:
-            last, _ = self.batch.score(obs, n)
+            last, images = self.batch.score(obs, n)
+            starts = last
             rewards = self.batch.rewards(last, over, last)
             # next_step: an env that ended last step was reset by this step: no reward (its
             # new episode's potential starts from the reset observation).
-            rewards = np.where(self._resetting, 0.0, rewards)
+            running = ~self._resetting
+            rewards = np.where(running, rewards, 0.0)
+            if self._resetting.any():
+                episodes.start(self._resetting, last.p_target[self._resetting])
             self._resetting = over.copy()
-        p_now = last.p_target
+        episodes.add(rewards, env_rewards, running)
         infos = dict(infos)
-        infos["env_reward"] = np.asarray(env_rewards, dtype=np.float64)
-        infos["flatnet_p_target"] = p_now
-        total = self.batch.model.total(rewards, np.asarray(env_rewards, dtype=np.float64))
+        infos["env_reward"] = env_rewards
+        infos["_env_reward"] = np.ones(n, dtype=bool)
+        infos["flatnet"] = {
+            "p_target": last.p_target,
+            "entropy": last.entropy,
+            "predicted": last.predicted,
+            "target": last.targets,
+            "probs": last.probs,
+        }
+        infos["_flatnet"] = np.ones(n, dtype=bool)
+        ended = over & running
+        if ended.any():
+            records = [
+                episodes.finish(i, int(last.targets[i]), float(last.p_target[i]), images[i])
+                if ended[i]
+                else None
+                for i in range(n)
+            ]
+            infos[EPISODE_KEY] = _as_arrays(records, images)
+            infos[f"_{EPISODE_KEY}"] = ended
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
+            episodes.start(ended, starts.p_target[ended])
+        total = self.batch.model.total(rewards, env_rewards)
         return obs, total, terminated, truncated, infos
+
+
+def _as_arrays(records: list[dict | None], images: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-env episode records (None where no episode ended) as Gymnasium info arrays."""
+    out: dict[str, np.ndarray] = {}
+    for key in EPISODE_FIELDS:
+        if key == "image":
+            out[key] = np.zeros_like(np.asarray(images))
+            for i, r in enumerate(records):
+                if r is not None:
+                    out[key][i] = r[key]
+            continue
+        dtype = np.int64 if key in ("length", "target") else np.float64
+        out[key] = np.array([0 if r is None else r[key] for r in records], dtype=dtype)
+    return out

@@ -41,7 +41,7 @@ def build(names: list[str]) -> None:
             raise SystemExit(f"unknown zoo model {name!r}; known: {', '.join(manifest)}")
         entry = manifest[name]
         print(f"$ {entry['command']}", flush=True)
-        if cli_main(command_args(entry["command"])) != 0:
+        if cli_main([*command_args(entry["command"]), "--overwrite"]) != 0:
             raise SystemExit(f"building {name} failed")
         path = MANIFEST.with_name(entry["file"])
         entry["metrics"] = {

@@ -1,0 +1,138 @@
+"""One agent training run, described by a dataclass saved to ``config.json``."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, preset
+from flatnet_rl.classifier import zoo_manifest
+from flatnet_rl.envs.paint import parse_start
+from flatnet_rl.envs.registration import PAINT_ID
+from flatnet_rl.reward.spec import MODES
+
+#: Limits that keep a typo from running for days.
+MAX_TIMESTEPS = 10**10
+MAX_ENVS = 4096
+
+
+def judge_panel(canvas: int) -> tuple[str, ...]:
+    """The shipped judges for a canvas size (zoo entries with role ``judge``)."""
+    return tuple(
+        sorted(
+            name
+            for name, entry in zoo_manifest().items()
+            if entry.get("role") == "judge" and int(entry.get("canvas", 8)) == canvas
+        )
+    )
+
+
+@dataclass
+class AgentConfig:
+    """One agent training run. Every field is saved to ``config.json``.
+
+    Attributes:
+        env_id: ``FlatnetPaint-v0`` (the painting env, rewarded in batch) or any Gymnasium
+            id with image observations (then ``target`` is required).
+        algo: ``ppo`` (default), ``a2c`` or ``dqn``.
+        reward_model: the proxy reward: a model spec (zoo name, checkpoint path, training
+            spec or ensemble spec such as ``ensemble:baseline*5``).
+        reward_mode: see :data:`flatnet_rl.reward.MODES`.
+        judges: the independent classifiers used only to evaluate (never as reward); empty:
+            the shipped judge panel for the canvas size.
+        canvas_size: the paint env's canvas (default: the reward model's).
+        start: training start canvases, a mode or a mixture (default :data:`CURRICULUM`);
+            ``eval_start``: evaluation's (the task: a blank canvas).
+        env_kwargs: extra keyword arguments for the env (``pixel_op``, ``noise_density`` ...).
+        hyperparams: overrides of the algorithm's preset (checked against the algorithm).
+        eval_every: record proxy and judge scores of ``curve_episodes`` evaluation episodes
+            every this many steps (the overoptimization curve); 0 = never.
+        cache_dir: where reward models named by training specs are cached.
+    """
+
+    env_id: str = PAINT_ID
+    algo: str = "ppo"
+    reward_model: str = "flatnet"
+    reward_mode: str = "delta"
+    action_mode: str = "pixel"
+    target: int | str | None = None
+    start: str | dict[str, float] = field(default_factory=lambda: dict(CURRICULUM))
+    eval_start: str = "blank"
+    max_steps: int | None = None
+    timesteps: int = 200_000
+    n_envs: int = 8
+    seed: int = 0
+    out: str = "runs/agent"
+    device: str = "auto"
+    judges: list[str] = field(default_factory=list)
+    canvas_size: int | None = None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    eval_every: int = 0
+    curve_episodes: int = 40
+    cache_dir: str = "runs/cache"
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algo!r}; expected one of {ALGORITHMS}")
+        if self.reward_mode not in MODES:
+            raise ValueError(f"unknown reward mode {self.reward_mode!r}; expected one of {MODES}")
+        for name, value, low, high in (
+            ("timesteps", self.timesteps, 1, MAX_TIMESTEPS),
+            ("n_envs", self.n_envs, 1, MAX_ENVS),
+            ("seed", self.seed, 0, 2**32 - 1),
+            ("eval_every", self.eval_every, 0, MAX_TIMESTEPS),
+            ("curve_episodes", self.curve_episodes, 1, 100_000),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        if self.max_steps is not None and (
+            isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int)
+            or self.max_steps < 1
+        ):
+            raise ValueError(f"max_steps must be None or an integer >= 1, got {self.max_steps!r}")
+        is_judge = zoo_manifest().get(self.reward_model, {}).get("role") == "judge"
+        if is_judge or self.reward_model in self.judges:
+            raise ValueError(
+                f"{self.reward_model!r} is a judge: judges evaluate, they are never the reward"
+            )
+        if not isinstance(self.hyperparams, dict) or not isinstance(self.env_kwargs, dict):
+            raise ValueError("hyperparams and env_kwargs must be dicts (JSON objects)")
+        preset(self.algo, self.hyperparams)  # unknown keys and bad values fail now
+        if self.is_paint:
+            parse_start(self.start)  # a clear error now, not when the envs are built
+            parse_start(self.eval_start)
+            if self.target is not None and (
+                isinstance(self.target, bool) or not isinstance(self.target, int)
+                or not 0 <= self.target <= 9
+            ):
+                raise ValueError(f"target must be in [0, 9] or None, got {self.target!r}")
+        else:
+            try:
+                gym.spec(self.env_id)
+            except gym.error.Error as err:
+                raise ValueError(f"unknown env id {self.env_id!r}: {err}") from None
+            if self.target is None:
+                raise ValueError(
+                    f"env {self.env_id!r} is not the paint env: set target (a class index or "
+                    "name of the reward model) to say what to reward"
+                )
+
+    @property
+    def is_paint(self) -> bool:
+        return self.env_id in (PAINT_ID, f"flatnet_rl:{PAINT_ID}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> AgentConfig:
+        """Rebuild from ``config.json`` (older runs' single ``judge`` becomes ``judges``)."""
+        values = dict(values)
+        if "judge" in values and "judges" not in values:
+            values["judges"] = [values.pop("judge")]
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,100 @@
+"""The vectorized, rewarded environment an agent trains and is evaluated on.
+
+Stack (bottom to top): the envs (the paint env natively vectorized: all canvases stepped in
+one numpy operation), one batched reward wrapper (one classifier call per vector step),
+then ``VecMonitor``: above the learned reward, so ``rollout/ep_rew_mean``,
+``evaluate_policy`` and ``EvalCallback`` report the reward being optimised; the env's own
+return stays in each episode record (``env_return``) and ``info["env_reward"]``.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
+
+from flatnet_rl.agents.config import AgentConfig, judge_panel
+from flatnet_rl.classifier import Classifier
+from flatnet_rl.envs.paint_vector import PaintVecEnv
+from flatnet_rl.reward import FlatnetRewardVecEnv
+from flatnet_rl.training.specs import resolve_model_spec
+
+
+def reward_classifier(config: AgentConfig, device: str | None = None) -> Classifier:
+    """The proxy reward model of a run (trained and cached first if named by a spec)."""
+    return resolve_model_spec(
+        config.reward_model, config.cache_dir, device=device or config.device
+    )
+
+
+def canvas_of(config: AgentConfig, proxy: Classifier) -> int:
+    """The paint env's canvas: the config's, else the reward model's."""
+    side = proxy.input_spec.square_side
+    if config.canvas_size is not None:
+        if side is not None and config.canvas_size != side:
+            raise ValueError(
+                f"canvas_size={config.canvas_size} but the reward model {proxy.name!r} takes "
+                f"{side}x{side} canvases"
+            )
+        return config.canvas_size
+    if side is None:
+        raise ValueError(f"the reward model {proxy.name!r} takes non-square images")
+    return side
+
+
+def judges_of(config: AgentConfig, canvas: int) -> list[str]:
+    """The run's judges: its own list, else the shipped panel for the canvas size."""
+    judges = list(config.judges) or list(judge_panel(canvas))
+    if not judges:
+        raise ValueError(
+            f"no shipped judge for {canvas}x{canvas} canvases: pass judges=[...] (classifiers "
+            "trained independently of the reward model)"
+        )
+    return judges
+
+
+def make_env(
+    config: AgentConfig,
+    proxy: Classifier,
+    n_envs: int | None = None,
+    seed: int | None = None,
+    evaluation: bool = False,
+) -> VecEnv:
+    """The rewarded, monitored vector env of a run (see the module docstring).
+
+    ``evaluation=True`` starts episodes as the task does (``config.eval_start``).
+    """
+    n_envs = n_envs or config.n_envs
+    seed = config.seed if seed is None else seed
+    if config.is_paint:
+        venv: VecEnv = PaintVecEnv(
+            n_envs,
+            canvas_size=canvas_of(config, proxy),
+            action_mode=config.action_mode,
+            target=config.target,
+            start=config.eval_start if evaluation else config.start,
+            max_steps=config.max_steps,
+            **config.env_kwargs,
+        )
+        venv.seed(seed)
+        target = None
+    else:
+        # No per-env Monitor: VecMonitor above the reward does the bookkeeping.
+        venv = DummyVecEnv(
+            [lambda: gym.make(config.env_id, **config.env_kwargs) for _ in range(n_envs)]
+        )
+        venv.seed(seed)
+        target = config.target
+    rewarded = FlatnetRewardVecEnv(
+        venv, proxy, target=target, mode=config.reward_mode, device=config.device
+    )
+    return VecMonitor(rewarded)
+
+
+def value_range_of(venv: VecEnv) -> tuple[float, float]:
+    """The value range of the images in the episode records of a rewarded env stack."""
+    env: VecEnv | None = venv
+    while env is not None:
+        if isinstance(env, FlatnetRewardVecEnv):
+            return env.batch.reader.value_range
+        env = getattr(env, "venv", None)
+    raise ValueError("the env stack has no FlatnetRewardVecEnv")

@@ -1,0 +1,110 @@
+"""``flatnet-rl`` command line: one subcommand per job.
+
+flatnet-rl train-classifier --loss entropy --kappa 0.3 --outliers 2000 --out model.safetensors
+flatnet-rl train-classifier --data shapes/ --out shapes.safetensors   (your own images)
+flatnet-rl info [model.safetensors]
+flatnet-rl compare [MODEL ...] --out runs/compare
+flatnet-rl sweep --kappa 0,0.1,0.3,1 --outliers 0,2000 --seeds 3 [--engine ray]
+flatnet-rl train-agent / evaluate-agent / compare-agents ...
+
+Built on argparse (standard library, no extra dependency for the main entry point) with
+every option's default shown in ``--help``; a user's mistake is one line on stderr and exit
+status 2, never a traceback (``--debug`` shows one). Nothing is overwritten without
+``--overwrite``, and output paths are checked before any work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from flatnet_rl.agents.runs import RunExistsError
+from flatnet_rl.checkpoint import CheckpointError
+from flatnet_rl.data import CanvasError, DatasetNotFoundError
+
+Handler = Callable[[argparse.Namespace], int]
+#: Exceptions that mean "the user asked for something that cannot be done": one line, exit 2.
+USER_ERRORS = (
+    ValueError,
+    CheckpointError,
+    CanvasError,
+    DatasetNotFoundError,
+    FileNotFoundError,
+    FileExistsError,
+    RunExistsError,
+    PermissionError,
+    ImportError,
+)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown for every option; descriptions keep their line breaks."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``flatnet-rl <cmd>: error: ...`` and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_subparser(
+    sub: argparse._SubParsersAction, name: str, help_text: str, description: str = ""
+) -> argparse.ArgumentParser:
+    """A subcommand parser with the shared formatter, ``--debug`` and one-line errors."""
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        description=description or help_text,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from flatnet_rl.cli import agents, classifier, evaluation
+
+    parser = Parser(
+        prog="flatnet-rl",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=HelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for module in (classifier, evaluation, agents):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print(f"flatnet-rl {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as err:
+        if args.debug:
+            raise
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"flatnet-rl {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug, not a user error: say so, keep it to one line
+        if args.debug:
+            raise
+        print(
+            f"flatnet-rl {args.command}: internal error: {type(err).__name__}: {err} "
+            "(rerun with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""``flatnet-rl train-classifier`` and ``flatnet-rl info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from flatnet_rl.cli.types import (
+    csv_of,
+    finite_float,
+    int_in,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+)
+from flatnet_rl.data import SOURCES, DataSpec
+from flatnet_rl.data.outliers import FAMILIES, IMAGE_FAMILIES
+from flatnet_rl.losses import LOSSES, Objective
+from flatnet_rl.models import ARCHITECTURES, TIMM_PREFIX
+from flatnet_rl.training.trainer import MAX_EPOCHS, MAX_OUTLIERS
+from flatnet_rl.util.paths import check_writable_file
+
+#: The CLI's defaults are the shipped ``flatnet`` recipe (``baseline``: --loss ce --outliers 0).
+FLATNET_RECIPE = {"loss": "entropy", "kappa": 0.3, "outliers": 2000}
+
+
+def arch(text: str) -> str:
+    if text in ARCHITECTURES or (text.startswith(TIMM_PREFIX) and len(text) > len(TIMM_PREFIX)):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected one of {', '.join(sorted(ARCHITECTURES))} or {TIMM_PREFIX}<name>, got {text!r}"
+    )
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which labelled images (shared by train-classifier, compare and sweep)."""
+    d = parser.add_argument_group("data")
+    d.add_argument(
+        "--source",
+        choices=SOURCES,
+        default=None,
+        help="labelled images: digits (embedded 8x8), mnist5k (5,000 bundled 28x28 MNIST "
+        "digits), mnist (torchvision files), images (--data); default: images with --data, "
+        "else digits",
+    )
+    d.add_argument(
+        "--data",
+        default=None,
+        metavar="PATH",
+        help="your labelled images: an ImageFolder directory (PATH/<class>/<file>.png) or an "
+        ".npz with x (images), y (labels) and optional class_names",
+    )
+    d.add_argument(
+        "--canvas",
+        "--image-size",
+        dest="canvas",
+        type=int_in(4, 1024),
+        default=None,
+        help="side of the square images (digits: 8 embedded / 28 MNIST; --data: as stored)",
+    )
+    d.add_argument(
+        "--grey", action="store_true", help="--data: convert colour images to one grey channel"
+    )
+    d.add_argument("--mnist-root", default="data", help="folder holding MNIST/raw (--source mnist)")
+    d.add_argument(
+        "--mnist-download",
+        action="store_true",
+        help="download missing MNIST files with torchvision (needs internet)",
+    )
+    d.add_argument(
+        "--split-seed", type=non_negative_int, default=0, help="seed of the train/test split"
+    )
+
+
+def data_spec(args: argparse.Namespace) -> DataSpec | None:
+    """The data spec of the flags (``None``: the embedded digits at their default)."""
+    source = args.source or ("images" if args.data else "digits")
+    if args.data and source != "images":
+        raise ValueError(f"--data goes with --source images, not --source {source}")
+    if source == "images" and not args.data:
+        raise ValueError("--source images needs --data PATH")
+    return DataSpec(
+        source=source,
+        canvas=args.canvas,
+        split_seed=args.split_seed,
+        mnist_root=args.mnist_root,
+        mnist_download=args.mnist_download,
+        path=args.data,
+        grey=args.grey,
+    )
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags that define a classifier training run."""
+    defaults = Objective()
+    g = parser.add_argument_group("objective (defaults: the shipped flatnet recipe)")
+    g.add_argument("--loss", choices=LOSSES, default=FLATNET_RECIPE["loss"], help="objective")
+    g.add_argument(
+        "--kappa", type=finite_float, default=FLATNET_RECIPE["kappa"],
+        help="entropy weight of --loss entropy (CE - kappa H(p))",
+    )
+    g.add_argument("--hinge-beta", type=finite_float, default=defaults.hinge_beta,
+                   help="entropy_hinge: weight beta")
+    g.add_argument("--hinge-gamma", type=finite_float, default=defaults.hinge_gamma,
+                   help="entropy_hinge: entropy floor Gamma (nats)")
+    g.add_argument("--smoothing", type=finite_float, default=defaults.smoothing,
+                   help="label_smoothing: epsilon")
+    g.add_argument("--tau", type=positive_float, default=defaults.tau,
+                   help="logitnorm: temperature")
+    g.add_argument("--b1", type=finite_float, default=defaults.b1,
+                   help="min_ent / mix_ent: cross-entropy weight")
+    g.add_argument("--b2", type=finite_float, default=defaults.b2,
+                   help="min_ent / mix_ent: entropy weight")
+    g.add_argument(
+        "--outliers",
+        type=int_in(0, MAX_OUTLIERS),
+        default=FLATNET_RECIPE["outliers"],
+        help="generated outlier images (uniform target); 0 = no outlier exposure",
+    )
+    g.add_argument("--outlier-weight", type=non_negative_float, default=defaults.outlier_weight,
+                   help="outlier exposure weight lambda")
+    g.add_argument(
+        "--outlier-families",
+        type=csv_of(str),
+        default=None,
+        help=f"comma-separated families; digits: {','.join(FAMILIES)}; images: "
+        f"{','.join(IMAGE_FAMILIES)} (default: all but blocks, held out for evaluation)",
+    )
+    g.add_argument(
+        "--outliers-from-env",
+        default=None,
+        metavar="ENV_ID",
+        help="add frames of random-policy episodes of this Gymnasium env as outliers",
+    )
+    g.add_argument("--env-outlier-frames", type=int_in(1, MAX_OUTLIERS), default=1000,
+                   help="how many env frames --outliers-from-env adds")
+    g.add_argument("--env-image", default="auto",
+                   help="where the env's image is: auto, obs, render or a Dict key")
+    g.add_argument("--energy-weight", type=non_negative_float, default=0.0,
+                   help="energy add-on weight (needs outliers)")
+    o = parser.add_argument_group("model and optimisation")
+    o.add_argument(
+        "--arch", type=arch, default="flatnet",
+        help=f"{', '.join(sorted(ARCHITECTURES))} or {TIMM_PREFIX}<name> (needs the timm extra)",
+    )
+    o.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="fine-tune this classifier (same architecture, input and classes)")
+    o.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), default=40, help="training epochs")
+    o.add_argument("--batch-size", type=int_in(1, 1 << 20), default=128, help="batch size")
+    o.add_argument("--lr", type=positive_float, default=1e-3, help="AdamW learning rate")
+    o.add_argument("--weight-decay", type=non_negative_float, default=1e-2,
+                   help="AdamW weight decay")
+    o.add_argument("--shift", type=non_negative_int, default=1,
+                   help="random translation augmentation, in pixels")
+    o.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, help="training seed")
+    o.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    add_data_arguments(parser)
+
+
+def objective_from_args(args: argparse.Namespace) -> Objective:
+    return Objective(
+        loss=args.loss,
+        kappa=args.kappa,
+        hinge_beta=args.hinge_beta,
+        hinge_gamma=args.hinge_gamma,
+        smoothing=args.smoothing,
+        tau=args.tau,
+        b1=args.b1,
+        b2=args.b2,
+        outlier_weight=args.outlier_weight,
+        energy_weight=args.energy_weight,
+    )
+
+
+def config_from_args(args: argparse.Namespace, **overrides: object):
+    """The :class:`~flatnet_rl.training.TrainConfig` the flags describe."""
+    from flatnet_rl.training import TrainConfig
+
+    if args.energy_weight > 0 and args.outliers == 0 and not args.outliers_from_env:
+        raise ValueError("--energy-weight needs outlier images: set --outliers > 0")
+    values = {
+        "objective": objective_from_args(args),
+        "arch": args.arch,
+        "data": data_spec(args),
+        "outliers": args.outliers,
+        "outlier_families": None if args.outlier_families is None else tuple(args.outlier_families),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "shift": args.shift,
+        "seed": args.seed,
+        "device": args.device,
+        "env_outliers": args.env_outlier_frames if args.outliers_from_env else 0,
+        "env_id": args.outliers_from_env,
+        "env_image": args.env_image,
+        "init": args.init,
+        "evaluation_only": getattr(args, "evaluation_only", False),
+    }
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from flatnet_rl.training import train_classifier
+
+    out = check_writable_file(args.out, overwrite=args.overwrite, suffix=".safetensors")
+    if args.init and not Path(args.init).is_file():
+        raise FileNotFoundError(f"--init {args.init}: no such checkpoint file")
+    config = config_from_args(args, name=args.name or out.stem)
+    result = train_classifier(config, progress=not args.quiet)
+    result.classifier.save(out)
+    m = result.metrics
+    print(
+        f"test accuracy {m['test_accuracy']:.4f} | mean max-probability on 2000 held-out "
+        f"random images {m['random_mean_max_prob']:.4f} | trained in {result.seconds:.1f} s"
+    )
+    print(f"saved {out} (classes: {', '.join(result.classifier.class_names)})")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from flatnet_rl.checkpoint import read_metadata
+    from flatnet_rl.classifier import zoo_manifest
+
+    if args.path is None:
+        print(json.dumps(zoo_manifest(), indent=2))
+        return 0
+    print(json.dumps(read_metadata(args.path), indent=2, sort_keys=True))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from flatnet_rl.cli import add_subparser
+
+    p = add_subparser(
+        sub,
+        "train-classifier",
+        "train a classifier (reward model) on digits or your own labelled images",
+        "Train a classifier with any objective; the defaults are the shipped flatnet recipe "
+        "(entropy regularization kappa 0.3 + 2,000 outlier images with a uniform target) on "
+        "the embedded 8x8 digits. --data trains on your own images (input size, channels and "
+        "class names from the data).",
+    )
+    add_training_arguments(p)
+    p.add_argument("--out", required=True, help="output checkpoint (.safetensors)")
+    p.add_argument("--name", default=None, help="model name stored in the checkpoint "
+                   "(default: the file name)")
+    p.add_argument("--evaluation-only", action="store_true",
+                   help="mark the model as a judge: it can evaluate agents, never reward them")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_train_classifier)
+
+    p = add_subparser(sub, "info", "print a checkpoint's metadata (or the zoo manifest)")
+    p.add_argument("path", nargs="?", default=None, help="checkpoint (default: the zoo)")
+    p.set_defaults(handler=cmd_info)
+
+
+__all__ = ["add_data_arguments", "add_training_arguments", "config_from_args", "data_spec"]

@@ -1,0 +1,174 @@
+"""Your own labelled images: an ``ImageFolder`` directory or an ``.npz`` file.
+
+* ``PATH/<class>/<file>.png`` (torchvision's ``ImageFolder`` layout): class names are the
+  folder names, in sorted order; images are read with PIL (any format it opens).
+* ``PATH.npz`` with ``x`` (``(N, H, W)`` or ``(N, H, W, C)``; ``uint8`` 0..255, ``float``
+  0..1 or ``bool``), ``y`` (integer labels ``0..K-1``) and optionally ``class_names``.
+
+Images are kept as ``(N, H, W, C)`` (``uint8`` where the source is), converted to one grey
+channel when ``grey`` is set and resized to ``canvas`` when given (images of different
+sizes need it). The split is stratified and seeded like the digit sources.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as TF
+from sklearn.model_selection import train_test_split
+
+from flatnet_rl.data.digits import DatasetNotFoundError, DataSpec, DataSplit
+from flatnet_rl.data.images import CanvasError, resize, to_nchw, to_unit
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
+
+
+def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...]]:
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise ValueError(
+            f"image folder {root} must hold one sub-folder per class (at least 2), "
+            f"found {classes or 'none'}"
+        )
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        files = sorted(
+            f for f in (root / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
+        )
+        if not files:
+            raise ValueError(f"class folder {root / name} holds no images ({IMAGE_SUFFIXES})")
+        for file in files:
+            try:
+                with Image.open(file) as img:
+                    images.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
+            except (UnidentifiedImageError, OSError) as err:
+                raise ValueError(f"cannot read image {file}: {err}") from err
+            labels.append(label)
+    return images, np.asarray(labels, dtype=np.int64), tuple(classes)
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "x" not in data or "y" not in data:
+                raise ValueError(f"{path} must hold arrays 'x' (images) and 'y' (labels)")
+            x, y = data["x"], data["y"]
+            names = tuple(str(n) for n in data["class_names"]) if "class_names" in data else None
+    except (OSError, EOFError) as err:
+        raise ValueError(f"cannot read {path} as an .npz file: {err}") from err
+    if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != len(x):
+        raise ValueError(
+            f"{path}: 'y' must be integer labels of shape ({len(x)},), got {y.dtype} {y.shape}"
+        )
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{path}: 'x' must be (N, H, W) or (N, H, W, C), got shape {x.shape}")
+    return x, y.astype(np.int64), names
+
+
+def _to_uint8(images: torch.Tensor) -> np.ndarray:
+    """``(N, C, H, W)`` floats in [0, 1] -> ``uint8 (N, H, W, C)``."""
+    return (images * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def _common_size(shapes: Sequence[tuple[int, ...]], source: Path) -> None:
+    sizes = Counter(s[:2] for s in shapes)
+    if len(sizes) > 1:
+        listed = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sizes.most_common(4))
+        raise ValueError(
+            f"images in {source} have different sizes ({listed}): pass canvas= "
+            "(--image-size) to resize them all to one square size"
+        )
+
+
+def _prepare(x: np.ndarray, spec: DataSpec, source: Path) -> np.ndarray:
+    """Grey conversion and resizing as the spec asks; ``(N, H, W, C)`` out."""
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"{source}: images need 1, 3 or 4 channels last, got shape {x.shape}")
+    needs_work = spec.grey and x.shape[-1] != 1 or x.shape[-1] == 4
+    needs_work |= spec.canvas is not None and x.shape[1:3] != (spec.canvas, spec.canvas)
+    if not needs_work:
+        return x
+    try:
+        images = to_nchw(to_unit(torch.from_numpy(np.ascontiguousarray(x))), batched=True)
+    except CanvasError as err:
+        raise ValueError(f"{source}: {err}") from err
+    images = images[:, :3]
+    if spec.grey and images.shape[1] == 3:
+        images = TF.rgb_to_grayscale(images)
+    if spec.canvas is not None:
+        images = resize(images, (spec.canvas, spec.canvas))
+    return _to_uint8(images)
+
+
+def load_images(spec: DataSpec) -> DataSplit:
+    """Read, convert and split the images at ``spec.path`` (see the module docstring).
+
+    Raises:
+        DatasetNotFoundError: ``path`` does not exist.
+        ValueError: unreadable files, fewer than 2 classes, inconsistent shapes or labels.
+    """
+    path = Path(spec.path)
+    if not path.exists():
+        raise DatasetNotFoundError(f"image data {path} does not exist")
+    if path.is_dir():
+        listed, labels, names = _read_folder(path)
+        if spec.canvas is None:
+            _common_size([im.shape for im in listed], path)
+        if spec.canvas is not None:
+            listed = [_prepare(im[None], spec, path)[0] for im in listed]
+        x = _prepare(np.stack(listed), spec, path)
+    else:
+        raw, labels, names = _read_npz(path)
+        x = _prepare(raw, spec, path)
+        if x.dtype == np.bool_:
+            x = x.astype(np.uint8) * np.uint8(255)
+        n_classes = int(labels.max()) + 1 if len(labels) else 0
+        names = names or tuple(str(k) for k in range(n_classes))
+        if labels.min(initial=0) < 0 or n_classes > len(names):
+            raise ValueError(f"{path}: labels must be in 0..{len(names) - 1}")
+    if len(names) < 2:
+        raise ValueError(f"{path}: need at least 2 classes, got {len(names)}")
+    counts = np.bincount(labels, minlength=len(names))
+    if counts.min() < 2:
+        raise ValueError(f"{path}: every class needs at least 2 images, got counts {counts}")
+    if x.dtype.kind == "f":
+        if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+            raise ValueError(f"{path}: float images must lie in [0, 1]")
+        x = x.astype(np.float32)
+        value_range = (0.0, 1.0)
+    elif x.dtype == np.uint8:
+        value_range = (0.0, 255.0)
+    else:
+        raise ValueError(f"{path}: images must be uint8, float or bool, got {x.dtype}")
+    train_idx, test_idx = train_test_split(
+        np.arange(len(labels)),
+        test_size=spec.test_fraction,
+        stratify=labels,
+        random_state=spec.split_seed,
+    )
+    return DataSplit(
+        x[train_idx], labels[train_idx], x[test_idx], labels[test_idx], names, value_range
+    )
+
+
+def save_image_folder(
+    images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], root: str | Path
+) -> Path:
+    """Write ``uint8`` images ``(N, H, W[, C])`` as PNGs in ``ImageFolder`` layout."""
+    from PIL import Image
+
+    root = Path(root)
+    for k, name in enumerate(class_names):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in np.flatnonzero(labels == k):
+            image = images[i][..., 0] if images[i].ndim == 3 and images[i].shape[-1] == 1 else images[i]
+            Image.fromarray(np.asarray(image, dtype=np.uint8)).save(root / name / f"{i:05d}.png")
+    return root

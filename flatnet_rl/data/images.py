@@ -1,0 +1,396 @@
+"""The one place where arrays become classifier inputs.
+
+A classifier *declares* what it takes (:class:`InputSpec`, stored in its checkpoint): the
+number of channels, the image size, and its preprocessing as data: binary digit models
+threshold grey canvases, image models normalize RGB. Anything a user, an environment or a
+data set hands to a classifier goes through :meth:`InputSpec.prepare`:
+
+1. **value range**, declared and never guessed from the batch: ``bool`` is binary, ``uint8``
+   is 0..255 and floats are 0..1 unless ``value_range`` says otherwise (the reward wrappers
+   take it from the observation space's bounds: the paint env's ``uint8`` canvas declares
+   0..1); other integer dtypes must state their range. Values outside it, NaN or inf are an
+   error. So the same image gives the same input whatever else is in the batch.
+2. **layout**: ``(H, W)``, ``(H, W, C)``, ``(C, H, W)`` or a batch of them, with C in
+   {1, 3, 4} (alpha is dropped) -> ``(N, C, H, W)``.
+3. **channels**: RGB -> grey (ITU-R 601-2 luma, ``torchvision.transforms.v2``) for one-channel
+   models; a grey image given to an RGB model is an error (the colours are not there).
+4. **size**: area averaging when shrinking, bilinear when enlarging (:func:`resize`, also what
+   the data sets use to make 14x14 or 28x28 canvases). Binary digit models refuse a
+   wrong-sized canvas in a direct call (a mismatch is then usually a bug) unless the caller
+   asks for resizing, as the reward wrappers do for env frames.
+5. optional **inversion** (dark ink on light paper; the wrappers decide it once per env),
+   then **threshold** (binary models) or **normalize** (image models).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
+
+ArrayLike = np.ndarray | torch.Tensor
+ValueRange = tuple[float, float]
+#: The value range of binary canvases (``uint8`` 0/1, as the paint env and the data sets).
+BINARY: ValueRange = (0.0, 1.0)
+#: Smallest image side any model accepts (3x3 convolutions on a 4x4 canvas still see it).
+MIN_SIDE = 4
+MAX_SIDE = 1024
+_LAYOUT_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
+
+
+class CanvasError(ValueError):
+    """An array cannot be read as an image for a classifier (shape, dtype, range, NaN)."""
+
+
+def _as_tensor(x: Any) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x.detach()
+    if isinstance(x, np.ndarray):
+        if x.dtype == object or x.dtype.kind in "USVcmM":
+            raise CanvasError(f"images must be numeric or bool, got dtype {x.dtype}")
+        if x.dtype.kind == "u" and x.dtype.itemsize > 1:
+            # torch has no min/max for uint16/32/64: compare their values as int64 instead.
+            x = x.astype(np.int64)
+        return torch.from_numpy(np.ascontiguousarray(x))
+    if isinstance(x, str | bytes):
+        raise CanvasError(f"cannot read images from {type(x).__name__} {x!r:.40}")
+    try:
+        return _as_tensor(np.asarray(x))
+    except (TypeError, ValueError) as err:
+        raise CanvasError(f"cannot read images from {type(x).__name__}: {err}") from err
+
+
+def check_value_range(value_range: Any) -> ValueRange:
+    """A ``(low, high)`` pair of finite numbers with ``low < high``."""
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise CanvasError(
+            f"value_range must be a pair (low, high) of numbers, got {value_range!r}"
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise CanvasError(f"value_range must be finite with low < high, got {value_range!r}")
+    return low, high
+
+
+def _declared_range(t: torch.Tensor, value_range: Any, what: str) -> ValueRange:
+    """The range the values are meant to span: stated, or the dtype's convention."""
+    if t.dtype == torch.bool:
+        return BINARY
+    if t.dtype.is_complex:
+        raise CanvasError(f"{what} must be real, got dtype {t.dtype}")
+    if value_range is not None:
+        return check_value_range(value_range)
+    if t.dtype == torch.uint8:
+        return (0.0, 255.0)
+    if t.dtype.is_floating_point:
+        return BINARY
+    raise CanvasError(
+        f"{what} of integer dtype {t.dtype} have no conventional value range: pass "
+        "value_range=(0, 1) for binary canvases or (0, 255) for 8-bit images"
+    )
+
+
+def to_unit(t: torch.Tensor, value_range: Any = None, what: str = "images") -> torch.Tensor:
+    """float32 in [0, 1] from the declared range; values outside it are an error."""
+    low, high = _declared_range(t, value_range, what)
+    if t.dtype == torch.bool:
+        return t.to(torch.float32)
+    values = t if t.dtype.is_floating_point else t.to(torch.float32)
+    if values.numel():
+        if values.dtype.is_floating_point and not bool(torch.isfinite(values).all()):
+            raise CanvasError(f"{what} contain NaN or infinite values")
+        vmin, vmax = float(values.min()), float(values.max())
+        if vmin < low or vmax > high:
+            raise CanvasError(
+                f"{what} must lie in the declared range [{low:g}, {high:g}] (dtype {t.dtype}), "
+                f"got values in [{vmin:g}, {vmax:g}]"
+                + (
+                    "; uint8 means 0..255 and floats 0..1 unless value_range says otherwise"
+                    if t.dtype.is_floating_point or t.dtype == torch.uint8
+                    else ""
+                )
+            )
+    values = values.to(torch.float32)
+    if (low, high) == BINARY:
+        return values
+    return (values - low) / (high - low)
+
+
+def _channel_axis(shape: Sequence[int]) -> int | None:
+    """Index of the colour axis of one image ``(H, W, C)`` / ``(C, H, W)`` (None: ``(H, W)``)."""
+    if len(shape) == 2:
+        return None
+    if shape[-1] in _LAYOUT_CHANNELS:
+        return len(shape) - 1
+    if shape[0] in _LAYOUT_CHANNELS:
+        return 0
+    raise CanvasError(
+        f"cannot find the colour channel in an image of shape {tuple(shape)}: expected "
+        f"{'/'.join(map(str, _LAYOUT_CHANNELS))} channels first or last"
+    )
+
+
+def to_nchw(t: torch.Tensor, batched: bool) -> torch.Tensor:
+    """One image (``batched=False``) or a batch -> ``(N, C, H, W)``."""
+    rank = t.ndim - int(batched)
+    if rank not in (2, 3):
+        shape = "(N, H, W[, C])" if batched else "(H, W), (H, W, C) or (C, H, W)"
+        raise CanvasError(f"expected image shape {shape}, got shape {tuple(t.shape)}")
+    if not batched:
+        t = t[None]
+    axis = _channel_axis(t.shape[1:])
+    if axis is None:
+        return t[:, None]
+    if axis == 2:
+        return t.permute(0, 3, 1, 2)
+    return t
+
+
+def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize float images ``(N, C, H, W)``: area averaging when shrinking (thin strokes
+    survive as grey levels before a threshold), bilinear when enlarging (smooth strokes).
+    The data sets and the classifiers' inputs share this one function."""
+    height, width = images.shape[-2:]
+    if (height, width) == tuple(size):
+        return images
+    if size[0] <= height and size[1] <= width:
+        return F.interpolate(images, size=tuple(size), mode="area")
+    return F.interpolate(images, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def has_colour(images: torch.Tensor, tolerance: float = 2 / 255) -> bool:
+    """Whether ``(N, C, H, W)`` images in [0, 1] hold colour (channels that differ)."""
+    if images.shape[1] < 3 or images.numel() == 0:
+        return False
+    rgb = images[:, :3]
+    return bool((rgb.amax(dim=1) - rgb.amin(dim=1)).max() > tolerance)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a classifier takes, and how any image is turned into it.
+
+    Stored in every checkpoint (``metadata["input"]``), so a model carries its own
+    preprocessing. Build one with :meth:`binary` (digit canvases) or :meth:`image`.
+
+    Attributes:
+        channels: 1 (grey) or 3 (RGB) input channels.
+        size: ``(height, width)`` of the model input.
+        threshold: binary models: a pixel at or above it becomes ink (1), else 0.
+        mean, std: image models: per-channel normalization ``(x - mean) / std`` after resizing.
+        any_size: accept any image size in direct calls (resized); ``False`` for digit
+            canvases, whose size must match unless the caller passes ``resize=True``.
+    """
+
+    channels: int = 1
+    size: tuple[int, int] = (8, 8)
+    threshold: float | None = 0.5
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    any_size: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.channels, bool) or self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+        size = tuple(self.size) if isinstance(self.size, Sequence) else ()
+        if len(size) != 2 or not all(
+            isinstance(s, int | np.integer) and not isinstance(s, bool) for s in size
+        ):
+            raise ValueError(f"size must be (height, width) integers, got {self.size!r}")
+        if not all(MIN_SIDE <= s <= MAX_SIDE for s in size):
+            raise ValueError(f"image sides must be in {MIN_SIDE}..{MAX_SIDE}, got {self.size!r}")
+        object.__setattr__(self, "size", (int(size[0]), int(size[1])))
+        if self.threshold is not None and not (
+            isinstance(self.threshold, int | float) and 0.0 < self.threshold < 1.0
+        ):
+            raise ValueError(f"threshold must be None or in (0, 1), got {self.threshold!r}")
+        if (self.mean is None) != (self.std is None):
+            raise ValueError("mean and std must be given together")
+        if self.mean is not None:
+            if self.threshold is not None:
+                raise ValueError("a binary (thresholded) input cannot also be normalized")
+            mean, std = tuple(map(float, self.mean)), tuple(map(float, self.std))
+            if len(mean) != self.channels or len(std) != self.channels:
+                raise ValueError(f"mean and std need {self.channels} values each")
+            if not all(math.isfinite(v) for v in mean) or not all(
+                math.isfinite(s) and s > 0 for s in std
+            ):
+                raise ValueError(f"mean must be finite and std > 0, got {mean}, {std}")
+            object.__setattr__(self, "mean", mean)
+            object.__setattr__(self, "std", std)
+
+    # -- constructors ---------------------------------------------------------------------
+    @classmethod
+    def binary(cls, canvas: int | tuple[int, int], threshold: float = 0.5) -> InputSpec:
+        """A digit-canvas model: grey, thresholded, strict about the canvas size."""
+        size = (canvas, canvas) if isinstance(canvas, int | np.integer) else canvas
+        return cls(channels=1, size=tuple(size), threshold=threshold, any_size=False)
+
+    @classmethod
+    def image(
+        cls,
+        size: int | tuple[int, int],
+        channels: int = 3,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+    ) -> InputSpec:
+        """An image model: grey or RGB, any input size (resized), optionally normalized."""
+        size = (size, size) if isinstance(size, int | np.integer) else size
+        return cls(
+            channels=channels,
+            size=tuple(size),
+            threshold=None,
+            mean=None if mean is None else tuple(mean),
+            std=None if std is None else tuple(std),
+            any_size=True,
+        )
+
+    # -- persistence ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "channels": self.channels,
+            "size": list(self.size),
+            "threshold": self.threshold,
+            "mean": None if self.mean is None else list(self.mean),
+            "std": None if self.std is None else list(self.std),
+            "any_size": self.any_size,
+            "steps": self.steps(),
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> InputSpec:
+        """Inverse of :meth:`to_dict` (``steps`` is derived, so it is ignored)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"input spec must be a mapping, got {type(values).__name__}")
+        known = {"channels", "size", "threshold", "mean", "std", "any_size"}
+        unknown = set(values) - known - {"steps"}
+        if unknown:
+            raise ValueError(f"unknown input spec fields {sorted(unknown)}")
+        kwargs = {k: values[k] for k in known if k in values}
+        if "size" in kwargs and isinstance(kwargs["size"], list):
+            kwargs["size"] = tuple(kwargs["size"])
+        return cls(**kwargs)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.threshold is not None
+
+    @property
+    def square_side(self) -> int | None:
+        """The side of a square input (``None`` when height != width)."""
+        return self.size[0] if self.size[0] == self.size[1] else None
+
+    def steps(self) -> list[str]:
+        """The preprocessing, in order, as readable data (stored in checkpoints)."""
+        steps = ["to [0, 1] by the declared value range", "drop alpha"]
+        steps.append("RGB -> grey" if self.channels == 1 else "grey refused (needs RGB)")
+        how = "any size" if self.any_size else "size must match unless resize_to_fit"
+        steps.append(f"resize to {self.size[0]}x{self.size[1]} (area/bilinear; {how})")
+        if self.threshold is not None:
+            steps.append(f"threshold >= {self.threshold:g} -> 1")
+        if self.mean is not None:
+            steps.append(f"normalize mean={list(self.mean)} std={list(self.std)}")
+        return steps
+
+    # -- conversion -----------------------------------------------------------------------
+    def is_batch(self, t: torch.Tensor) -> bool:
+        """Whether an input without an explicit ``batched`` flag is a batch.
+
+        ``(H, W)`` is one image, 4-d arrays are batches; a 3-d array is a batch of grey images
+        for one-channel models and one colour image for RGB models.
+        """
+        if t.ndim == 3:
+            return self.channels == 1 and t.shape[-1] not in (3, 4)
+        return t.ndim == 4
+
+    def prepare(
+        self,
+        images: Any,
+        *,
+        value_range: Any = None,
+        batched: bool | None = None,
+        resize_to_fit: bool | None = None,
+        invert: bool = False,
+    ) -> tuple[torch.Tensor, bool]:
+        """Convert images to model input ``(N, C, H, W)`` float32 (on the input's device).
+
+        Args:
+            images: numpy or torch, one image or a batch (see the module docstring).
+            value_range: ``(low, high)`` the values span; default by dtype (bool binary,
+                uint8 0..255, floats 0..1).
+            batched: whether ``images`` has a leading batch axis (default: :meth:`is_batch`).
+            resize_to_fit: resize a wrong-sized image (default: :attr:`any_size`).
+            invert: flip grey levels (``1 - x``) before thresholding/normalizing.
+
+        Returns:
+            ``(batch, single)``: the model input and whether one image was given.
+
+        Raises:
+            CanvasError: unreadable dtype, shape or channels, NaN/inf, values outside the
+                declared range, or a wrong size where resizing is not allowed.
+        """
+        t = _as_tensor(images)
+        single = not (self.is_batch(t) if batched is None else batched)
+        x = to_nchw(to_unit(t, value_range), batched=not single)
+        if x.shape[1] == 4:
+            x = x[:, :3]  # alpha does not change what is drawn
+        if x.shape[1] != self.channels:
+            if self.channels == 1 and x.shape[1] == 3:
+                x = TF.rgb_to_grayscale(x)
+            else:
+                raise CanvasError(
+                    f"the classifier takes {self.channels}-channel images, got "
+                    f"{x.shape[1]}-channel images of shape {tuple(t.shape)}"
+                )
+        if tuple(x.shape[-2:]) != self.size:
+            fit = self.any_size if resize_to_fit is None else resize_to_fit
+            if not fit:
+                raise CanvasError(
+                    f"expected images of size {self.size[0]}x{self.size[1]} (shape (H, W) or "
+                    f"(N, H, W) with H, W = {self.size}), got shape {tuple(t.shape)}; pass "
+                    "resize_to_fit=True to resize, or use a classifier trained for this size"
+                )
+            x = resize(x.float(), self.size)
+        if invert:
+            x = 1.0 - x
+        if self.threshold is not None:
+            x = (x >= self.threshold).to(torch.float32)
+        elif self.mean is not None:
+            x = TF.normalize(x, list(self.mean), list(self.std))
+        return x, single
+
+
+def frames_to_canvas(
+    frames: ArrayLike,
+    canvas: int,
+    *,
+    batched: bool,
+    threshold: float = 0.5,
+    invert: bool | str = "auto",
+    value_range: Any = None,
+) -> np.ndarray:
+    """Binary canvases ``uint8 (N, canvas, canvas)`` from images of any size and layout.
+
+    ``invert``: ``True`` for dark ink on light paper, ``False`` for light ink on dark,
+    ``"auto"`` to decide per image (a mostly light image is taken as dark-on-light). The
+    reward wrappers decide once per env instead, so an agent cannot flip the decision.
+    """
+    spec = InputSpec.binary(canvas, threshold)
+    if invert == "auto":
+        grey, _ = InputSpec.image(canvas, channels=1).prepare(
+            frames, value_range=value_range, batched=batched
+        )
+        light = grey.mean(dim=(1, 2, 3), keepdim=True) > 0.5
+        out = (torch.where(light, 1.0 - grey, grey) >= threshold).to(torch.uint8)
+        return out[:, 0].cpu().numpy()
+    x, _ = spec.prepare(
+        frames, value_range=value_range, batched=batched, resize_to_fit=True, invert=bool(invert)
+    )
+    return x[:, 0].to(torch.uint8).cpu().numpy()

@@ -1,0 +1,302 @@
+"""Compare reward models by the agents they train: seeds, intervals, overoptimization curves.
+
+For every reward model x seed one job trains a PPO agent on the paint env (the action
+mode's preset), records the overoptimization curve (proxy and judge-panel ``p_target`` of
+evaluation episodes during training), and evaluates the final agent on stochastic episodes
+from a blank canvas. Jobs run on an engine (:mod:`~flatnet_rl.evaluation.engines`) and are
+resumable: a run folder holding a finished evaluation of the same job is read, not rerun.
+
+The aggregate per reward model (:mod:`~flatnet_rl.evaluation.stats`; a run is a seed, a
+task a target class): IQM of judge ``p_target``, fooling rate and judge accuracy with 95%
+stratified bootstrap confidence intervals, the probability that the first reward model
+beats each other one, and the Goodhart gap (proxy - judges) at the end of training.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flatnet_rl.agents.config import AgentConfig
+from flatnet_rl.agents.presets import default_timesteps
+from flatnet_rl.agents.runs import check_outputs
+from flatnet_rl.evaluation.engines import run_jobs
+from flatnet_rl.evaluation.stats import (
+    probability_of_improvement,
+    probability_of_improvement_ci,
+    summarize_runs,
+)
+from flatnet_rl.util.jsonio import write_json
+
+REPORT_FILES = ("report.md", "results.json", "overoptimization.png", "iqm.png")
+#: Per-run metrics aggregated over seeds (score matrix: seeds x target classes).
+METRICS = ("judge_p_target", "fooling_rate", "judge_accuracy", "proxy_p_target")
+
+
+@dataclass(frozen=True)
+class AgentGrid:
+    """Reward models x seeds, with the settings every run shares.
+
+    Attributes:
+        reward_models: reward model specs; the first is the one compared against the others.
+        seeds: training seeds 0..N-1.
+        action_mode: paint env action mode (its preset is used).
+        timesteps: steps per run (``None``: the preset's).
+        eval_episodes: stochastic evaluation episodes from a blank canvas per run.
+        curve_every: overoptimization curve interval (``None``: a tenth of the run).
+        hyperparams: preset overrides for every run.
+        cache_dir: where reward models named by specs are cached.
+    """
+
+    reward_models: tuple[str, ...]
+    seeds: int = 5
+    action_mode: str = "pixel"
+    timesteps: int | None = None
+    eval_episodes: int = 100
+    curve_every: int | None = None
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    cache_dir: str = "runs/cache"
+
+    def __post_init__(self) -> None:
+        if not self.reward_models:
+            raise ValueError("need at least one reward model")
+        if len(set(self.reward_models)) != len(self.reward_models):
+            raise ValueError(f"reward models repeated: {list(self.reward_models)}")
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds must be an integer >= 1, got {self.seeds!r}")
+
+    @property
+    def steps(self) -> int:
+        return self.timesteps or default_timesteps(self.action_mode)
+
+    @property
+    def every(self) -> int:
+        return self.curve_every if self.curve_every is not None else max(1, self.steps // 10)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+=-]+", "_", text).strip("_") or "model"
+
+
+@dataclass(frozen=True)
+class AgentJob:
+    """One run of the grid (picklable: a Ray task or a worker process runs it)."""
+
+    config: dict[str, Any]
+    eval_episodes: int
+
+    @property
+    def out(self) -> Path:
+        return Path(self.config["out"])
+
+
+def make_jobs(grid: AgentGrid, out: str | Path) -> list[AgentJob]:
+    """The grid as jobs, reward model major, with every config checked now."""
+    jobs = []
+    for reward_model in grid.reward_models:
+        for seed in range(grid.seeds):
+            config = AgentConfig(
+                reward_model=reward_model,
+                action_mode=grid.action_mode,
+                timesteps=grid.steps,
+                seed=seed,
+                out=str(Path(out) / "runs" / slug(reward_model) / f"seed{seed}"),
+                device="cpu",
+                hyperparams=dict(grid.hyperparams),
+                eval_every=grid.every,
+                cache_dir=grid.cache_dir,
+            )
+            jobs.append(AgentJob(config.to_dict(), grid.eval_episodes))
+    return jobs
+
+
+def _finished(job: AgentJob) -> dict[str, Any] | None:
+    """The stored result of a job whose run folder holds the same, evaluated, run."""
+    try:
+        stored = json.loads((job.out / "config.json").read_text())
+        evaluation = json.loads((job.out / "eval.json").read_text())
+        curve = json.loads((job.out / "curve.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    same = all(stored.get(k) == v for k, v in job.config.items())
+    done = evaluation.get("overall", {}).get("episodes") == job.eval_episodes
+    if not (same and done and not evaluation.get("deterministic", True)):
+        return None
+    return {"eval": evaluation, "curve": curve, "train_seconds": stored.get("train_seconds")}
+
+
+def run_agent_job(job: AgentJob) -> dict[str, Any]:
+    """Train and evaluate one run (or read it back when it is already finished)."""
+    from flatnet_rl.agents.evaluate import evaluate_agent
+    from flatnet_rl.agents.train import train_agent
+
+    result = _finished(job)
+    if result is None:
+        config = AgentConfig.from_dict(job.config)
+        run = train_agent(config, progress=False, overwrite=True)
+        evaluate_agent(run, episodes=job.eval_episodes, deterministic=False, overwrite=True)
+        result = _finished(job)
+        if result is None:
+            raise RuntimeError(f"run {job.out} did not leave a readable evaluation")
+    return {"reward_model": job.config["reward_model"], "seed": job.config["seed"], **result}
+
+
+def _per_target_matrix(runs: list[dict[str, Any]], key: str) -> np.ndarray:
+    """``(runs, classes)`` of a metric per target class (classes missing in a run: its mean)."""
+    names = sorted({n for r in runs for n in r["eval"]["per_target"]}, key=_class_order)
+    rows = []
+    for r in runs:
+        per = r["eval"]["per_target"]
+        overall = r["eval"]["overall"][key]
+        rows.append([per[n][key] if n in per else overall for n in names])
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _class_order(name: str) -> tuple[int, str]:
+    return (int(name), "") if name.isdigit() else (1 << 30, name)
+
+
+@dataclass
+class AgentComparison:
+    """What :func:`run_agent_comparison` produced."""
+
+    rows: dict[str, dict[str, Any]]
+    table: str
+    report_path: Path
+    runs: list[dict[str, Any]] = field(repr=False, default_factory=list)
+
+
+def aggregate(
+    runs: list[dict[str, Any]], reward_models: tuple[str, ...], reps: int = 2000
+) -> dict[str, dict[str, Any]]:
+    """Per reward model: IQM/mean with CIs of :data:`METRICS`, P(first > it), curves."""
+    by_model = {m: [r for r in runs if r["reward_model"] == m] for m in reward_models}
+    first = reward_models[0]
+    rows: dict[str, dict[str, Any]] = {}
+    for model, model_runs in by_model.items():
+        row: dict[str, Any] = {"seeds": [r["seed"] for r in model_runs]}
+        for key in METRICS:
+            row[key] = summarize_runs(_per_target_matrix(model_runs, key), reps=reps)
+        judge = _per_target_matrix(model_runs, "judge_p_target")
+        row["min_class_judge_p_target"] = float(judge.mean(axis=0).min())
+        row["train_seconds"] = [r["train_seconds"] for r in model_runs]
+        row["curve"] = _curve(model_runs)
+        if model != first:
+            mine = _per_target_matrix(by_model[first], "judge_p_target")
+            row["p_first_better"] = probability_of_improvement(mine, judge)
+            row["p_first_better_ci"] = probability_of_improvement_ci(mine, judge, reps=reps)
+        rows[model] = row
+    return rows
+
+
+def _curve(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and 95% CI (t over seeds) of proxy and judge p_target at each curve step."""
+    from scipy import stats
+
+    length = min(len(r["curve"]["points"]) for r in runs)
+    steps = [p["timesteps"] for p in runs[0]["curve"]["points"][:length]]
+    out: dict[str, Any] = {"timesteps": steps}
+    for key in ("proxy_p_target", "judge_p_target", "fooling_rate"):
+        values = np.array([[p[key] for p in r["curve"]["points"][:length]] for r in runs])
+        mean = values.mean(axis=0)
+        if len(values) > 1:
+            half = stats.t.ppf(0.975, len(values) - 1) * values.std(axis=0, ddof=1)
+            half /= np.sqrt(len(values))
+        else:
+            half = np.zeros_like(mean)
+        out[key] = {"mean": mean.tolist(), "low": (mean - half).tolist(),
+                    "high": (mean + half).tolist()}
+    gap = np.array(out["proxy_p_target"]["mean"]) - np.array(out["judge_p_target"]["mean"])
+    out["gap_final"] = float(gap[-1])
+    out["gap_max"] = float(gap.max())
+    return out
+
+
+def _cell(summary: dict[str, float]) -> str:
+    return f"{summary['iqm']:.3f} [{summary['iqm_low']:.3f}, {summary['iqm_high']:.3f}]"
+
+
+def format_table(rows: dict[str, dict[str, Any]], first: str) -> str:
+    """Markdown: IQM [95% CI] per metric, worst class, P(first better), gap, wall time."""
+    lines = [
+        f"| reward | seeds | judge p_target | fooling rate | judge accuracy | proxy p_target "
+        f"| worst class (judge) | P({first} better) | Goodhart gap (end) | train s / run |",
+        "|---|---:|---|---|---|---|---:|---|---:|---:|",
+    ]
+    for model, row in rows.items():
+        better = (
+            f"{row['p_first_better']:.2f} [{row['p_first_better_ci'][0]:.2f}, "
+            f"{row['p_first_better_ci'][1]:.2f}]"
+            if "p_first_better" in row
+            else "—"
+        )
+        seconds = [s for s in row["train_seconds"] if s is not None]
+        lines.append(
+            f"| `{model}` | {len(row['seeds'])} | {_cell(row['judge_p_target'])} | "
+            f"{_cell(row['fooling_rate'])} | {_cell(row['judge_accuracy'])} | "
+            f"{_cell(row['proxy_p_target'])} | {row['min_class_judge_p_target']:.3f} | "
+            f"{better} | {row['curve']['gap_final']:+.3f} | "
+            f"{np.mean(seconds) if seconds else float('nan'):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_agent_comparison(
+    grid: AgentGrid,
+    out: str | Path,
+    *,
+    engine: str = "local",
+    workers: int = 2,
+    address: str | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> AgentComparison:
+    """Run (or resume) the grid and write ``report.md``, ``results.json`` and the figures."""
+    from flatnet_rl.evaluation.plots import plot_iqm, plot_overoptimization
+
+    out = Path(out)
+    check_outputs(out, REPORT_FILES, overwrite=overwrite)
+    jobs = make_jobs(grid, out)
+    if overwrite:
+        for job in jobs:
+            (job.out / "eval.json").unlink(missing_ok=True)
+    runs = run_jobs(
+        run_agent_job, jobs, engine=engine, workers=workers, address=address,
+        desc="agents", progress=progress,
+    )
+    rows = aggregate(runs, grid.reward_models)
+    first = grid.reward_models[0]
+    table = format_table(rows, first)
+    plot_overoptimization(rows, out / "overoptimization.png")
+    plot_iqm(rows, out / "iqm.png")
+    judges = runs[0]["eval"]["judges"]
+    lines = [
+        "# Agents trained on each reward model",
+        "",
+        f"PPO, {grid.action_mode} mode, {grid.steps:,} steps per run, seeds 0..{grid.seeds - 1}; "
+        f"{grid.eval_episodes} stochastic evaluation episodes per run from a blank canvas, "
+        f"scored by the judge panel {', '.join(f'`{j}`' for j in judges)} (mean). Cells: IQM "
+        "over seeds x target classes [95% stratified bootstrap CI]; fooling = proxy >= 0.9 "
+        f"while the judges say < 0.5; P({first} better) = probability that a {first} run beats "
+        "a run of the row's reward on judge p_target (per class, averaged); Goodhart gap = "
+        "proxy - judge p_target of the last curve point.",
+        "",
+        table,
+        "",
+        "![overoptimization curves](overoptimization.png)",
+        "",
+        "![IQM with 95% CIs](iqm.png)",
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / "report.md"
+    report_path.write_text("\n".join(lines) + "\n")
+    write_json(
+        out / "results.json",
+        {"grid": asdict(grid), "steps": grid.steps, "judges": judges, "rows": rows, "runs": runs},
+    )
+    return AgentComparison(rows, table, report_path, runs)

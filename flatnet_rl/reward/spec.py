@@ -1,0 +1,113 @@
+"""One validated description of a classifier reward, shared by the three wrappers.
+
+``FlatnetReward``, ``FlatnetRewardVecEnv`` and ``FlatnetRewardVector`` take the same keyword
+arguments; each builds a :class:`RewardSpec` from them (or takes one, ``spec=``), so every
+option is defined, defaulted and checked in this one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from flatnet_rl.data.images import check_value_range
+
+MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
+TargetSpec = int | str | Callable[[Any], Any] | None
+ImageSpec = str  # "auto", "obs", "render" or a Dict observation key
+
+
+@dataclass(frozen=True)
+class RewardSpec:
+    """How a classifier's opinion of an env's image becomes a reward.
+
+    Attributes:
+        target: the class to reward: an index, a class name (``"circle"``), ``"obs"`` (the
+            observation's ``"target"`` entry), a callable ``f(obs) -> index`` (batched in
+            the vector wrappers: ``-> (N,)``), or ``None``: ``"obs"`` when the observation
+            has a target. A fixed target must agree with a target the observation carries
+            (checked at every reset: a mismatch is an error, not a reward for the wrong class).
+        mode: reward mode, one of :data:`MODES` (see :mod:`flatnet_rl.reward.functions`).
+        image: where the image is: ``"auto"`` (a Dict's ``canvas``/``image``/``pixels``/
+            ``rgb`` entry, else the observation itself), ``"obs"``, ``"render"``
+            (``env.render()`` frames; single env only) or a Dict key.
+        env_reward_weight: weight of the wrapped env's own reward added to the learned one.
+        gamma: discount of the potential-based modes (``delta``, ``delta_log``); 1 makes an
+            episode's return telescope exactly.
+        threshold: override the classifier's ink threshold (binary digit models only).
+        invert: ``True`` for dark ink on light paper, ``False`` for light on dark, ``"auto"``
+            to decide once from the first image of the env (mostly light: dark ink); exact
+            binary canvases are never inverted.
+        value_range: the ``(low, high)`` the images' values span; default: the observation
+            space's bounds (``render`` frames: 0..255).
+        device: where the classifier runs (``"auto"``: CUDA when present).
+    """
+
+    target: TargetSpec = None
+    mode: str = "delta"
+    image: ImageSpec = "auto"
+    env_reward_weight: float = 0.0
+    gamma: float = 1.0
+    threshold: float | None = None
+    invert: bool | Literal["auto"] = "auto"
+    value_range: tuple[float, float] | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown reward mode {self.mode!r}; expected one of {MODES}")
+        if not _is_real(self.env_reward_weight) or not math.isfinite(self.env_reward_weight):
+            raise ValueError(
+                f"env_reward_weight must be a finite number, got {self.env_reward_weight!r}"
+            )
+        if not _is_real(self.gamma) or not 0.0 < self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        if self.threshold is not None and (
+            not _is_real(self.threshold) or not 0.0 < self.threshold < 1.0
+        ):
+            raise ValueError(f"threshold must be None or in (0, 1), got {self.threshold!r}")
+        if self.invert not in (True, False, "auto") or isinstance(self.invert, np.bool_):
+            raise ValueError(f"invert must be True, False or 'auto', got {self.invert!r}")
+        if not isinstance(self.image, str) or not self.image:
+            raise ValueError(f"image must be 'auto', 'obs', 'render' or a Dict key, got {self.image!r}")
+        if self.value_range is not None:
+            object.__setattr__(self, "value_range", check_value_range(self.value_range))
+        target = self.target
+        if not (target is None or callable(target) or isinstance(target, str)) and (
+            isinstance(target, bool | np.bool_) or not isinstance(target, int | np.integer)
+        ):
+            raise ValueError(
+                f"target must be a class index, a class name, 'obs', a callable or None, "
+                f"got {target!r}"
+            )
+
+    @classmethod
+    def from_options(cls, spec: RewardSpec | None, options: dict[str, Any]) -> RewardSpec:
+        """``spec`` as is, or a spec from the wrapper's keyword options (not both)."""
+        if spec is not None:
+            if options:
+                raise TypeError(f"pass either spec= or options, not both (got {sorted(options)})")
+            if not isinstance(spec, RewardSpec):
+                raise TypeError(f"spec must be a RewardSpec, got {type(spec).__name__}")
+            return spec
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown reward options {unknown}; expected some of {sorted(known)}")
+        return cls(**options)
+
+    @property
+    def stateful(self) -> bool:
+        """Whether the reward depends on more than the current image."""
+        return self.mode in ("delta", "delta_log", "final")
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )

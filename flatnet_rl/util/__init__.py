@@ -1,0 +1,1 @@
+"""Small helpers with no flatnet-rl dependencies (JSON, output paths)."""
