@@ -1,71 +1,65 @@
-"""The same PPO on the flatnet reward and on the unregularized baseline reward, side by side.
+"""The same PPO on several reward models, over seeds: which reward can be trusted?
 
-    python examples/compare_rewards.py           # small budget (seconds)
-    python examples/compare_rewards.py --full    # the README's budget
+    python examples/compare_rewards.py                # small budget (a smoke run)
+    python examples/compare_rewards.py --full         # the README's headline (5 seeds)
 
-Both runs share every setting but the reward model. The independent judge scores the final
-canvases: a reward that is fooled shows a high proxy p_target with a low judge p_target
-(fooling = proxy >= 0.9 and judge < 0.5). Writes a table and a picture of final canvases.
+A thin layer over ``flatnet-rl compare-agents``: every reward model x seed trains an agent
+with the action mode's preset, records the overoptimization curve, and is evaluated on
+stochastic episodes from a blank canvas by the judge panel. The report aggregates over seeds
+(IQM with 95% stratified bootstrap CIs, probability of improvement) and draws proxy vs judge
+during training. ``--engine ray`` runs the grid on Ray.
 """
 
-from dataclasses import dataclass
-from pathlib import Path
+from __future__ import annotations
 
-import matplotlib
+from dataclasses import dataclass, field
 
-matplotlib.use("Agg")
-import matplotlib.image as mpimg  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+import tyro
 
-from flatnet_rl.agents import AgentConfig, train_agent  # noqa: E402
-from flatnet_rl.agents.evaluate import evaluate_agent  # noqa: E402
-from flatnet_rl.agents.presets import CURRICULUM  # noqa: E402
-from flatnet_rl.cli import parse_dataclass_args  # noqa: E402
+from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
 
 
 @dataclass
 class Args:
-    reward_mode: str = "delta"
-    timesteps: int = 4096
+    """Agents trained on each reward model, compared over seeds."""
+
+    reward_models: tuple[str, ...] = ("flatnet", "baseline", "ensemble:baseline*5",
+                                      "label_smoothing")
+    """reward model specs; the first is compared with the others"""
+    seeds: int = 2
+    """training seeds per reward model (--full: 5)"""
+    action_mode: str = "pixel"
+    """pixel or pen"""
+    timesteps: int = 2048
+    """steps per run (--full: the preset's)"""
+    eval_episodes: int = 10
+    """stochastic evaluation episodes per run (--full: 100)"""
     full: bool = False
-    seed: int = 0
-    eval_episodes: int = 20
+    """the README's budget"""
+    engine: str = "local"
+    """local worker processes or ray"""
+    workers: int = 2
+    """worker processes"""
     out: str = "runs/compare_rewards"
+    """output folder"""
+    hyperparams: dict = field(default_factory=dict)
+    """preset overrides for every run"""
 
 
-FULL_TIMESTEPS = 1_000_000
-FULL_EVAL_EPISODES = 100
-COLUMNS = ("proxy_p_target", "judge_p_target", "gap", "fooling_rate", "judge_accuracy")
+def main(args: Args) -> None:
+    grid = AgentGrid(
+        reward_models=args.reward_models,
+        seeds=5 if args.full else args.seeds,
+        action_mode=args.action_mode,
+        timesteps=None if args.full else args.timesteps,
+        eval_episodes=100 if args.full else args.eval_episodes,
+        hyperparams=args.hyperparams,
+    )
+    result = run_agent_comparison(grid, args.out, engine=args.engine, workers=args.workers,
+                                  overwrite=True)
+    print(result.table)
+    print(f"report: {result.report_path}")
+
 
 if __name__ == "__main__":
-    args = parse_dataclass_args(Args, description=__doc__.splitlines()[0])
-    out = Path(args.out)
-    results = {}
-    for reward_model in ("flatnet", "baseline"):
-        config = AgentConfig(
-            reward_model=reward_model,
-            reward_mode=args.reward_mode,
-            start=CURRICULUM,  # 3 in 4 episodes start from a partly drawn target digit
-            timesteps=FULL_TIMESTEPS if args.full else args.timesteps,
-            seed=args.seed,
-            out=str(out / reward_model),
-        )
-        run = train_agent(config)
-        episodes = FULL_EVAL_EPISODES if args.full else args.eval_episodes
-        results[reward_model] = evaluate_agent(run, episodes=episodes)["overall"]
-
-    lines = ["| reward | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
-    for name, m in results.items():
-        lines.append(f"| {name} | " + " | ".join(f"{m[c]:.3f}" for c in COLUMNS) + " |")
-    table = "\n".join(lines)
-    (out / "table.md").write_text(table + "\n")
-    print(table)
-
-    fig, axes = plt.subplots(2, 1, figsize=(12, 10))
-    for ax, name in zip(axes, results, strict=True):
-        ax.imshow(mpimg.imread(out / name / "final_canvases.png"))
-        ax.set_title(f"{name} reward", fontsize=10)
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(out / "final_canvases.png", dpi=120)
-    print(f"wrote {out / 'table.md'} and {out / 'final_canvases.png'}")
+    main(tyro.cli(Args))

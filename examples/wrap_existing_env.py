@@ -4,20 +4,24 @@
     python examples/wrap_existing_env.py --full
 
 The env below ("Etch") moves a pen on a 32x32 RGB sketch pad and renders dark ink on white
-paper; it knows nothing about digits. FlatnetReward reads its ``render()`` frames, converts
-them to the classifier's 8x8 canvas (grey, resize, auto-inversion fixed at the first frame,
-threshold) and rewards the change of p(target), keeping the env's own reward in info.
+paper; it knows nothing about digits. FlatnetReward reads its ``render()`` frames (uint8,
+0..255 by Gymnasium's convention), converts them with the classifier's declared
+preprocessing (grey, area resize to 8x8, inversion decided once at the first frame because
+the digit model expects light ink on dark, threshold) and rewards the change of p(target),
+keeping the env's own reward in info["env_reward"].
 """
+
+from __future__ import annotations
 
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+import tyro
 from gymnasium import spaces
 from stable_baselines3 import PPO
 
 from flatnet_rl import FlatnetReward
-from flatnet_rl.cli import parse_dataclass_args
 
 
 class EtchEnv(gym.Env):
@@ -58,20 +62,23 @@ class EtchEnv(gym.Env):
 
 @dataclass
 class Args:
+    """PPO on a sketch pad rewarded by the flatnet digit classifier."""
+
     target: int = 7
+    """the digit to draw"""
     timesteps: int = 2048
+    """PPO steps (small default)"""
     full: bool = False
+    """train for 200k steps"""
     seed: int = 0
+    """seeds the env and PPO"""
 
 
-FULL_TIMESTEPS = 200_000
-
-if __name__ == "__main__":
-    args = parse_dataclass_args(Args, description=__doc__.splitlines()[0])
+def main(args: Args) -> None:
     env = FlatnetReward(EtchEnv(), "flatnet", target=args.target, mode="delta", image="render")
     # The frame is 32x32x3: flattened for an MLP policy (NatureCNN needs >= 36x36).
-    model = PPO("MlpPolicy", env, seed=args.seed, n_steps=256, verbose=0)
-    model.learn(FULL_TIMESTEPS if args.full else args.timesteps)
+    model = PPO("MlpPolicy", env, seed=args.seed, n_steps=256, verbose=0, device="cpu")
+    model.learn(200_000 if args.full else args.timesteps)
 
     obs, info = env.reset(seed=args.seed + 1)
     done = False
@@ -79,5 +86,11 @@ if __name__ == "__main__":
         action, _ = model.predict(obs, deterministic=True)
         obs, reward, terminated, truncated, info = env.step(int(action))
         done = terminated or truncated
-    print(f"target {args.target}: final p_target {info['flatnet']['p_target']:.3f}, "
-          f"classifier sees {info['flatnet']['predicted']}, env reward {info['env_reward']}")
+    print(
+        f"target {args.target}: final p_target {info['flatnet']['p_target']:.3f}, "
+        f"classifier sees {info['flatnet']['predicted']}, env reward {info['env_reward']}"
+    )
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))

@@ -147,16 +147,26 @@ def test_cli_start_accepts_a_mode_or_a_json_mixture(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "script", ["ppo_paint.py", "wrap_existing_env.py", "compare_rewards.py", "sweep_gamma.py"]
+    "script",
+    ["ppo_paint.py", "wrap_existing_env.py", "compare_rewards.py", "sweep_gamma.py",
+     "shapes_end_to_end.py"],
 )
 def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):
     monkeypatch.chdir(tmp_path)
     args = {
         "ppo_paint.py": ["--timesteps", "512", "--eval-episodes", "4"],
         "wrap_existing_env.py": ["--timesteps", "256"],
-        "compare_rewards.py": ["--timesteps", "512", "--eval-episodes", "4"],
+        "compare_rewards.py": [
+            "--timesteps", "256", "--eval-episodes", "2", "--seeds", "1", "--workers", "1",
+            "--reward-models", "flatnet", "baseline", "--hyperparams", '{"n_steps": 16}',
+        ],
         "sweep_gamma.py": [
-            "--timesteps", "256", "--eval-episodes", "2", "--gammas", "0.9,0.5", "--workers", "1"
+            "--timesteps", "256", "--eval-episodes", "2", "--gammas", "0.9", "0.5",
+            "--workers", "1",
+        ],
+        "shapes_end_to_end.py": [
+            "--pictures-per-class", "30", "--epochs", "2", "--timesteps", "512",
+            "--eval-episodes", "2",
         ],
     }[script]
     from pathlib import Path

@@ -103,15 +103,17 @@ def evaluate_agent(
     overwrite: bool = False,
     video: str | Path | None = None,
     video_episodes: int = 3,
+    reward: Classifier | None = None,
 ) -> dict[str, Any]:
     """Evaluate a run folder; writes ``eval.json``, ``eval.md`` and ``final_canvases.png``
     to ``out`` (default: the run folder), refusing to replace them unless ``overwrite``.
-    ``video``: also record ``video_episodes`` episodes as an MP4 (needs ``moviepy``)."""
+    ``video``: also record ``video_episodes`` episodes as an MP4 (needs ``moviepy``).
+    ``reward``: the run's reward classifier when it was given as an object to ``train_agent``."""
     run_dir = Path(run_dir)
     out_dir = Path(out) if out is not None else run_dir
     check_outputs(out_dir, EVAL_FILES, overwrite=overwrite)
     config, model = load_run(run_dir)
-    proxy = reward_classifier(config, device="cpu")
+    proxy = reward if reward is not None else reward_classifier(config, device="cpu")
     judge_names = list(judges) if judges else judges_of(config, canvas_of(config, proxy))
     judge_clfs = [load_classifier(name, device="cpu") for name in judge_names]
     scores, record = evaluate_model(

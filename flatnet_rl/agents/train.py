@@ -68,9 +68,17 @@ def build_algorithm(config: AgentConfig, env: VecEnv) -> BaseAlgorithm:
 
 
 def train_agent(
-    config: AgentConfig, *, progress: bool = True, overwrite: bool = False
+    config: AgentConfig,
+    *,
+    progress: bool = True,
+    overwrite: bool = False,
+    reward: Classifier | None = None,
 ) -> Path:
     """Train, save ``model.zip``, ``config.json`` (and ``curve.json``) in ``config.out``.
+
+    ``reward``: a classifier object to use instead of resolving ``config.reward_model`` (e.g.
+    :meth:`Classifier.from_module`); the config records its name. Evaluate such a run with
+    ``evaluate_agent(run, reward=...)``.
 
     Raises:
         RunExistsError: ``config.out`` already holds a run and ``overwrite`` is off (checked
@@ -79,7 +87,7 @@ def train_agent(
     out = Path(config.out)
     check_outputs(out, (*RUN_FILES, "curve.json"), overwrite=overwrite)
     torch.manual_seed(config.seed)
-    proxy = reward_classifier(config)
+    proxy = reward if reward is not None else reward_classifier(config)
     canvas = canvas_of(config, proxy)
     judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas)]
     env = make_env(config, proxy)
@@ -93,13 +101,16 @@ def train_agent(
         callbacks.append(curve)
     started = time.perf_counter()
     model.learn(config.timesteps, callback=callbacks, progress_bar=progress, tb_log_name=config.algo)
-    seconds = time.perf_counter() - started
+    wall = time.perf_counter() - started
+    # Training time without the curve's evaluation episodes (a measurement, not training).
+    seconds = curve.points[-1]["seconds"] if curve is not None and curve.points else wall
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.zip")
     env.close()
     record: dict[str, Any] = {
         **config.to_dict(),
         "train_seconds": round(seconds, 1),
+        "wall_seconds": round(wall, 1),
         "last_training_metrics": hacking.last,
     }
     (out / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")

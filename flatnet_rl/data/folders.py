@@ -46,7 +46,7 @@ def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, .
         for file in files:
             try:
                 with Image.open(file) as img:
-                    images.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
+                    images.append(np.array(img.convert("RGB"), dtype=np.uint8))
             except (UnidentifiedImageError, OSError) as err:
                 raise ValueError(f"cannot read image {file}: {err}") from err
             labels.append(label)

@@ -1,6 +1,25 @@
-"""Painting environments and their registration."""
+"""Environments and their registration: the painting env (single and natively vectorized)
+and a coloured-shapes env."""
 
 from flatnet_rl.envs.paint import PaintEnv
-from flatnet_rl.envs.registration import BARE_ID, PAINT_ID, make_flatnet_paint, register_envs
+from flatnet_rl.envs.paint_vector import PaintVecEnv, PaintVectorEnv
+from flatnet_rl.envs.registration import (
+    BARE_ID,
+    PAINT_ID,
+    SHAPES_ID,
+    make_flatnet_paint,
+    register_envs,
+)
+from flatnet_rl.envs.shapes import ShapesEnv
 
-__all__ = ["BARE_ID", "PAINT_ID", "PaintEnv", "make_flatnet_paint", "register_envs"]
+__all__ = [
+    "BARE_ID",
+    "PAINT_ID",
+    "SHAPES_ID",
+    "PaintEnv",
+    "PaintVecEnv",
+    "PaintVectorEnv",
+    "ShapesEnv",
+    "make_flatnet_paint",
+    "register_envs",
+]

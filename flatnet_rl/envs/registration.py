@@ -6,6 +6,8 @@
 * ``FlatnetPaint-v0``: :class:`~flatnet_rl.envs.paint.PaintEnv` wrapped in
   :class:`~flatnet_rl.reward.FlatnetReward` with the shipped ``flatnet`` classifier.
 * ``FlatnetPaintBare-v0``: the bare painting env (reward 0), for your own reward.
+* ``FlatnetShapes-v0``: coloured shapes on a grid, RGB frames, reward 0 (not digits: for a
+  classifier trained on your own pictures).
 
 Both have a native vector entry point: ``gymnasium.make_vec(id, num_envs=N)`` steps all N
 canvases in one numpy operation (:mod:`~flatnet_rl.envs.paint_vector`) and, for
@@ -26,6 +28,7 @@ from flatnet_rl.reward.wrappers import FlatnetReward
 
 PAINT_ID = "FlatnetPaint-v0"
 BARE_ID = "FlatnetPaintBare-v0"
+SHAPES_ID = "FlatnetShapes-v0"
 
 
 def _shipped_sizes() -> list[int]:
@@ -138,6 +141,8 @@ def register_envs() -> None:
             vector_entry_point="flatnet_rl.envs.registration:make_flatnet_paint_vector",
             disable_env_checker=False,
         )
+    if SHAPES_ID not in gym.registry:
+        gym.register(id=SHAPES_ID, entry_point="flatnet_rl.envs.shapes:ShapesEnv")
     if BARE_ID not in gym.registry:
         gym.register(
             id=BARE_ID,

@@ -72,11 +72,13 @@ class ObservationReader:
                 )
             input_spec = dataclasses.replace(input_spec, threshold=spec.threshold)
         self.input_spec = input_spec
-        # An exact binary canvas of the model's size is read as it is: never inverted.
+        # Ink polarity is a question for binary digit models only (image models learned
+        # their pictures as they are), and an exact binary canvas is read as it is.
         exact = box is not None and _is_exact_binary(box, self.value_range)
-        self.invert: bool | None = False if exact else (
-            None if spec.invert == "auto" else bool(spec.invert)
-        )
+        if spec.invert != "auto":
+            self.invert: bool | None = bool(spec.invert)
+        else:
+            self.invert = None if input_spec.is_binary and not exact else False
         self._checked_colour = False
         self._first: torch.Tensor | None = None
         self._watched = 0

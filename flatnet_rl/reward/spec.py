@@ -41,8 +41,8 @@ class RewardSpec:
             episode's return telescope exactly.
         threshold: override the classifier's ink threshold (binary digit models only).
         invert: ``True`` for dark ink on light paper, ``False`` for light on dark, ``"auto"``
-            to decide once from the first image of the env (mostly light: dark ink); exact
-            binary canvases are never inverted.
+            (binary digit models only: decide once from the first image of the env, mostly
+            light meaning dark ink; exact binary canvases and image models are not inverted).
         value_range: the ``(low, high)`` the images' values span; default: the observation
             space's bounds (``render`` frames: 0..255).
         device: where the classifier runs (``"auto"``: CUDA when present).

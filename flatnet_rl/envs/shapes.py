@@ -1,0 +1,136 @@
+"""A colour-picture environment that is not about digits: draw a shape with coloured cells.
+
+Like :class:`~flatnet_rl.envs.paint.PaintEnv` its reward is always 0; the point is the
+*pictures*: RGB frames of shapes that only a classifier trained on such pictures can judge
+(``flatnet-rl train-classifier --data`` on :func:`flatnet_rl.data.shapes.write_shape_folder`),
+wrapped with ``FlatnetReward(env, classifier, target="ring", image="image")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from flatnet_rl.data.shapes import GRID, PALETTE, SHAPE_CLASSES, render_cells
+
+
+class ShapesEnv(gym.Env[dict[str, Any], int]):
+    """Paint cells of an 8x8 grid in the episode's ink colour to draw a cross, ring or slash.
+
+    ## Action space
+
+    ``Discrete(65)``: ``a < 64`` paints cell ``(a // 8, a % 8)``; ``64`` stops.
+
+    ## Observation
+
+    ``spaces.Dict`` with ``"image"``: the RGB picture, ``Box(0, 255, (64, 64, 3), uint8)``
+    (ink on light paper); ``"grid"``: the painted cells, ``Box(0, 1, (8, 8), uint8)``;
+    ``"target"``: ``Discrete(3)``, the shape to draw (index into :data:`SHAPE_CLASSES`).
+
+    ## Reward
+
+    Always ``0.0``: a classifier reward wrapper judges the picture.
+
+    ## Starting state
+
+    A blank grid, an ink colour drawn from :data:`~flatnet_rl.data.shapes.PALETTE`, the target
+    (fixed, or drawn per episode when ``target=None``).
+
+    ## Episode end
+
+    Termination: the stop action. Truncation: after ``max_steps`` steps (default 24).
+
+    ## Arguments
+
+    - ``target`` (class name, index or None), ``max_steps`` (int >= 1),
+      ``image_size`` (multiple of 8, default 64), ``render_mode`` (None or ``"rgb_array"``).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 8}
+
+    def __init__(
+        self,
+        target: str | int | None = None,
+        max_steps: int = 24,
+        image_size: int = 64,
+        render_mode: str | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(target, str):
+            if target not in SHAPE_CLASSES:
+                raise ValueError(f"target must be one of {SHAPE_CLASSES}, got {target!r}")
+            target = SHAPE_CLASSES.index(target)
+        if target is not None and (
+            isinstance(target, bool) or not isinstance(target, int | np.integer)
+            or not 0 <= target < len(SHAPE_CLASSES)
+        ):
+            raise ValueError(f"target must be a shape name, an index or None, got {target!r}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+        if not isinstance(image_size, int) or image_size < GRID or image_size % GRID:
+            raise ValueError(f"image_size must be a multiple of {GRID}, got {image_size!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self._fixed_target = None if target is None else int(target)
+        self._max_steps = max_steps
+        self._size = image_size
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(GRID * GRID + 1)
+        self.observation_space = spaces.Dict(
+            {
+                "image": spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
+                "grid": spaces.Box(0, 1, (GRID, GRID), np.uint8),
+                "target": spaces.Discrete(len(SHAPE_CLASSES)),
+            }
+        )
+        self._cells = np.zeros((GRID, GRID), dtype=bool)
+        self._colour = PALETTE[0]
+        self._target = 0
+        self._steps = 0
+        self._needs_reset = True
+
+    @property
+    def target(self) -> int:
+        return self._target
+
+    def _obs(self) -> dict[str, Any]:
+        return {
+            "image": render_cells(self._cells, self._size, self._colour),
+            "grid": self._cells.astype(np.uint8),
+            "target": np.int64(self._target),
+        }
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._cells[...] = False
+        self._colour = PALETTE[int(self.np_random.integers(len(PALETTE)))]
+        self._target = (
+            self._fixed_target
+            if self._fixed_target is not None
+            else int(self.np_random.integers(len(SHAPE_CLASSES)))
+        )
+        self._steps = 0
+        self._needs_reset = False
+        return self._obs(), {"target": self._target}
+
+    def step(self, action: int):
+        if self._needs_reset:
+            raise gym.error.ResetNeeded("ShapesEnv: call reset() before step()")
+        if isinstance(action, bool | np.bool_) or not self.action_space.contains(int(action)):
+            raise ValueError(f"action must be an int in 0..{GRID * GRID}, got {action!r}")
+        a = int(action)
+        terminated = a == GRID * GRID
+        if not terminated:
+            self._cells[a // GRID, a % GRID] = True
+        self._steps += 1
+        truncated = self._steps >= self._max_steps
+        self._needs_reset = terminated or truncated
+        return self._obs(), 0.0, terminated, truncated, {"target": self._target}
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        return render_cells(self._cells, self._size, self._colour)
