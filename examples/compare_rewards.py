@@ -12,7 +12,8 @@ during training. ``--engine ray`` runs the grid on Ray.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 
 import tyro
 
@@ -42,8 +43,8 @@ class Args:
     """worker processes"""
     out: str = "runs/compare_rewards"
     """output folder"""
-    hyperparams: dict = field(default_factory=dict)
-    """preset overrides for every run"""
+    hyperparams: str = "{}"
+    """preset overrides for every run, as JSON (e.g. '{"n_epochs": 4}')"""
 
 
 def main(args: Args) -> None:
@@ -53,7 +54,7 @@ def main(args: Args) -> None:
         action_mode=args.action_mode,
         timesteps=None if args.full else args.timesteps,
         eval_episodes=100 if args.full else args.eval_episodes,
-        hyperparams=args.hyperparams,
+        hyperparams=json.loads(args.hyperparams),
     )
     result = run_agent_comparison(grid, args.out, engine=args.engine, workers=args.workers,
                                   overwrite=True)

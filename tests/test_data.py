@@ -28,7 +28,7 @@ from flatnet_rl.data import (
     make_family,
     make_outliers,
 )
-from flatnet_rl.data.digits import MNIST_FILES
+from flatnet_rl.data.labelled import MNIST_FILES
 from flatnet_rl.data.images import InputSpec
 
 

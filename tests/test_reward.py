@@ -24,7 +24,7 @@ from flatnet_rl import (
     PaintEnv,
 )
 from flatnet_rl.data import CanvasError, DataSpec, load_embedded_digits
-from flatnet_rl.reward.functions import MODES, ClassifierRewardModel
+from flatnet_rl.reward import MODES, ClassifierRewardModel
 
 
 @pytest.fixture(scope="module")

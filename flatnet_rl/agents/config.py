@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,10 +11,12 @@ import gymnasium as gym
 
 from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, preset
 from flatnet_rl.classifier import zoo_manifest
-from flatnet_rl.envs.paint import parse_start
+from flatnet_rl.envs.paint import PaintEnv, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
 
+#: PaintEnv arguments the run config sets itself (not env_kwargs).
+_CONFIG_OWNED = {"self", "canvas_size", "action_mode", "target", "start", "max_steps"}
 #: Limits that keep a typo from running for days.
 MAX_TIMESTEPS = 10**10
 MAX_ENVS = 4096
@@ -99,10 +102,20 @@ class AgentConfig:
             raise ValueError(
                 f"{self.reward_model!r} is a judge: judges evaluate, they are never the reward"
             )
+        from flatnet_rl.training.specs import check_model_spec
+
+        check_model_spec(self.reward_model)
         if not isinstance(self.hyperparams, dict) or not isinstance(self.env_kwargs, dict):
             raise ValueError("hyperparams and env_kwargs must be dicts (JSON objects)")
         preset(self.algo, self.hyperparams)  # unknown keys and bad values fail now
         if self.is_paint:
+            allowed = set(inspect.signature(PaintEnv.__init__).parameters) - _CONFIG_OWNED
+            unknown = sorted(set(self.env_kwargs) - allowed)
+            if unknown:
+                raise ValueError(
+                    f"env_kwargs {unknown} are not arguments of the paint env; it takes "
+                    f"{', '.join(sorted(allowed))} (the others are fields of the run config)"
+                )
             parse_start(self.start)  # a clear error now, not when the envs are built
             parse_start(self.eval_start)
             if self.target is not None and (

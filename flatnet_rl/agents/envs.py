@@ -79,9 +79,12 @@ def make_env(
         target = None
     else:
         # No per-env Monitor: VecMonitor above the reward does the bookkeeping.
-        venv = DummyVecEnv(
-            [lambda: gym.make(config.env_id, **config.env_kwargs) for _ in range(n_envs)]
-        )
+        try:
+            venv = DummyVecEnv(
+                [lambda: gym.make(config.env_id, **config.env_kwargs) for _ in range(n_envs)]
+            )
+        except TypeError as err:
+            raise ValueError(f"env {config.env_id!r} does not take env_kwargs: {err}") from err
         venv.seed(seed)
         target = config.target
     rewarded = FlatnetRewardVecEnv(

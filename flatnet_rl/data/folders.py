@@ -21,8 +21,8 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from sklearn.model_selection import train_test_split
 
-from flatnet_rl.data.digits import DatasetNotFoundError, DataSpec, DataSplit
 from flatnet_rl.data.images import CanvasError, resize, to_nchw, to_unit
+from flatnet_rl.data.labelled import DatasetNotFoundError, DataSpec, DataSplit
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 

@@ -3,6 +3,9 @@
 This module knows nothing about classifiers. Its reward is always ``0.0``; a reward wrapper
 (built from a trained digit classifier) turns canvases into rewards elsewhere. Keeping the
 two apart lets the same environment serve every reward model.
+
+This module is long because the env's docstring is its specification (spaces, starts,
+episode end, arguments), as Minigrid and HighwayEnv document theirs.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ Example:
     >>> obs, rewards, terminated, truncated, infos = envs.step(np.full(4, 64))
     >>> terminated.tolist(), rewards.tolist()
     ([True, True, True, True], [0.0, 0.0, 0.0, 0.0])
+
+This module is long on purpose: the batched dynamics core, the per-env view that
+``get_attr``/``call`` need, and the two adapters (Gymnasium and SB3, with their different
+autoreset conventions) are one environment; splitting them would scatter its invariants.
 """
 
 from __future__ import annotations

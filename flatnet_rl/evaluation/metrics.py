@@ -15,6 +15,9 @@ Three families, following ``docs/methods.md``:
 Every function validates its inputs and raises :class:`ValueError` naming the expected and
 the received shape. Probabilities are expected in ``[0, 1]`` (a tolerance of ``1e-6`` is
 allowed for rounding); rows are not required to sum to one.
+
+This module is long because every metric states its formula, conventions and edge cases
+in its docstring; the code itself is short.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ import torch
 
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.numerics import entropy, log_clipped
-from flatnet_rl.reward.spec import MODES, RewardSpec
+from flatnet_rl.reward.spec import RewardSpec
 
 
 @runtime_checkable

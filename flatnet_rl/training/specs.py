@@ -253,6 +253,31 @@ def _resolve_member(
     return train_cached(config, cache_dir, **kwargs)
 
 
+def check_model_spec(spec: str, data: DataSpec | None = None) -> str:
+    """Validate a spec without training or loading anything (fail before any work).
+
+    Raises:
+        ValueError: naming what is wrong with the spec.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"model spec must be a non-empty string, got {spec!r}")
+    if is_ensemble_spec(spec):
+        parse_ensemble_spec(spec)
+        return spec
+    if spec in zoo_manifest() or Path(spec).is_file():
+        return spec
+    if spec.endswith(".safetensors") or "/" in spec:
+        raise ValueError(f"model spec {spec!r}: no such checkpoint file")
+    if spec.partition(":")[0].strip() not in LOSSES:
+        raise ValueError(
+            f"unknown model spec {spec!r}: not a zoo model ({', '.join(sorted(zoo_manifest()))}), "
+            f"not a checkpoint file, not an ensemble, and {spec.partition(':')[0]!r} is not a "
+            f"loss ({', '.join(LOSSES)})"
+        )
+    config_from_spec(spec, data)
+    return spec
+
+
 def resolve_model_spec(
     spec: str,
     cache_dir: str | Path,
@@ -269,8 +294,7 @@ def resolve_model_spec(
         ValueError: the spec is neither a zoo name, an existing file, a valid training spec
             nor a valid ensemble spec.
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"model spec must be a non-empty string, got {spec!r}")
+    check_model_spec(spec, data)
     if is_ensemble_spec(spec):
         k, members = parse_ensemble_spec(spec)
         classifiers = [
@@ -282,15 +306,6 @@ def resolve_model_spec(
         return load_classifier(spec, device=device)
     if Path(spec).is_file():
         return load_classifier(Path(spec), device=device)
-    if spec.endswith(".safetensors") or "/" in spec:
-        raise ValueError(f"model spec {spec!r}: no such checkpoint file")
-    loss = spec.partition(":")[0].strip()
-    if loss not in LOSSES:
-        raise ValueError(
-            f"unknown model spec {spec!r}: not a zoo model ({', '.join(sorted(zoo_manifest()))}), "
-            f"not a checkpoint file, not an ensemble, and {loss!r} is not a loss "
-            f"({', '.join(LOSSES)})"
-        )
     clf = train_cached(config_from_spec(spec, data), cache_dir, progress=progress, device=device)
     clf.name = spec
     return clf

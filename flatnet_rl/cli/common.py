@@ -1,0 +1,52 @@
+"""What every subcommand shares: the parser class, the help formatter, the user errors."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import NoReturn
+
+from flatnet_rl.agents.runs import RunExistsError
+from flatnet_rl.checkpoint import CheckpointError
+from flatnet_rl.data import CanvasError, DatasetNotFoundError
+
+Handler = Callable[[argparse.Namespace], int]
+#: Exceptions that mean "the user asked for something that cannot be done": one line, exit 2.
+USER_ERRORS = (
+    ValueError,
+    CheckpointError,
+    CanvasError,
+    DatasetNotFoundError,
+    FileNotFoundError,
+    FileExistsError,
+    RunExistsError,
+    PermissionError,
+    ImportError,
+)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown for every option; descriptions keep their line breaks."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``flatnet-rl <cmd>: error: ...`` and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_subparser(
+    sub: argparse._SubParsersAction, name: str, help_text: str, description: str = ""
+) -> argparse.ArgumentParser:
+    """A subcommand parser with the shared formatter, ``--debug`` and one-line errors."""
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        description=description or help_text,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
+    return parser

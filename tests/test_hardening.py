@@ -1,0 +1,319 @@
+"""No silent wrong reward, no traceback for a user's mistake, no lost work.
+
+One test (or more) per defect found by the adversarial pass, plus property tests of the
+reward path (hypothesis).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from flatnet_rl import (
+    FlatnetReward,
+    FlatnetRewardVecEnv,
+    FlatnetRewardVector,
+    PaintEnv,
+    load_classifier,
+)
+from flatnet_rl.agents import AgentConfig, train_agent
+from flatnet_rl.agents.envs import make_env
+from flatnet_rl.agents.runs import load_run
+from flatnet_rl.cli import build_parser
+from flatnet_rl.cli import main as cli_main
+from flatnet_rl.envs.paint_vector import PaintVecEnv, PaintVectorEnv
+from flatnet_rl.reward import EPISODE_FIELDS, EPISODE_KEY, ClassifierRewardModel
+
+FLATNET = load_classifier("flatnet", device="cpu")
+
+
+# ------------------------------------------------------------ conventions of SB3 users
+
+
+def test_evaluate_policy_reports_the_learned_return(tmp_path):
+    """VecMonitor sits above the reward: evaluate_policy, EvalCallback and ep_rew_mean see
+    the reward being optimised, not the paint env's constant 0."""
+    run = train_agent(
+        AgentConfig(timesteps=256, n_envs=4, out=str(tmp_path / "run"),
+                    hyperparams={"n_steps": 32, "batch_size": 64}),
+        progress=False,
+    )
+    config, model = load_run(run, device="cpu")
+    venv = make_env(config, FLATNET, n_envs=2, seed=50, evaluation=True)
+    returns, _ = evaluate_policy(model, venv, n_eval_episodes=6, return_episode_rewards=True)
+    assert len(returns) == 6 and any(abs(r) > 1e-6 for r in returns)
+    # The learned return of a delta reward telescopes to p_final - p_initial, within [-1, 1].
+    assert all(-1.0 <= r <= 1.0 for r in returns)
+    ep_rew = [e["r"] for e in model.ep_info_buffer]
+    assert ep_rew and any(abs(r) > 1e-6 for r in ep_rew)
+
+
+def _episode_records_single() -> dict:
+    env = FlatnetReward(PaintEnv(target=3, max_steps=4), FLATNET)
+    env.reset(seed=0)
+    for _ in range(4):
+        *_, info = env.step(10)
+    return info[EPISODE_KEY]
+
+
+def _episode_records_sb3() -> dict:
+    venv = FlatnetRewardVecEnv(PaintVecEnv(2, target=3, max_steps=4), FLATNET)
+    venv.seed(0)
+    venv.reset()
+    for _ in range(4):
+        *_, infos = venv.step(np.array([10, 11]))
+    return infos[0][EPISODE_KEY]
+
+
+@pytest.mark.parametrize("autoreset", ["next_step", "same_step"])
+def test_one_episode_schema_for_all_three_wrappers(autoreset):
+    single, sb3 = _episode_records_single(), _episode_records_sb3()
+    assert set(single) == set(sb3) == set(EPISODE_FIELDS)
+    assert single["length"] == sb3["length"] == 4 and single["target"] == 3
+    assert single["return"] == pytest.approx(single["p_target_final"] - single["p_target_initial"])
+    assert single["image"].shape == (8, 8)
+    mode = {"next_step": gym.vector.AutoresetMode.NEXT_STEP,
+            "same_step": gym.vector.AutoresetMode.SAME_STEP}[autoreset]
+    envs = FlatnetRewardVector(PaintVectorEnv(3, target=3, max_steps=4, autoreset_mode=mode),
+                               FLATNET)
+    envs.reset(seed=0)
+    for _ in range(4):
+        *_, infos = envs.step(np.array([10, 11, 12]))
+    assert infos[f"_{EPISODE_KEY}"].all() and infos["_flatnet"].all()
+    record = infos[EPISODE_KEY]
+    assert set(record) == set(EPISODE_FIELDS)
+    assert record["length"].tolist() == [4, 4, 4] and record["image"].shape == (3, 8, 8)
+    np.testing.assert_allclose(
+        record["return"], record["p_target_final"] - record["p_target_initial"], atol=1e-9
+    )
+    # The next step: no episode ended, so no record (its mask would say so).
+    *_, infos = envs.step(np.array([1, 2, 3]))
+    assert EPISODE_KEY not in infos or not infos[f"_{EPISODE_KEY}"].any()
+
+
+def test_fixed_target_must_agree_with_the_observation():
+    """The old quick start rewarded 7 while the observation asked for 8."""
+    env = FlatnetReward(gym.make("FlatnetPaintBare-v0"), "flatnet", target=7)
+    with pytest.raises(ValueError, match="observation asks for"):
+        for seed in range(20):  # some seed draws a target other than 7
+            env.reset(seed=seed)
+    agreeing = FlatnetReward(gym.make("FlatnetPaintBare-v0", target=7), "flatnet", target=7)
+    _, info = agreeing.reset(seed=0)
+    assert info["flatnet"]["target"] == 7
+
+
+def test_stepping_a_finished_episode_raises():
+    env = FlatnetReward(PaintEnv(target=1), FLATNET)
+    env.reset(seed=0)
+    env.step(64)
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(3)
+
+
+def test_a_judge_is_never_a_reward():
+    for make in (
+        lambda: gym.make("FlatnetPaint-v0", classifier="judge"),
+        lambda: ClassifierRewardModel("judge"),
+        lambda: FlatnetReward(PaintEnv(), "judge"),
+    ):
+        with pytest.raises(ValueError, match="judge"):
+            make()
+
+
+def test_non_finite_probabilities_never_become_a_reward(monkeypatch):
+    env = FlatnetReward(PaintEnv(target=1), load_classifier("flatnet", device="cpu"))
+    env.reset(seed=0)
+    real = env.classifier.forward
+
+    def nan_forward(batch):
+        out = real(batch)
+        return out * float("nan")
+
+    monkeypatch.setattr(env.classifier, "probs_of_input", lambda b: nan_forward(b).softmax(-1))
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        env.step(3)
+
+
+# --------------------------------------------------------------------- reward properties
+
+_SETTINGS = settings(max_examples=25, deadline=None, database=None)
+_actions = st.lists(st.integers(0, 64), min_size=1, max_size=40)
+
+
+@_SETTINGS
+@given(actions=_actions, target=st.integers(0, 9), seed=st.integers(0, 1000))
+def test_delta_telescopes(actions, target, seed):
+    env = FlatnetReward(PaintEnv(target=target, start="noise"), FLATNET, mode="delta")
+    _, info = env.reset(seed=seed)
+    start, total = info["flatnet"]["p_target"], 0.0
+    for a in actions:
+        _, r, term, trunc, info = env.step(a)
+        total += r
+        if term or trunc:
+            break
+    assert total == pytest.approx(info["flatnet"]["p_target"] - start, abs=1e-6)
+
+
+@_SETTINGS
+@given(actions=_actions, target=st.integers(0, 9), seed=st.integers(0, 1000))
+def test_prob_reward_equals_predict_proba(actions, target, seed):
+    env = FlatnetReward(PaintEnv(target=target, start="noise"), FLATNET, mode="prob")
+    env.reset(seed=seed)
+    for a in actions:
+        obs, r, term, trunc, _ = env.step(a)
+        expected = FLATNET.predict_proba(obs["canvas"], value_range=(0, 1))[target]
+        assert r == pytest.approx(float(expected), abs=1e-6)
+        if term or trunc:
+            break
+
+
+@_SETTINGS
+@given(
+    n=st.integers(1, 5),
+    steps=st.integers(1, 25),
+    seed=st.integers(0, 1000),
+    mode=st.sampled_from(["delta", "prob", "final", "log_prob"]),
+)
+def test_vectorized_equals_per_env(n, steps, seed, mode):
+    """The native vector env under the SB3 wrapper gives each env the reward the per-env
+    wrapper gives it, whatever the other envs do (batch invariance)."""
+    rng = np.random.default_rng(seed)
+    actions = rng.integers(0, 65, size=(steps, n))
+    venv = FlatnetRewardVecEnv(PaintVecEnv(n, start="noise", max_steps=7), FLATNET, mode=mode)
+    venv.seed(seed)
+    venv.reset()
+    batched = np.stack([venv.step(a)[1] for a in actions])
+    for i in range(n):
+        env = FlatnetReward(PaintEnv(start="noise", max_steps=7), FLATNET, mode=mode)
+        env.reset(seed=seed + i)
+        for t in range(steps):
+            _, r, term, trunc, _ = env.step(int(actions[t, i]))
+            assert batched[t, i] == pytest.approx(r, abs=1e-5)
+            if term or trunc:
+                env.reset()
+
+
+# ------------------------------------------------------------------------------- CLI
+
+SUBCOMMANDS = ["train-classifier", "info", "compare", "sweep", "compare-agents", "train-agent",
+               "evaluate-agent"]
+
+
+def test_every_option_of_every_subcommand_has_help_and_shows_its_default(capsys):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert set(sub.choices) == set(SUBCOMMANDS)
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if action.dest == "help":
+                continue
+            assert action.help and action.help.strip(), (name, action.dest)
+        with pytest.raises(SystemExit) as stop:
+            cli_main([name, "--help"])
+        assert stop.value.code == 0
+        text = capsys.readouterr().out
+        assert "default:" in text, name
+
+
+BAD_FLAGS = {
+    "train-classifier": [["--epochs", "-1"], ["--epochs", "99999999999999999999"],
+                         ["--lr", "nan"], ["--arch", "x"], ["--bogus"], ["--out"],
+                         ["--outliers", "1e3"], ["--data", "/nonexistent/x", "--out", "o.safetensors"]],
+    "info": [["/nonexistent.safetensors"], ["."]],
+    "compare": [["--paths", "0"], ["--engine", "spark"], ["nonsense-model"],
+                ["--source", "emnist"], ["--hacking", "/nonexistent.json"]],
+    "sweep": [["--kappa", "x"], ["--seeds", "0"], ["--epochs", "-3"]],
+    "compare-agents": [["--seeds", "0"], ["--action-mode", "brush"], ["--timesteps", "0"]],
+    "train-agent": [["--env", "Bogus-v0", "--target", "1"], ["--env", "Bogus-v0"],
+                    ["--hyperparams", '{"bogus": 1}'], ["--hyperparams", '{"gamma": 2}'],
+                    ["--env-kwargs", '{"foo": 3}'], ["--timesteps", "0"],
+                    ["--hyperparams", "[1]"], ["--reward-model", "judge"],
+                    ["--reward-model", "no-such-model"], ["--start", "scribble"]],
+    "evaluate-agent": [["/nonexistent"], [".", "--episodes", "0"], ["."]],
+}
+
+
+@pytest.mark.parametrize(
+    "argv", [[cmd, *flags] for cmd, cases in BAD_FLAGS.items() for flags in cases],
+    ids=lambda a: " ".join(a),
+)
+def test_cli_mistakes_are_one_line_exit_2_and_lose_nothing(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    keep = tmp_path / "runs" / "keep.txt"
+    keep.write_text("precious")
+    try:
+        code = cli_main([*argv, *(["--out", str(tmp_path / "out")] if "--out" not in argv
+                                  and argv[0] in ("compare", "sweep", "compare-agents",
+                                                  "train-agent") else [])])
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if "%|" not in line]  # no tqdm bars
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert keep.read_text() == "precious"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_outputs_in_the_way_are_refused_before_any_work(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for argv in (
+        ["compare", "flatnet", "--out", str(a_file)],
+        ["sweep", "--out", str(a_file)],
+        ["train-classifier", "--out", str(a_file / "m.safetensors")],
+        ["train-agent", "--out", str(a_file)],
+    ):
+        assert cli_main([*argv, "--quiet"]) == 2, argv
+        assert "Traceback" not in capsys.readouterr().err
+    assert a_file.read_text() == "x"
+    report = tmp_path / "cmp"
+    report.mkdir()
+    (report / "report.md").write_text("old")
+    assert cli_main(["compare", "flatnet", "--out", str(report), "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err and (report / "report.md").read_text() == "old"
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert cli_main(["compare", "flatnet", "--out", str(locked / "x"), "--quiet"]) == 2
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(ValueError, match="unknown model spec"):
+        cli_main(["compare", "nonsense", "--out", str(tmp_path / "o"), "--debug", "--quiet"])
+
+
+def test_evaluate_agent_on_an_incomplete_config(tmp_path, capsys):
+    run = train_agent(AgentConfig(timesteps=64, n_envs=2, out=str(tmp_path / "run"),
+                                  hyperparams={"n_steps": 32, "batch_size": 64}), progress=False)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "algo": "sac"}))
+    assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
+    assert "not a valid agent config" in capsys.readouterr().err
+    (run / "config.json").write_text("[1, 2]")
+    assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
+
+
+def test_dummy_vec_env_stack_matches_native(tmp_path):
+    """SB3's own DummyVecEnv of PaintEnv under the same wrapper gives the same rewards."""
+    native = FlatnetRewardVecEnv(PaintVecEnv(3, start="noise", max_steps=6), FLATNET)
+    native.seed(4)
+    dummy = FlatnetRewardVecEnv(
+        DummyVecEnv([lambda: PaintEnv(start="noise", max_steps=6)] * 3), FLATNET
+    )
+    dummy.seed(4)
+    native.reset()
+    dummy.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = rng.integers(0, 65, 3)
+        np.testing.assert_allclose(native.step(a)[1], dummy.step(a)[1], atol=1e-6)
