@@ -1,14 +1,15 @@
 """Reward speed, measured side by side in one run (issue goals on 2 cores).
 
-    python benchmarks/bench_reward.py [--ppo-steps 32768]
+    python benchmarks/bench_reward.py [--ppo-steps 65536] [--plot docs/env_steps.png]
 
-1. env steps/s: bare PaintEnv, FlatnetPaint-v0 (one env, one classifier call per step), and
-   8 envs under the batched SB3 wrapper (one call per vector step);
-2. batched classifier throughput (canvases/s) against the FLOP bound of this CPU: the
-   measured float32 matmul rate divided by the default model's FLOPs per canvas
-   (goal >= 40% of the bound);
-3. wall time of the same SB3 PPO run with 8 envs with the flatnet reward and with a
-   constant reward (goal: the reward adds <= 20%).
+1. env steps/s for N = 1, 8, 64, 256 envs: SB3's DummyVecEnv of PaintEnv vs the native
+   vectorized PaintVecEnv, bare and under FlatnetRewardVecEnv (one classifier call per
+   vector step); and the single-env FlatnetPaint-v0;
+2. the classifier: FLOPs per canvas, batched throughput against the FLOP bound of this CPU
+   (its measured float32 matmul rate), one call on 8 and 64 canvases;
+3. the reward's share of PPO wall time at ``train-agent``'s default settings (preset, number
+   of envs, curriculum, native env): the same run with the flatnet reward and with a
+   constant reward, alternated, fastest of ``--repeats`` each (goal: <= 10%).
 """
 
 from __future__ import annotations
@@ -20,37 +21,13 @@ import gymnasium as gym
 import numpy as np
 import torch
 from common import best_of, machine, matmul_gflops
-from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecMonitor
 from torch.utils.flop_counter import FlopCounterMode
 
 import flatnet_rl
 from flatnet_rl import FlatnetRewardVecEnv
-from flatnet_rl.agents.presets import preset
-from flatnet_rl.envs import BARE_ID
-
-
-def env_steps_per_second(env: gym.Env, steps: int = 5000) -> float:
-    rng = np.random.default_rng(0)
-    actions = rng.integers(0, env.action_space.n, size=steps)
-    env.reset(seed=0)
-    start = time.perf_counter()
-    for a in actions:
-        _, _, term, trunc, _ = env.step(int(a))
-        if term or trunc:
-            env.reset()
-    return steps / (time.perf_counter() - start)
-
-
-def vec_steps_per_second(venv, steps: int = 1000) -> float:
-    rng = np.random.default_rng(0)
-    actions = rng.integers(0, venv.action_space.n, size=(steps, venv.num_envs))
-    venv.reset()
-    start = time.perf_counter()
-    for a in actions:
-        venv.step(a)
-    return steps * venv.num_envs / (time.perf_counter() - start)
+from flatnet_rl.agents import AgentConfig, build_algorithm
+from flatnet_rl.envs import PaintEnv, PaintVecEnv
 
 
 class ConstantReward(VecEnvWrapper):
@@ -64,72 +41,138 @@ class ConstantReward(VecEnvWrapper):
         return obs, np.zeros_like(rewards), dones, infos
 
 
-def ppo_seconds(classifier: flatnet_rl.Classifier | str | None, steps: int) -> float:
-    """Wall time of PPO (preset, 8 envs) with this classifier's reward (None: constant)."""
-    venv = make_vec_env(BARE_ID, n_envs=8, seed=0, vec_env_cls=DummyVecEnv)
-    if classifier is None:
-        venv = ConstantReward(venv)
-    else:
-        venv = FlatnetRewardVecEnv(venv, classifier, device="cpu")
-    params = preset("ppo")
-    params.pop("features_extractor")  # "flatten" is SB3's default for Dict observations
-    model = PPO("MultiInputPolicy", venv, seed=0, device="cpu", **params)
+def vec_steps_per_second(venv: VecEnv, steps: int) -> float:
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, venv.action_space.n, size=(steps, venv.num_envs))
+    venv.reset()
+    start = time.perf_counter()
+    for a in actions:
+        venv.step(a)
+    return steps * venv.num_envs / (time.perf_counter() - start)
+
+
+def single_steps_per_second(env: gym.Env, steps: int = 3000) -> float:
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, env.action_space.n, size=steps)
+    env.reset(seed=0)
+    start = time.perf_counter()
+    for a in actions:
+        *_, term, trunc, _ = env.step(int(a))
+        if term or trunc:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def env_table(clf: flatnet_rl.Classifier, sizes: list[int]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        steps = max(50, 20_000 // n)
+        row = {"n": n}
+        row["dummy"] = vec_steps_per_second(DummyVecEnv([PaintEnv] * n), steps)
+        row["native"] = vec_steps_per_second(PaintVecEnv(n), steps)
+        row["dummy_reward"] = vec_steps_per_second(
+            FlatnetRewardVecEnv(DummyVecEnv([PaintEnv] * n), clf), steps
+        )
+        row["native_reward"] = vec_steps_per_second(FlatnetRewardVecEnv(PaintVecEnv(n), clf), steps)
+        rows.append(row)
+    return rows
+
+
+def ppo_seconds(reward: flatnet_rl.Classifier | None, steps: int) -> float:
+    """Wall time of ``model.learn`` at train-agent's defaults (None: constant reward)."""
+    config = AgentConfig(timesteps=steps, device="cpu", out="/tmp/flatnet-bench")
+    venv: VecEnv = PaintVecEnv(config.n_envs, start=config.start)
+    venv.seed(0)
+    venv = ConstantReward(venv) if reward is None else FlatnetRewardVecEnv(venv, reward)
+    model = build_algorithm(config, VecMonitor(venv))
+    model.tensorboard_log = None
     start = time.perf_counter()
     model.learn(steps)
     return time.perf_counter() - start
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ppo-steps", type=int, default=32768)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ppo-steps", type=int, default=65_536)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4096)
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=torch.get_num_threads(),
-        help="torch intra-op threads (train_agent uses 1 on CPU)",
-    )
+    parser.add_argument("--plot", default=None, help="write the env-steps figure here")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     print(f"# reward benchmark ({machine()})\n")
-
-    bare = env_steps_per_second(gym.make(BARE_ID).unwrapped)
-    paint = env_steps_per_second(gym.make("FlatnetPaint-v0", device="cpu"))
-    vec = vec_steps_per_second(
-        FlatnetRewardVecEnv(
-            make_vec_env(BARE_ID, n_envs=8, seed=0, vec_env_cls=DummyVecEnv),
-            "flatnet",
-            device="cpu",
-        )
-    )
-    print("| env | steps/s |\n|---|---|")
-    print(f"| bare PaintEnv | {bare:,.0f} |\n| FlatnetPaint-v0 (1 env) | {paint:,.0f} |")
-    print(f"| 8 envs, batched SB3 wrapper | {vec:,.0f} |\n")
-
     clf = flatnet_rl.load_classifier("flatnet", device="cpu")
-    canvases = (np.random.default_rng(0).random((args.batch, 8, 8)) < 0.3).astype(np.uint8)
+
+    sizes = [1, 8, 64, 256]
+    rows = env_table(clf, sizes)
+    single = single_steps_per_second(gym.make("FlatnetPaint-v0", device="cpu"))
+    print("| envs N | DummyVecEnv bare | native bare | DummyVecEnv + reward | native + reward |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['n']} | {r['dummy']:,.0f} | {r['native']:,.0f} | {r['dummy_reward']:,.0f} | "
+            f"{r['native_reward']:,.0f} |"
+        )
+    print(f"\nsingle env FlatnetPaint-v0: {single:,.0f} steps/s (env-steps/s above)\n")
+
+    canvases = (np.random.default_rng(0).random((args.batch, 8, 8)) < 0.3).astype(bool)
     with FlopCounterMode(display=False) as counter:
         clf.predict_proba(canvases[:1])
-    flops_per_canvas = counter.get_total_flops()
+    flops = counter.get_total_flops()
     throughput = args.batch / best_of(lambda: clf.predict_proba(canvases))
     gflops = matmul_gflops()
-    bound = gflops * 1e9 / flops_per_canvas
+    bound = gflops * 1e9 / flops
+    calls = {
+        n: best_of(lambda n=n: [clf.predict_proba(canvases[:n]) for _ in range(200)]) / 200 * 1e3
+        for n in (8, 64)
+    }
     print("| classifier | value |\n|---|---|")
-    print(f"| FLOPs per canvas (flatnet, 8x8) | {flops_per_canvas / 1e6:.2f} M |")
-    print(f"| float32 matmul rate (1024^3) | {gflops:.1f} GFLOP/s |")
-    print(f"| FLOP bound | {bound:,.0f} canvases/s |")
-    print(f"| batched throughput (batch {args.batch}) | {throughput:,.0f} canvases/s |")
-    print(f"| fraction of bound | {throughput / bound:.0%} (goal >= 40%) |")
-    # The PPO setting: one call on 8 canvases per vector step (mean of 200 calls).
-    small = canvases[:8]
-    call_ms = best_of(lambda: [clf.predict_proba(small) for _ in range(200)]) / 200 * 1e3
-    print(f"| one call on 8 canvases (the 8-env PPO setting) | {call_ms:.2f} ms |\n")
+    print(f"| FLOPs per canvas (flatnet, 8x8) | {flops / 1e6:.2f} M |")
+    print(f"| float32 matmul rate (1024^3) | {gflops:.0f} GFLOP/s |")
+    print(
+        f"| batched throughput (batch {args.batch}) | {throughput:,.0f} canvases/s = "
+        f"{throughput / bound:.0%} of the FLOP bound |"
+    )
+    for n, ms in calls.items():
+        print(f"| one call on {n} canvases | {ms:.2f} ms ({n / ms * 1e3:,.0f} canvases/s) |")
 
-    with_reward = ppo_seconds("flatnet", args.ppo_steps)
-    constant = ppo_seconds(None, args.ppo_steps)
-    print(f"| PPO, 8 envs, {args.ppo_steps} steps | wall s |\n|---|---|")
-    print(f"| constant reward | {constant:.1f} |\n| flatnet reward | {with_reward:.1f} |")
-    print(f"| overhead of the reward | {with_reward / constant - 1:.0%} (goal <= 20%) |")
+    constant, learned = [], []
+    for _ in range(args.repeats):  # alternated, so drifts in machine load hit both
+        constant.append(ppo_seconds(None, args.ppo_steps))
+        learned.append(ppo_seconds(clf, args.ppo_steps))
+    c, f = min(constant), min(learned)
+    config = AgentConfig()
+    print(
+        f"\n| PPO at train-agent's defaults ({config.n_envs} envs), {args.ppo_steps} steps "
+        f"| wall s (runs) |\n|---|---|"
+    )
+    print(f"| constant reward | {c:.1f} ({', '.join(f'{x:.1f}' for x in constant)}) |")
+    print(f"| flatnet reward | {f:.1f} ({', '.join(f'{x:.1f}' for x in learned)}) |")
+    print(f"| reward's share of PPO wall time | {f / c - 1:+.1%} (goal <= +10%) |")
+    if args.plot:
+        plot(rows, args.plot)
+        print(f"\nplot: {args.plot}")
+
+
+def plot(rows: list[dict], path: str) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.subplots()
+    n = [r["n"] for r in rows]
+    for key, label, style in (
+        ("dummy", "DummyVecEnv(PaintEnv), bare", "o--"),
+        ("native", "native PaintVecEnv, bare", "o-"),
+        ("dummy_reward", "DummyVecEnv + flatnet reward", "s--"),
+        ("native_reward", "native + flatnet reward", "s-"),
+    ):
+        ax.plot(n, [r[key] for r in rows], style, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("envs per vector (N)")
+    ax.set_ylabel("env steps / s")
+    ax.set_title("Paint env throughput, 8x8, 2 CPU cores", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":

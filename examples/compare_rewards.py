@@ -24,8 +24,12 @@ from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparis
 class Args:
     """Agents trained on each reward model, compared over seeds."""
 
-    reward_models: tuple[str, ...] = ("flatnet", "baseline", "ensemble:baseline*5",
-                                      "label_smoothing")
+    reward_models: tuple[str, ...] = (
+        "flatnet",
+        "baseline",
+        "ensemble:baseline*5",
+        "label_smoothing",
+    )
     """reward model specs; the first is compared with the others"""
     seeds: int = 2
     """training seeds per reward model (--full: 5)"""
@@ -56,8 +60,9 @@ def main(args: Args) -> None:
         eval_episodes=100 if args.full else args.eval_episodes,
         hyperparams=json.loads(args.hyperparams),
     )
-    result = run_agent_comparison(grid, args.out, engine=args.engine, workers=args.workers,
-                                  overwrite=True)
+    result = run_agent_comparison(
+        grid, args.out, engine=args.engine, workers=args.workers, overwrite=True
+    )
     print(result.table)
     print(f"report: {result.report_path}")
 

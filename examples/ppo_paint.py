@@ -53,8 +53,9 @@ def main(args: Args) -> None:
         out=args.out,
     )
     run = train_agent(config, overwrite=True)
-    evaluate_agent(run, episodes=100 if args.full else args.eval_episodes, overwrite=True,
-                   deterministic=False)
+    evaluate_agent(
+        run, episodes=100 if args.full else args.eval_episodes, overwrite=True, deterministic=False
+    )
     print((run / "eval.md").read_text())
     print(f"final canvases: {run / 'final_canvases.png'}")
 

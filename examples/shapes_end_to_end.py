@@ -62,16 +62,54 @@ def train_reward_models(args: Args, out: Path) -> dict[str, Path]:
     """The CLI on the pictures: flat, plain CE, and the judge on other pictures."""
     write_shape_folder(out / "pictures", args.pictures_per_class, 32, seed=args.seed)
     write_shape_folder(out / "judge_pictures", args.pictures_per_class, 32, seed=args.seed + 1)
-    common = ["--image-size", "16", "--epochs", str(args.epochs), "--batch-size", "32",
-              "--seed", str(args.seed),
-              "--quiet", "--overwrite"]
+    common = [
+        "--image-size",
+        "16",
+        "--epochs",
+        str(args.epochs),
+        "--batch-size",
+        "32",
+        "--seed",
+        str(args.seed),
+        "--quiet",
+        "--overwrite",
+    ]
     runs = {
-        "flat": ["--data", str(out / "pictures"), "--arch", "flatnet_lite", "--outliers", "1000",
-                 "--outliers-from-env", "FlatnetShapes-v0", "--env-outlier-frames", "500"],
-        "plain": ["--data", str(out / "pictures"), "--arch", "flatnet_lite", "--loss", "ce",
-                  "--outliers", "0"],
-        "judge": ["--data", str(out / "judge_pictures"), "--arch", "mlp", "--loss", "ce",
-                  "--outliers", "1000", "--evaluation-only", "--split-seed", "1"],
+        "flat": [
+            "--data",
+            str(out / "pictures"),
+            "--arch",
+            "flatnet_lite",
+            "--outliers",
+            "1000",
+            "--outliers-from-env",
+            "FlatnetShapes-v0",
+            "--env-outlier-frames",
+            "500",
+        ],
+        "plain": [
+            "--data",
+            str(out / "pictures"),
+            "--arch",
+            "flatnet_lite",
+            "--loss",
+            "ce",
+            "--outliers",
+            "0",
+        ],
+        "judge": [
+            "--data",
+            str(out / "judge_pictures"),
+            "--arch",
+            "mlp",
+            "--loss",
+            "ce",
+            "--outliers",
+            "1000",
+            "--evaluation-only",
+            "--split-seed",
+            "1",
+        ],
     }
     paths = {}
     for name, flags in runs.items():
@@ -87,8 +125,19 @@ def train_agent(args: Args, reward: Path, out: Path) -> PPO:
     venv.seed(args.seed)
     venv = FlatnetRewardVecEnv(venv, str(reward), target=args.target, image="image")
     venv = VecMonitor(VecExtractDictObs(venv, "grid"))  # the policy sees the cells
-    model = PPO("MlpPolicy", venv, n_steps=64, batch_size=256, n_epochs=4, gamma=0.5,
-                learning_rate=1e-3, ent_coef=0.01, seed=args.seed, device="cpu", verbose=0)
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=64,
+        batch_size=256,
+        n_epochs=4,
+        gamma=0.5,
+        learning_rate=1e-3,
+        ent_coef=0.01,
+        seed=args.seed,
+        device="cpu",
+        verbose=0,
+    )
     model.learn(args.timesteps)
     model.save(out / "agent.zip")
     return model
@@ -119,10 +168,27 @@ def main(args: Args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     paths = train_reward_models(args, out)
     # False-positive reward of both models on the pictures' outlier families.
-    flatnet_rl(["compare", str(paths["flat"]), str(paths["plain"]), "--data",
-                str(out / "pictures"), "--image-size", "16", "--out", str(out / "compare"),
-                "--workers", "1", "--paths", "20", "--outliers-per-family", "300", "--quiet",
-                "--overwrite"])
+    flatnet_rl(
+        [
+            "compare",
+            str(paths["flat"]),
+            str(paths["plain"]),
+            "--data",
+            str(out / "pictures"),
+            "--image-size",
+            "16",
+            "--out",
+            str(out / "compare"),
+            "--workers",
+            "1",
+            "--paths",
+            "20",
+            "--outliers-per-family",
+            "300",
+            "--quiet",
+            "--overwrite",
+        ]
+    )
     fp = json.loads((out / "compare" / "results.json").read_text())["models"]
 
     rows, finals = {}, {}

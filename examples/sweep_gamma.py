@@ -62,8 +62,9 @@ def main(args: Args) -> None:
         replace(base, out=str(out / f"gamma_{g}"), hyperparams={"gamma": g}) for g in args.gammas
     ]
     episodes = 100 if args.full else args.eval_episodes
-    results = run_jobs(partial(run_one, episodes=episodes), configs, workers=args.workers,
-                       desc="gamma")
+    results = run_jobs(
+        partial(run_one, episodes=episodes), configs, workers=args.workers, desc="gamma"
+    )
 
     lines = ["| gamma | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for gamma, m in zip(args.gammas, results, strict=True):

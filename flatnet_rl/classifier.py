@@ -30,8 +30,8 @@ from torch import nn
 
 from flatnet_rl._version import __version__
 from flatnet_rl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.data.images import ArrayLike, CanvasError, InputSpec
+from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.models import build_classifier_net
 
 ZOO_DIR = Path(__file__).parent / "zoo"
@@ -110,7 +110,8 @@ def _upgrade_v1(meta: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"num_classes must be an integer >= 2, got {k!r}")
     meta = {k_: v for k_, v in meta.items() if k_ not in ("canvas_size", "num_classes")}
     meta["input"] = InputSpec.binary(canvas).to_dict()
-    meta["class_names"] = list(DIGIT_CLASS_NAMES if k == 10 else (str(i) for i in range(k)))
+    names = DIGIT_CLASS_NAMES if k == len(DIGIT_CLASS_NAMES) else (str(i) for i in range(k))
+    meta["class_names"] = list(names)
     return meta
 
 

@@ -8,7 +8,8 @@ than one; the reward modes use ``p_target`` and stay meaningful). It is a
 :class:`~flatnet_rl.classifier.Classifier`, so it is accepted wherever one is; members must
 share the input spec and class names.
 
->>> ens = EnsembleClassifier([load_classifier("baseline"), other_baseline], k_std=1.0)  # doctest: +SKIP
+>>> members = [load_classifier("baseline"), other_baseline]  # doctest: +SKIP
+>>> ens = EnsembleClassifier(members, k_std=1.0)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ class EnsembleClassifier(Classifier):
                 )
         if any(m.evaluation_only for m in members):
             raise ValueError("judges (evaluation-only classifiers) cannot be ensemble members")
-        if isinstance(k_std, bool) or not isinstance(k_std, int | float) or not (
-            math.isfinite(k_std) and k_std >= 0
+        if (
+            isinstance(k_std, bool)
+            or not isinstance(k_std, int | float)
+            or not (math.isfinite(k_std) and k_std >= 0)
         ):
             raise ValueError(f"k_std must be a finite number >= 0, got {k_std!r}")
         self.members = members

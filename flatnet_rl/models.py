@@ -196,9 +196,7 @@ def _timm_model(name: str, num_classes: int, in_channels: int) -> nn.Module:
         ) from err
     if not timm.is_model(name):
         raise ValueError(f"timm has no architecture {name!r} (see timm.list_models())")
-    return timm.create_model(
-        name, pretrained=False, num_classes=num_classes, in_chans=in_channels
-    )
+    return timm.create_model(name, pretrained=False, num_classes=num_classes, in_chans=in_channels)
 
 
 def check_arch(arch: str) -> str:

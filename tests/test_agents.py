@@ -106,18 +106,32 @@ def test_config_validation():
 
 def test_cli_train_and_evaluate_agent(tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli_main([
-        "train-agent", "--timesteps", "128", "--n-envs", "2", "--out", str(out), "--quiet",
-        "--eval-episodes", "4", "--hyperparams", json.dumps({"n_steps": 32, "batch_size": 32}),
-    ])
+    code = cli_main(
+        [
+            "train-agent",
+            "--timesteps",
+            "128",
+            "--n-envs",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+            "--eval-episodes",
+            "4",
+            "--hyperparams",
+            json.dumps({"n_steps": 32, "batch_size": 32}),
+        ]
+    )
     assert code == 0
     # The run's evaluation is never replaced silently: --out elsewhere, or --overwrite.
     before = (out / "eval.json").read_bytes()
     assert cli_main(["evaluate-agent", str(out), "--episodes", "2"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "eval.json").read_bytes() == before
-    assert cli_main(["evaluate-agent", str(out), "--episodes", "4", "--out",
-                     str(tmp_path / "again")]) == 0
+    assert (
+        cli_main(["evaluate-agent", str(out), "--episodes", "4", "--out", str(tmp_path / "again")])
+        == 0
+    )
     assert "judge_p_target" in capsys.readouterr().out
     # Training into a finished run is refused before any work, too.
     model = (out / "model.zip").read_bytes()
@@ -137,19 +151,37 @@ def test_cli_train_and_evaluate_agent(tmp_path, capsys):
 
 def test_cli_start_accepts_a_mode_or_a_json_mixture(tmp_path):
     out = tmp_path / "run"
-    code = cli_main([
-        "train-agent", "--timesteps", "64", "--n-envs", "2", "--out", str(out), "--quiet",
-        "--eval-episodes", "0", "--start", '{"noise": 1, "partial": 3}',
-        "--hyperparams", json.dumps({"n_steps": 32, "batch_size": 32}),
-    ])
+    code = cli_main(
+        [
+            "train-agent",
+            "--timesteps",
+            "64",
+            "--n-envs",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+            "--eval-episodes",
+            "0",
+            "--start",
+            '{"noise": 1, "partial": 3}',
+            "--hyperparams",
+            json.dumps({"n_steps": 32, "batch_size": 32}),
+        ]
+    )
     assert code == 0
     assert json.loads((out / "config.json").read_text())["start"] == {"noise": 1, "partial": 3}
 
 
 @pytest.mark.parametrize(
     "script",
-    ["ppo_paint.py", "wrap_existing_env.py", "compare_rewards.py", "sweep_gamma.py",
-     "shapes_end_to_end.py"],
+    [
+        "ppo_paint.py",
+        "wrap_existing_env.py",
+        "compare_rewards.py",
+        "sweep_gamma.py",
+        "shapes_end_to_end.py",
+    ],
 )
 def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):
     monkeypatch.chdir(tmp_path)
@@ -157,16 +189,40 @@ def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):
         "ppo_paint.py": ["--timesteps", "512", "--eval-episodes", "4"],
         "wrap_existing_env.py": ["--timesteps", "256"],
         "compare_rewards.py": [
-            "--timesteps", "256", "--eval-episodes", "2", "--seeds", "1", "--workers", "1",
-            "--reward-models", "flatnet", "baseline", "--hyperparams", '{"n_steps": 16}',
+            "--timesteps",
+            "256",
+            "--eval-episodes",
+            "2",
+            "--seeds",
+            "1",
+            "--workers",
+            "1",
+            "--reward-models",
+            "flatnet",
+            "baseline",
+            "--hyperparams",
+            '{"n_steps": 16}',
         ],
         "sweep_gamma.py": [
-            "--timesteps", "256", "--eval-episodes", "2", "--gammas", "0.9", "0.5",
-            "--workers", "1",
+            "--timesteps",
+            "256",
+            "--eval-episodes",
+            "2",
+            "--gammas",
+            "0.9",
+            "0.5",
+            "--workers",
+            "1",
         ],
         "shapes_end_to_end.py": [
-            "--pictures-per-class", "30", "--epochs", "2", "--timesteps", "512",
-            "--eval-episodes", "2",
+            "--pictures-per-class",
+            "30",
+            "--epochs",
+            "2",
+            "--timesteps",
+            "512",
+            "--eval-episodes",
+            "2",
         ],
     }[script]
     from pathlib import Path

@@ -37,12 +37,16 @@ from flatnet_rl.training import eval_random_canvases
 ZOO_NAMES = ("flatnet", "baseline", "judge")
 
 
-
 def _small_classifier(arch: str = "flatnet_lite", canvas: int = 8, seed: int = 0) -> Classifier:
     torch.manual_seed(seed)
     model = build_classifier_net(arch, canvas)
-    meta = {"name": "tiny", "arch": arch, "input": InputSpec.binary(canvas).to_dict(),
-            "class_names": [str(k) for k in range(10)], "training": {"seed": seed}}
+    meta = {
+        "name": "tiny",
+        "arch": arch,
+        "input": InputSpec.binary(canvas).to_dict(),
+        "class_names": [str(k) for k in range(10)],
+        "training": {"seed": seed},
+    }
     return Classifier(model, meta, device="cpu")
 
 
@@ -319,8 +323,14 @@ def test_version_1_checkpoints_still_load(tmp_path, canvases):
     """Format 1 (canvas_size + num_classes, no fingerprint) is upgraded in memory."""
     v1 = tmp_path / "v1.safetensors"
     clf = _small_classifier()
-    meta = {"format": FORMAT, "format_version": 1, "arch": "flatnet_lite", "canvas_size": 8,
-            "num_classes": 10, "name": "old"}
+    meta = {
+        "format": FORMAT,
+        "format_version": 1,
+        "arch": "flatnet_lite",
+        "canvas_size": 8,
+        "num_classes": 10,
+        "name": "old",
+    }
     tensors = {k: v.contiguous() for k, v in clf.model.state_dict().items()}
     _rewrite(v1, tensors, meta)
     old = Classifier.load(v1)
@@ -404,8 +414,10 @@ def test_zoo_probabilities_are_unchanged():
             clf.predict_proba(x, value_range=(0, 1)), reference[name], rtol=0, atol=1e-6
         )
         np.testing.assert_allclose(
-            clf.predict_proba(noise, value_range=(0, 1)), reference[f"{name}_noise"],
-            rtol=0, atol=1e-6,
+            clf.predict_proba(noise, value_range=(0, 1)),
+            reference[f"{name}_noise"],
+            rtol=0,
+            atol=1e-6,
         )
 
 
@@ -565,4 +577,3 @@ def test_judge_is_independent_and_accurate(zoo):
     assert judge.metadata["training"]["data"]["split_seed"] == 1
     own = load_embedded_digits(DataSpec(split_seed=1))
     assert _accuracy(judge, own) >= 0.9
-

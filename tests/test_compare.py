@@ -331,7 +331,8 @@ def test_hacking_results() -> None:
         evaluate_models([uniform()], hacking={"uniform": {"gap": 1.0}}, **SMALL)
     # An evaluate-agent eval.json is read as it is (its "overall" block).
     (from_eval,) = evaluate_models(
-        [uniform()], hacking={"uniform": {"run": "x", "overall": {**summary, "episodes": 9}}},
+        [uniform()],
+        hacking={"uniform": {"run": "x", "overall": {**summary, "episodes": 9}}},
         **SMALL,
     )
     assert from_eval.hacking["fooling_rate"] == 0.8 and from_eval.hacking["episodes"] == 9
@@ -567,8 +568,16 @@ def test_sweep_in_process(tmp_path: Path) -> None:
     sweep_mod.evaluate_spec = no_evaluation
     try:
         again = run_sweep(
-            [0, 0.3], [0], 1, tmp_path / "again", workers=1, epochs=2, n_outliers=50, n_paths=6,
-            cache_dir=tmp_path / "cache", progress=False,
+            [0, 0.3],
+            [0],
+            1,
+            tmp_path / "again",
+            workers=1,
+            epochs=2,
+            n_outliers=50,
+            n_paths=6,
+            cache_dir=tmp_path / "cache",
+            progress=False,
         )
     finally:
         sweep_mod.evaluate_spec = real

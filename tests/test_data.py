@@ -28,8 +28,8 @@ from flatnet_rl.data import (
     make_family,
     make_outliers,
 )
-from flatnet_rl.data.labelled import MNIST_FILES
 from flatnet_rl.data.images import InputSpec
+from flatnet_rl.data.labelled import MNIST_FILES
 
 
 def _is_binary_uint8(a: np.ndarray) -> bool:
@@ -247,8 +247,11 @@ def test_load_mnist_download_offline_through_torchvision_mirrors(tmp_path, monke
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("canvas", [8, 16])
 def test_every_family_is_binary_uint8(family, canvas):
-    digits = load_embedded_digits(DataSpec(canvas=canvas)).x_train if family in (
-        "inverted", "shuffled") else None
+    digits = (
+        load_embedded_digits(DataSpec(canvas=canvas)).x_train
+        if family in ("inverted", "shuffled")
+        else None
+    )
     out = make_family(family, 25, canvas, np.random.default_rng(0), examples=digits)
     assert out.shape == (25, canvas, canvas)
     assert _is_binary_uint8(out)
@@ -541,12 +544,25 @@ def _layouts(img: np.ndarray) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize(
     "layout",
-    ["hwc_rgb", "chw_rgb", "rgba", "grey_hw1", "grey_1hw", "float_rgb", "float_grey", "bool",
-     "torch_rgb", "black_on_white_rgb", "black_on_white_float"],
+    [
+        "hwc_rgb",
+        "chw_rgb",
+        "rgba",
+        "grey_hw1",
+        "grey_1hw",
+        "float_rgb",
+        "float_grey",
+        "bool",
+        "torch_rgb",
+        "black_on_white_rgb",
+        "black_on_white_float",
+    ],
 )
 def test_frames_to_canvas_layouts_agree(layout, bar_frame):
     frame = _layouts(bar_frame)[layout]
-    out = frames_to_canvas(frame, 8, batched=False, value_range=(0, 1) if layout == "bool" else None)
+    out = frames_to_canvas(
+        frame, 8, batched=False, value_range=(0, 1) if layout == "bool" else None
+    )
     assert out.shape == (1, 8, 8) and _is_binary_uint8(out)
     np.testing.assert_array_equal(out[0], BAR_CANVAS)
 
@@ -563,12 +579,15 @@ def test_frames_to_canvas_batched_and_explicit_invert(bar_frame):
     grey_batch = np.stack([bar_frame, bar_frame])
     assert frames_to_canvas(grey_batch, 8, batched=True).shape == (2, 8, 8)
     # explicit inversion flags
-    np.testing.assert_array_equal(frames_to_canvas(bar_frame, 8, batched=False, invert=False)[0],
-                                  BAR_CANVAS)
     np.testing.assert_array_equal(
-        frames_to_canvas(255 - bar_frame, 8, batched=False, invert=True)[0], BAR_CANVAS)
+        frames_to_canvas(bar_frame, 8, batched=False, invert=False)[0], BAR_CANVAS
+    )
     np.testing.assert_array_equal(
-        frames_to_canvas(bar_frame, 8, batched=False, invert=True)[0], 1 - BAR_CANVAS)
+        frames_to_canvas(255 - bar_frame, 8, batched=False, invert=True)[0], BAR_CANVAS
+    )
+    np.testing.assert_array_equal(
+        frames_to_canvas(bar_frame, 8, batched=False, invert=True)[0], 1 - BAR_CANVAS
+    )
     # same size: no resize, straight threshold
     small = np.zeros((8, 8), np.uint8)
     small[2, 3] = 200

@@ -42,8 +42,12 @@ def test_evaluate_policy_reports_the_learned_return(tmp_path):
     """VecMonitor sits above the reward: evaluate_policy, EvalCallback and ep_rew_mean see
     the reward being optimised, not the paint env's constant 0."""
     run = train_agent(
-        AgentConfig(timesteps=256, n_envs=4, out=str(tmp_path / "run"),
-                    hyperparams={"n_steps": 32, "batch_size": 64}),
+        AgentConfig(
+            timesteps=256,
+            n_envs=4,
+            out=str(tmp_path / "run"),
+            hyperparams={"n_steps": 32, "batch_size": 64},
+        ),
         progress=False,
     )
     config, model = load_run(run, device="cpu")
@@ -80,10 +84,13 @@ def test_one_episode_schema_for_all_three_wrappers(autoreset):
     assert single["length"] == sb3["length"] == 4 and single["target"] == 3
     assert single["return"] == pytest.approx(single["p_target_final"] - single["p_target_initial"])
     assert single["image"].shape == (8, 8)
-    mode = {"next_step": gym.vector.AutoresetMode.NEXT_STEP,
-            "same_step": gym.vector.AutoresetMode.SAME_STEP}[autoreset]
-    envs = FlatnetRewardVector(PaintVectorEnv(3, target=3, max_steps=4, autoreset_mode=mode),
-                               FLATNET)
+    mode = {
+        "next_step": gym.vector.AutoresetMode.NEXT_STEP,
+        "same_step": gym.vector.AutoresetMode.SAME_STEP,
+    }[autoreset]
+    envs = FlatnetRewardVector(
+        PaintVectorEnv(3, target=3, max_steps=4, autoreset_mode=mode), FLATNET
+    )
     envs.reset(seed=0)
     for _ in range(4):
         *_, infos = envs.step(np.array([10, 11, 12]))
@@ -203,8 +210,15 @@ def test_vectorized_equals_per_env(n, steps, seed, mode):
 
 # ------------------------------------------------------------------------------- CLI
 
-SUBCOMMANDS = ["train-classifier", "info", "compare", "sweep", "compare-agents", "train-agent",
-               "evaluate-agent"]
+SUBCOMMANDS = [
+    "train-classifier",
+    "info",
+    "compare",
+    "sweep",
+    "compare-agents",
+    "train-agent",
+    "evaluate-agent",
+]
 
 
 def test_every_option_of_every_subcommand_has_help_and_shows_its_default(capsys):
@@ -224,25 +238,45 @@ def test_every_option_of_every_subcommand_has_help_and_shows_its_default(capsys)
 
 
 BAD_FLAGS = {
-    "train-classifier": [["--epochs", "-1"], ["--epochs", "99999999999999999999"],
-                         ["--lr", "nan"], ["--arch", "x"], ["--bogus"], ["--out"],
-                         ["--outliers", "1e3"], ["--data", "/nonexistent/x", "--out", "o.safetensors"]],
+    "train-classifier": [
+        ["--epochs", "-1"],
+        ["--epochs", "99999999999999999999"],
+        ["--lr", "nan"],
+        ["--arch", "x"],
+        ["--bogus"],
+        ["--out"],
+        ["--outliers", "1e3"],
+        ["--data", "/nonexistent/x", "--out", "o.safetensors"],
+    ],
     "info": [["/nonexistent.safetensors"], ["."]],
-    "compare": [["--paths", "0"], ["--engine", "spark"], ["nonsense-model"],
-                ["--source", "emnist"], ["--hacking", "/nonexistent.json"]],
+    "compare": [
+        ["--paths", "0"],
+        ["--engine", "spark"],
+        ["nonsense-model"],
+        ["--source", "emnist"],
+        ["--hacking", "/nonexistent.json"],
+    ],
     "sweep": [["--kappa", "x"], ["--seeds", "0"], ["--epochs", "-3"]],
     "compare-agents": [["--seeds", "0"], ["--action-mode", "brush"], ["--timesteps", "0"]],
-    "train-agent": [["--env", "Bogus-v0", "--target", "1"], ["--env", "Bogus-v0"],
-                    ["--hyperparams", '{"bogus": 1}'], ["--hyperparams", '{"gamma": 2}'],
-                    ["--env-kwargs", '{"foo": 3}'], ["--timesteps", "0"],
-                    ["--hyperparams", "[1]"], ["--reward-model", "judge"],
-                    ["--reward-model", "no-such-model"], ["--start", "scribble"]],
+    "train-agent": [
+        ["--env", "Bogus-v0", "--target", "1"],
+        ["--env", "Bogus-v0"],
+        ["--hyperparams", '{"bogus": 1}'],
+        ["--hyperparams", '{"gamma": 2}'],
+        ["--env-kwargs", '{"foo": 3}'],
+        ["--timesteps", "0"],
+        ["--hyperparams", "[1]"],
+        ["--reward-model", "judge"],
+        ["--reward-model", "no-such-model"],
+        ["--start", "scribble"],
+    ],
     "evaluate-agent": [["/nonexistent"], [".", "--episodes", "0"], ["."]],
 }
 
 
 @pytest.mark.parametrize(
-    "argv", [[cmd, *flags] for cmd, cases in BAD_FLAGS.items() for flags in cases],
+    "argv",
+    [[cmd, *flags] for cmd, cases in BAD_FLAGS.items() for flags in cases],
     ids=lambda a: " ".join(a),
 )
 def test_cli_mistakes_are_one_line_exit_2_and_lose_nothing(argv, tmp_path, monkeypatch, capsys):
@@ -251,9 +285,17 @@ def test_cli_mistakes_are_one_line_exit_2_and_lose_nothing(argv, tmp_path, monke
     keep = tmp_path / "runs" / "keep.txt"
     keep.write_text("precious")
     try:
-        code = cli_main([*argv, *(["--out", str(tmp_path / "out")] if "--out" not in argv
-                                  and argv[0] in ("compare", "sweep", "compare-agents",
-                                                  "train-agent") else [])])
+        code = cli_main(
+            [
+                *argv,
+                *(
+                    ["--out", str(tmp_path / "out")]
+                    if "--out" not in argv
+                    and argv[0] in ("compare", "sweep", "compare-agents", "train-agent")
+                    else []
+                ),
+            ]
+        )
     except SystemExit as stop:
         code = stop.code
     err = capsys.readouterr().err
@@ -293,8 +335,15 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_evaluate_agent_on_an_incomplete_config(tmp_path, capsys):
-    run = train_agent(AgentConfig(timesteps=64, n_envs=2, out=str(tmp_path / "run"),
-                                  hyperparams={"n_steps": 32, "batch_size": 64}), progress=False)
+    run = train_agent(
+        AgentConfig(
+            timesteps=64,
+            n_envs=2,
+            out=str(tmp_path / "run"),
+            hyperparams={"n_steps": 32, "batch_size": 64},
+        ),
+        progress=False,
+    )
     config = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**config, "algo": "sac"}))
     assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2

@@ -32,7 +32,6 @@ from flatnet_rl.models import build_classifier_net as build_model
 K = 10
 
 
-
 @pytest.fixture
 def batch():
     torch.manual_seed(0)
@@ -137,8 +136,7 @@ def test_pc_softmax_identity(batch):
     per_sample = F.cross_entropy(logits + log_pi, y, reduction="none") + log_pi[y]
     torch.testing.assert_close(pc_softmax_loss(logits, y, log_pi), per_sample.mean())
     # definition: -log(exp(z_y) / sum_k pi_k exp(z_k))
-    direct = -(logits.gather(1, y[:, None])[:, 0]
-               - torch.log((priors * logits.exp()).sum(-1)))
+    direct = -(logits.gather(1, y[:, None])[:, 0] - torch.log((priors * logits.exp()).sum(-1)))
     torch.testing.assert_close(pc_softmax_loss(logits, y, log_pi), direct.mean())
 
 
@@ -173,8 +171,9 @@ def test_logitnorm_scale_invariant(batch):
     for c in (0.01, 0.5, 3.0, 100.0):
         torch.testing.assert_close(logitnorm_loss(logits * c, y, 0.04), base, rtol=1e-4, atol=1e-5)
     norms = logits.norm(dim=-1, keepdim=True)
-    torch.testing.assert_close(base, F.cross_entropy(logits / (0.04 * norms), y), rtol=1e-5,
-                               atol=1e-6)
+    torch.testing.assert_close(
+        base, F.cross_entropy(logits / (0.04 * norms), y), rtol=1e-5, atol=1e-6
+    )
     # plain CE is not scale invariant (sanity check of the check)
     assert abs(float(F.cross_entropy(logits * 3, y) - F.cross_entropy(logits, y))) > 0.1
 
@@ -313,17 +312,31 @@ def test_objective_validation(kwargs, needle):
 
 def test_objective_hyperparameters():
     assert Objective("ce").hyperparameters(False) == {"loss": "ce"}
-    assert Objective("entropy", kappa=0.7).hyperparameters(False) == {"loss": "entropy",
-                                                                      "kappa": 0.7}
+    assert Objective("entropy", kappa=0.7).hyperparameters(False) == {
+        "loss": "entropy",
+        "kappa": 0.7,
+    }
     assert Objective("entropy", kappa=0.7).hyperparameters(True) == {
-        "loss": "entropy", "kappa": 0.7, "outlier_weight": 0.5}
+        "loss": "entropy",
+        "kappa": 0.7,
+        "outlier_weight": 0.5,
+    }
     assert set(Objective("mix_ent").hyperparameters(False)) == {"loss", "b1", "b2", "mix_eps"}
     assert set(Objective("entropy_hinge").hyperparameters(False)) == {
-        "loss", "hinge_beta", "hinge_gamma"}
+        "loss",
+        "hinge_beta",
+        "hinge_gamma",
+    }
     assert set(Objective("logitnorm").hyperparameters(False)) == {"loss", "tau"}
     hp = Objective("label_smoothing", energy_weight=0.1).hyperparameters(True)
-    assert hp == {"loss": "label_smoothing", "smoothing": 0.1, "outlier_weight": 0.5,
-                  "energy_weight": 0.1, "energy_m_in": -8.0, "energy_m_out": -4.0}
+    assert hp == {
+        "loss": "label_smoothing",
+        "smoothing": 0.1,
+        "outlier_weight": 0.5,
+        "energy_weight": 0.1,
+        "energy_m_in": -8.0,
+        "energy_m_out": -4.0,
+    }
     # energy is only recorded when outliers are used
     assert "energy_weight" not in Objective("ce", energy_weight=0.1).hyperparameters(False)
     for loss in LOSSES:

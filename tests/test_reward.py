@@ -150,7 +150,9 @@ class ZeroLogits(torch.nn.Module):
 
 def test_pmi_is_zero_for_a_flat_output():
     flat = Classifier.from_module(
-        ZeroLogits(), image_size=8, class_names=[str(k) for k in range(10)],
+        ZeroLogits(),
+        image_size=8,
+        class_names=[str(k) for k in range(10)],
         preprocess=InputSpec.binary(8),
     )
     model = ClassifierRewardModel(flat, "pmi")

@@ -24,7 +24,6 @@ METRIC_KEYS = {
 }
 
 
-
 def _train(**kwargs):
     kwargs.setdefault("epochs", 2)
     kwargs.setdefault("arch", "flatnet_lite")
@@ -81,8 +80,14 @@ def test_train_config_validation(kwargs, needle):
 
 
 def test_config_dict_round_trip():
-    config = TrainConfig(objective=Objective("entropy", kappa=0.2), arch="mlp",
-                         data=DataSpec(split_seed=2), outliers=100, epochs=3, seed=5)
+    config = TrainConfig(
+        objective=Objective("entropy", kappa=0.2),
+        arch="mlp",
+        data=DataSpec(split_seed=2),
+        outliers=100,
+        epochs=3,
+        seed=5,
+    )
     again = config_from_dict(json.loads(json.dumps(config.to_dict())))
     assert again.to_dict() == config.to_dict()
     assert again.objective.kappa == 0.2 and again.data.split_seed == 2
@@ -116,9 +121,26 @@ def test_outlier_exposure_flattens_random_canvases():
 # --------------------------------------------------------------------------------------
 def test_cli_train_then_info(tmp_path, capsys):
     out = tmp_path / "m.safetensors"
-    rc = cli.main(["train-classifier", "--loss", "entropy", "--kappa", "0.2", "--outliers", "40",
-                   "--arch", "mlp", "--epochs", "1", "--seed", "1", "--quiet",
-                   "--out", str(out)])
+    rc = cli.main(
+        [
+            "train-classifier",
+            "--loss",
+            "entropy",
+            "--kappa",
+            "0.2",
+            "--outliers",
+            "40",
+            "--arch",
+            "mlp",
+            "--epochs",
+            "1",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     captured = capsys.readouterr()
     assert "test accuracy" in captured.out and str(out) in captured.out
@@ -127,17 +149,38 @@ def test_cli_train_then_info(tmp_path, capsys):
     assert cli.main(["info", str(out)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["arch"] == "mlp" and info["name"] == "m"
-    assert info["training"]["objective"] == {"loss": "entropy", "kappa": 0.2,
-                                             "outlier_weight": 0.5}
+    assert info["training"]["objective"] == {"loss": "entropy", "kappa": 0.2, "outlier_weight": 0.5}
     assert info["training"]["outliers"] == 40 and info["training"]["seed"] == 1
     assert set(info["metrics"]) == METRIC_KEYS
     assert load_classifier(out).predict_proba(np.zeros((8, 8))).shape == (10,)
     # Identical training writes identical bytes (no timings in the file), and the same
     # --out is refused without --overwrite, before any training.
     again = tmp_path / "again.safetensors"
-    assert cli.main(["train-classifier", "--loss", "entropy", "--kappa", "0.2", "--outliers",
-                     "40", "--arch", "mlp", "--epochs", "1", "--seed", "1", "--quiet",
-                     "--name", "m", "--out", str(again)]) == 0
+    assert (
+        cli.main(
+            [
+                "train-classifier",
+                "--loss",
+                "entropy",
+                "--kappa",
+                "0.2",
+                "--outliers",
+                "40",
+                "--arch",
+                "mlp",
+                "--epochs",
+                "1",
+                "--seed",
+                "1",
+                "--quiet",
+                "--name",
+                "m",
+                "--out",
+                str(again),
+            ]
+        )
+        == 0
+    )
     assert again.read_bytes() == out.read_bytes()
     before = out.read_bytes()
     assert cli.main(["train-classifier", "--epochs", "1", "--quiet", "--out", str(out)]) == 2
@@ -229,8 +272,15 @@ def _rebuild_and_compare(name: str, tmp_path) -> None:
 
 def test_command_args_replaces_out():
     cmd = "flatnet-rl train-classifier --loss ce --out a/b.safetensors --epochs 3"
-    assert command_args(cmd) == ["train-classifier", "--loss", "ce", "--out", "a/b.safetensors",
-                                 "--epochs", "3"]
+    assert command_args(cmd) == [
+        "train-classifier",
+        "--loss",
+        "ce",
+        "--out",
+        "a/b.safetensors",
+        "--epochs",
+        "3",
+    ]
     assert command_args(cmd, out="x.safetensors")[4] == "x.safetensors"
     with pytest.raises(ValueError, match="flatnet-rl"):
         command_args("python train.py")

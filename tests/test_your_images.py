@@ -41,8 +41,9 @@ class TinyRGBNet(nn.Module):
 
     def __init__(self, k: int = 3) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-                                 nn.Linear(16, k))
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, k)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -104,8 +105,9 @@ def test_image_folder_and_npz(tmp_path):
     assert split.input_spec() == InputSpec.image(32, channels=3)
     grey = load_dataset(DataSpec(source="images", path=str(root), canvas=16, grey=True))
     assert grey.x_train.shape[1:] == (16, 16, 1) and grey.channels == 1
-    np.savez(tmp_path / "d.npz", x=images.astype(np.float32) / 255, y=labels,
-             class_names=np.array(NAMES))
+    np.savez(
+        tmp_path / "d.npz", x=images.astype(np.float32) / 255, y=labels, class_names=np.array(NAMES)
+    )
     npz = load_dataset(DataSpec(source="images", path=str(tmp_path / "d.npz")))
     assert npz.class_names == tuple(NAMES) and npz.x_train.dtype == np.float32
     with pytest.raises(DatasetNotFoundError, match="does not exist"):
@@ -208,8 +210,11 @@ def test_from_module_checkpoint_needs_the_module(tmp_path):
 
 def test_paint_env_takes_a_module_classifier():
     flat = Classifier.from_module(
-        nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), image_size=8, channels=1,
-        class_names=[str(k) for k in range(10)], preprocess=InputSpec.binary(8),
+        nn.Sequential(nn.Flatten(), nn.Linear(64, 10)),
+        image_size=8,
+        channels=1,
+        class_names=[str(k) for k in range(10)],
+        preprocess=InputSpec.binary(8),
     )
     env = gym.make("FlatnetPaint-v0", classifier=flat, target=3)
     _, info = env.reset(seed=0)
@@ -268,13 +273,51 @@ def shape_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("shapes")
     images, labels, names = make_shape_images(200, 32, seed=0)
     save_image_folder(images, labels, names, root / "pictures")
-    common = ["--data", str(root / "pictures"), "--image-size", "16", "--arch", "flatnet_lite",
-              "--epochs", "20", "--batch-size", "32", "--quiet"]
-    assert cli_main(["train-classifier", *common, "--outliers", "800", "--outliers-from-env",
-                     "FlatnetShapes-v0", "--env-outlier-frames", "400",
-                     "--out", str(root / "flat.safetensors")]) == 0
-    assert cli_main(["train-classifier", *common, "--loss", "ce", "--outliers", "0",
-                     "--out", str(root / "plain.safetensors")]) == 0
+    common = [
+        "--data",
+        str(root / "pictures"),
+        "--image-size",
+        "16",
+        "--arch",
+        "flatnet_lite",
+        "--epochs",
+        "20",
+        "--batch-size",
+        "32",
+        "--quiet",
+    ]
+    assert (
+        cli_main(
+            [
+                "train-classifier",
+                *common,
+                "--outliers",
+                "800",
+                "--outliers-from-env",
+                "FlatnetShapes-v0",
+                "--env-outlier-frames",
+                "400",
+                "--out",
+                str(root / "flat.safetensors"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli_main(
+            [
+                "train-classifier",
+                *common,
+                "--loss",
+                "ce",
+                "--outliers",
+                "0",
+                "--out",
+                str(root / "plain.safetensors"),
+            ]
+        )
+        == 0
+    )
     return {n: load_classifier(root / f"{n}.safetensors", device="cpu") for n in ("flat", "plain")}
 
 
@@ -291,8 +334,7 @@ def test_trained_on_pictures_accurate_flat_and_rewarding_the_target(shape_models
     assert max_prob["flat"] < max_prob["plain"] - 0.15, max_prob
     rng = np.random.default_rng(3)
     for name, clf in shape_models.items():
-        env = FlatnetReward(ShapesEnv(target="ring", max_steps=64), clf, target="ring",
-                            mode="prob")
+        env = FlatnetReward(ShapesEnv(target="ring", max_steps=64), clf, target="ring", mode="prob")
         p = {}
         for kind in SHAPE_CLASSES:
             values = []

@@ -93,7 +93,8 @@ class AgentConfig:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
         if self.max_steps is not None and (
-            isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int)
+            isinstance(self.max_steps, bool)
+            or not isinstance(self.max_steps, int)
             or self.max_steps < 1
         ):
             raise ValueError(f"max_steps must be None or an integer >= 1, got {self.max_steps!r}")
@@ -119,7 +120,8 @@ class AgentConfig:
             parse_start(self.start)  # a clear error now, not when the envs are built
             parse_start(self.eval_start)
             if self.target is not None and (
-                isinstance(self.target, bool) or not isinstance(self.target, int)
+                isinstance(self.target, bool)
+                or not isinstance(self.target, int)
                 or not 0 <= self.target <= 9
             ):
                 raise ValueError(f"target must be in [0, 9] or None, got {self.target!r}")

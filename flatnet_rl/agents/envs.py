@@ -21,9 +21,7 @@ from flatnet_rl.training.specs import resolve_model_spec
 
 def reward_classifier(config: AgentConfig, device: str | None = None) -> Classifier:
     """The proxy reward model of a run (trained and cached first if named by a spec)."""
-    return resolve_model_spec(
-        config.reward_model, config.cache_dir, device=device or config.device
-    )
+    return resolve_model_spec(config.reward_model, config.cache_dir, device=device or config.device)
 
 
 def canvas_of(config: AgentConfig, proxy: Classifier) -> int:

@@ -199,8 +199,13 @@ def plot_final_images(
         ax.axis("off")
     for ax, i in zip(axes.flat, order, strict=False):
         image = (images[i].astype(np.float64) - low) / (high - low)
-        ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None, vmin=0, vmax=1,
-                  interpolation="nearest")
+        ax.imshow(
+            image,
+            cmap="gray_r" if image.ndim == 2 else None,
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
         target = class_names[scores["target"][i]]
         proxy, judge = scores["proxy_p_target"][i], scores["judge_p_target"][i]
         ax.set_title(f"t={target} p={proxy:.2f}\nj={judge:.2f}", fontsize=6)

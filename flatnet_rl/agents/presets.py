@@ -78,7 +78,9 @@ DEFAULT_TIMESTEPS: dict[str, int] = {"pixel": 200_000, "pen": 300_000}
 def default_timesteps(action_mode: str) -> int:
     """The default training budget of an action mode."""
     if action_mode not in DEFAULT_TIMESTEPS:
-        raise ValueError(f"unknown action mode {action_mode!r}; expected {sorted(DEFAULT_TIMESTEPS)}")
+        raise ValueError(
+            f"unknown action mode {action_mode!r}; expected {sorted(DEFAULT_TIMESTEPS)}"
+        )
     return DEFAULT_TIMESTEPS[action_mode]
 
 
@@ -105,8 +107,15 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "exploration_final_eps": (0.0, 1.0, True),
     "tau": (0.0, 1.0, False),
 }
-_POSITIVE_INTS = ("n_steps", "batch_size", "n_epochs", "buffer_size", "train_freq",
-                  "target_update_interval", "gradient_steps")
+_POSITIVE_INTS = (
+    "n_steps",
+    "batch_size",
+    "n_epochs",
+    "buffer_size",
+    "train_freq",
+    "target_update_interval",
+    "gradient_steps",
+)
 
 
 def check_hyperparams(algo: str, params: dict[str, Any]) -> None:

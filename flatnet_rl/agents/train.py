@@ -100,7 +100,9 @@ def train_agent(
         curve = OveroptimizationCallback(evaluate, config.eval_every)
         callbacks.append(curve)
     started = time.perf_counter()
-    model.learn(config.timesteps, callback=callbacks, progress_bar=progress, tb_log_name=config.algo)
+    model.learn(
+        config.timesteps, callback=callbacks, progress_bar=progress, tb_log_name=config.algo
+    )
     wall = time.perf_counter() - started
     # Training time without the curve's evaluation episodes (a measurement, not training).
     seconds = curve.points[-1]["seconds"] if curve is not None and curve.points else wall

@@ -9,7 +9,7 @@ from pathlib import Path
 from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
-from flatnet_rl.envs.paint import ACTION_MODES, parse_start
+from flatnet_rl.envs.paint import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
 
@@ -101,18 +101,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rewarded by a classifier in one batched call per step, then evaluate the agent on "
         "--eval-episodes episodes from the task's start, scored by independent judges.",
     )
-    p.add_argument("--env", default=PAINT_ID,
-                   help=f"env id: {PAINT_ID} or any Gymnasium env with image observations")
+    p.add_argument(
+        "--env",
+        default=PAINT_ID,
+        help=f"env id: {PAINT_ID} or any Gymnasium env with image observations",
+    )
     p.add_argument("--algo", choices=ALGORITHMS, default="ppo", help="SB3 algorithm")
-    p.add_argument("--reward-model", default="flatnet",
-                   help="the proxy reward: zoo name, checkpoint, training spec or ensemble "
-                   "spec (e.g. ensemble:baseline*5)")
+    p.add_argument(
+        "--reward-model",
+        default="flatnet",
+        help="the proxy reward: zoo name, checkpoint, training spec or ensemble "
+        "spec (e.g. ensemble:baseline*5)",
+    )
     p.add_argument("--reward-mode", choices=MODES, default="delta", help="reward mode")
-    p.add_argument("--action-mode", choices=ACTION_MODES, default="pixel",
-                   help="paint env: paint pixels, or move a pen")
-    p.add_argument("--target", type=target, default=None,
-                   help="class index or name to reward; 'random' draws one per episode (paint "
-                   "env); required for other envs")
+    p.add_argument(
+        "--action-mode",
+        choices=ACTION_MODES,
+        default="pixel",
+        help="paint env: paint pixels, or move a pen",
+    )
+    p.add_argument(
+        "--target",
+        type=target,
+        default=None,
+        help="class index or name to reward; 'random' draws one per episode (paint "
+        "env); required for other envs",
+    )
     p.add_argument(
         "--start",
         type=start,
@@ -120,49 +134,94 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="paint env training starts: blank, noise, digit, partial or a JSON mixture such "
         'as \'{"blank": 0.25, "partial": 0.75}\'',
     )
-    p.add_argument("--max-steps", type=positive_int, default=None,
-                   help="episode step limit (default: the env's)")
-    p.add_argument("--canvas-size", type=int_in(4, 64), default=None,
-                   help="paint env canvas (default: the reward model's)")
-    p.add_argument("--timesteps", type=int_in(1, 10**10), default=200_000,
-                   help="environment steps to train")
+    p.add_argument(
+        "--max-steps",
+        type=positive_int,
+        default=None,
+        help="episode step limit (default: the env's)",
+    )
+    p.add_argument(
+        "--canvas-size",
+        type=int_in(MIN_CANVAS, MAX_CANVAS),
+        default=None,
+        help="paint env canvas (default: the reward model's)",
+    )
+    p.add_argument(
+        "--timesteps", type=int_in(1, 10**10), default=200_000, help="environment steps to train"
+    )
     p.add_argument("--n-envs", type=int_in(1, 4096), default=8, help="parallel envs")
-    p.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0,
-                   help="seeds torch, the envs and the policy")
+    p.add_argument(
+        "--seed", type=int_in(0, 2**32 - 1), default=0, help="seeds torch, the envs and the policy"
+    )
     p.add_argument("--out", default="runs/agent", help="run folder")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.add_argument("--judges", type=csv_of(str), default=None,
-                   help="comma-separated judges (default: the shipped panel for the canvas)")
-    p.add_argument("--env-kwargs", type=json_object, default={},
-                   help='env keyword arguments as JSON, e.g. \'{"pixel_op": "toggle"}\'')
-    p.add_argument("--hyperparams", type=json_object, default={},
-                   help="JSON overrides of the algorithm's preset (checked against the algorithm)")
-    p.add_argument("--curve-every", type=int_in(0, 10**10), default=0,
-                   help="record proxy and judge scores every N steps (overoptimization curve); "
-                   "0 = off")
-    p.add_argument("--cache", default="runs/cache",
-                   help="cache of reward models trained from specs")
-    p.add_argument("--eval-episodes", type=int_in(0, 10**6), default=100,
-                   help="evaluation episodes after training; 0 = skip")
-    p.add_argument("--deterministic", action="store_true",
-                   help="evaluate with the most probable action instead of sampling")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing run in --out")
+    p.add_argument(
+        "--judges",
+        type=csv_of(str),
+        default=None,
+        help="comma-separated judges (default: the shipped panel for the canvas)",
+    )
+    p.add_argument(
+        "--env-kwargs",
+        type=json_object,
+        default={},
+        help='env keyword arguments as JSON, e.g. \'{"pixel_op": "toggle"}\'',
+    )
+    p.add_argument(
+        "--hyperparams",
+        type=json_object,
+        default={},
+        help="JSON overrides of the algorithm's preset (checked against the algorithm)",
+    )
+    p.add_argument(
+        "--curve-every",
+        type=int_in(0, 10**10),
+        default=0,
+        help="record proxy and judge scores every N steps (overoptimization curve); 0 = off",
+    )
+    p.add_argument(
+        "--cache", default="runs/cache", help="cache of reward models trained from specs"
+    )
+    p.add_argument(
+        "--eval-episodes",
+        type=int_in(0, 10**6),
+        default=100,
+        help="evaluation episodes after training; 0 = skip",
+    )
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="evaluate with the most probable action instead of sampling",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train_agent)
 
     p = add_subparser(sub, "evaluate-agent", "evaluate a saved agent run against the judges")
     p.add_argument("run", help="run folder written by train-agent")
     p.add_argument("--episodes", type=int_in(1, 10**6), default=100, help="episodes")
-    p.add_argument("--deterministic", action="store_true",
-                   help="take the most probable action instead of sampling")
-    p.add_argument("--judges", type=csv_of(str), default=None,
-                   help="comma-separated judges (default: the run's)")
-    p.add_argument("--out", default=None,
-                   help="folder for eval.json, eval.md, final_canvases.png (default: the run)")
-    p.add_argument("--video", default=None, metavar="PATH.mp4",
-                   help="also record episodes as an MP4 (needs the video extra: moviepy)")
-    p.add_argument("--video-episodes", type=int_in(1, 100), default=3,
-                   help="episodes in the video")
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="take the most probable action instead of sampling",
+    )
+    p.add_argument(
+        "--judges",
+        type=csv_of(str),
+        default=None,
+        help="comma-separated judges (default: the run's)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="folder for eval.json, eval.md, final_canvases.png (default: the run)",
+    )
+    p.add_argument(
+        "--video",
+        default=None,
+        metavar="PATH.mp4",
+        help="also record episodes as an MP4 (needs the video extra: moviepy)",
+    )
+    p.add_argument("--video-episodes", type=int_in(1, 100), default=3, help="episodes in the video")
     p.add_argument("--overwrite", action="store_true", help="replace existing evaluation files")
     p.set_defaults(handler=cmd_evaluate_agent)

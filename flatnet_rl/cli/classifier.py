@@ -16,6 +16,7 @@ from flatnet_rl.cli.types import (
     positive_float,
 )
 from flatnet_rl.data import SOURCES, DataSpec
+from flatnet_rl.data.images import MAX_SIDE, MIN_SIDE
 from flatnet_rl.data.outliers import FAMILIES, IMAGE_FAMILIES
 from flatnet_rl.losses import LOSSES, Objective
 from flatnet_rl.models import ARCHITECTURES, TIMM_PREFIX
@@ -56,7 +57,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--canvas",
         "--image-size",
         dest="canvas",
-        type=int_in(4, 1024),
+        type=int_in(MIN_SIDE, MAX_SIDE),
         default=None,
         help="side of the square images (digits: 8 embedded / 28 MNIST; --data: as stored)",
     )
@@ -98,29 +99,53 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("objective (defaults: the shipped flatnet recipe)")
     g.add_argument("--loss", choices=LOSSES, default=FLATNET_RECIPE["loss"], help="objective")
     g.add_argument(
-        "--kappa", type=finite_float, default=FLATNET_RECIPE["kappa"],
+        "--kappa",
+        type=finite_float,
+        default=FLATNET_RECIPE["kappa"],
         help="entropy weight of --loss entropy (CE - kappa H(p))",
     )
-    g.add_argument("--hinge-beta", type=finite_float, default=defaults.hinge_beta,
-                   help="entropy_hinge: weight beta")
-    g.add_argument("--hinge-gamma", type=finite_float, default=defaults.hinge_gamma,
-                   help="entropy_hinge: entropy floor Gamma (nats)")
-    g.add_argument("--smoothing", type=finite_float, default=defaults.smoothing,
-                   help="label_smoothing: epsilon")
-    g.add_argument("--tau", type=positive_float, default=defaults.tau,
-                   help="logitnorm: temperature")
-    g.add_argument("--b1", type=finite_float, default=defaults.b1,
-                   help="min_ent / mix_ent: cross-entropy weight")
-    g.add_argument("--b2", type=finite_float, default=defaults.b2,
-                   help="min_ent / mix_ent: entropy weight")
+    g.add_argument(
+        "--hinge-beta",
+        type=finite_float,
+        default=defaults.hinge_beta,
+        help="entropy_hinge: weight beta",
+    )
+    g.add_argument(
+        "--hinge-gamma",
+        type=finite_float,
+        default=defaults.hinge_gamma,
+        help="entropy_hinge: entropy floor Gamma (nats)",
+    )
+    g.add_argument(
+        "--smoothing",
+        type=finite_float,
+        default=defaults.smoothing,
+        help="label_smoothing: epsilon",
+    )
+    g.add_argument(
+        "--tau", type=positive_float, default=defaults.tau, help="logitnorm: temperature"
+    )
+    g.add_argument(
+        "--b1",
+        type=finite_float,
+        default=defaults.b1,
+        help="min_ent / mix_ent: cross-entropy weight",
+    )
+    g.add_argument(
+        "--b2", type=finite_float, default=defaults.b2, help="min_ent / mix_ent: entropy weight"
+    )
     g.add_argument(
         "--outliers",
         type=int_in(0, MAX_OUTLIERS),
         default=FLATNET_RECIPE["outliers"],
         help="generated outlier images (uniform target); 0 = no outlier exposure",
     )
-    g.add_argument("--outlier-weight", type=non_negative_float, default=defaults.outlier_weight,
-                   help="outlier exposure weight lambda")
+    g.add_argument(
+        "--outlier-weight",
+        type=non_negative_float,
+        default=defaults.outlier_weight,
+        help="outlier exposure weight lambda",
+    )
     g.add_argument(
         "--outlier-families",
         type=csv_of(str),
@@ -134,26 +159,48 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ENV_ID",
         help="add frames of random-policy episodes of this Gymnasium env as outliers",
     )
-    g.add_argument("--env-outlier-frames", type=int_in(1, MAX_OUTLIERS), default=1000,
-                   help="how many env frames --outliers-from-env adds")
-    g.add_argument("--env-image", default="auto",
-                   help="where the env's image is: auto, obs, render or a Dict key")
-    g.add_argument("--energy-weight", type=non_negative_float, default=0.0,
-                   help="energy add-on weight (needs outliers)")
+    g.add_argument(
+        "--env-outlier-frames",
+        type=int_in(1, MAX_OUTLIERS),
+        default=1000,
+        help="how many env frames --outliers-from-env adds",
+    )
+    g.add_argument(
+        "--env-image",
+        default="auto",
+        help="where the env's image is: auto, obs, render or a Dict key",
+    )
+    g.add_argument(
+        "--energy-weight",
+        type=non_negative_float,
+        default=0.0,
+        help="energy add-on weight (needs outliers)",
+    )
     o = parser.add_argument_group("model and optimisation")
     o.add_argument(
-        "--arch", type=arch, default="flatnet",
+        "--arch",
+        type=arch,
+        default="flatnet",
         help=f"{', '.join(sorted(ARCHITECTURES))} or {TIMM_PREFIX}<name> (needs the timm extra)",
     )
-    o.add_argument("--init", default=None, metavar="CHECKPOINT",
-                   help="fine-tune this classifier (same architecture, input and classes)")
+    o.add_argument(
+        "--init",
+        default=None,
+        metavar="CHECKPOINT",
+        help="fine-tune this classifier (same architecture, input and classes)",
+    )
     o.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), default=40, help="training epochs")
     o.add_argument("--batch-size", type=int_in(1, 1 << 20), default=128, help="batch size")
     o.add_argument("--lr", type=positive_float, default=1e-3, help="AdamW learning rate")
-    o.add_argument("--weight-decay", type=non_negative_float, default=1e-2,
-                   help="AdamW weight decay")
-    o.add_argument("--shift", type=non_negative_int, default=1,
-                   help="random translation augmentation, in pixels")
+    o.add_argument(
+        "--weight-decay", type=non_negative_float, default=1e-2, help="AdamW weight decay"
+    )
+    o.add_argument(
+        "--shift",
+        type=non_negative_int,
+        default=1,
+        help="random translation augmentation, in pixels",
+    )
     o.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, help="training seed")
     o.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     add_data_arguments(parser)
@@ -245,10 +292,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_training_arguments(p)
     p.add_argument("--out", required=True, help="output checkpoint (.safetensors)")
-    p.add_argument("--name", default=None, help="model name stored in the checkpoint "
-                   "(default: the file name)")
-    p.add_argument("--evaluation-only", action="store_true",
-                   help="mark the model as a judge: it can evaluate agents, never reward them")
+    p.add_argument(
+        "--name", default=None, help="model name stored in the checkpoint (default: the file name)"
+    )
+    p.add_argument(
+        "--evaluation-only",
+        action="store_true",
+        help="mark the model as a judge: it can evaluate agents, never reward them",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train_classifier)

@@ -46,7 +46,5 @@ def add_subparser(
         description=description or help_text,
         formatter_class=HelpFormatter,
     )
-    parser.add_argument(
-        "--debug", action="store_true", help="show the full traceback of an error"
-    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return parser

@@ -36,7 +36,7 @@ IMAGE_MODELS: tuple[str, ...] = (
     "ce",
     *OTHER_OBJECTIVES,
 )
-REPORT_FILES = ("report.md", "results.json")
+REPORT_FILES = ("report.md", "results.json", "table.md")
 
 
 def default_models(data: DataSpec | None) -> list[str]:
@@ -60,28 +60,51 @@ def _eval_data(args: argparse.Namespace) -> DataSpec | None:
 
 def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     e = parser.add_argument_group("evaluation data")
-    e.add_argument("--seed", type=non_negative_int, default=0,
-                   help="seed of the evaluation data (outliers, targets, morph paths)")
-    e.add_argument("--paths", type=positive_int, default=100,
-                   help="number of morph paths (forward and reverse each)")
-    e.add_argument("--outliers-per-family", type=positive_int, default=1000,
-                   help="outlier images per family")
+    e.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the evaluation data (outliers, targets, morph paths)",
+    )
+    e.add_argument(
+        "--paths",
+        type=positive_int,
+        default=100,
+        help="number of morph paths (forward and reverse each)",
+    )
+    e.add_argument(
+        "--outliers-per-family", type=positive_int, default=1000, help="outlier images per family"
+    )
     add_data_arguments(parser)
 
 
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("where the jobs run")
-    g.add_argument("--engine", choices=ENGINES, default="local",
-                   help="local worker processes, or Ray tasks (the ray extra)")
-    g.add_argument("--address", default=None,
-                   help="Ray cluster address ('auto': the running cluster); default: start a "
-                   "local Ray for the run")
-    g.add_argument("--workers", type=positive_int, default=2,
-                   help="worker processes (one torch thread each; 1 = in this process), or the "
-                   "CPUs of a local Ray")
-    g.add_argument("--cache", default="runs/cache",
-                   help="models trained from specs and finished job results, by hash (shared "
-                   "storage on a cluster)")
+    g.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local worker processes, or Ray tasks (the ray extra)",
+    )
+    g.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address ('auto': the running cluster); default: start a "
+        "local Ray for the run",
+    )
+    g.add_argument(
+        "--workers",
+        type=positive_int,
+        default=2,
+        help="worker processes (one torch thread each; 1 = in this process), or the "
+        "CPUs of a local Ray",
+    )
+    g.add_argument(
+        "--cache",
+        default="runs/cache",
+        help="models trained from specs and finished job results, by hash (shared "
+        "storage on a cluster)",
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -114,8 +137,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         data=data,
     )
     reports = run_jobs(
-        job, specs, engine=args.engine, workers=args.workers, address=args.address,
-        desc="models", progress=not args.quiet,
+        job,
+        specs,
+        engine=args.engine,
+        workers=args.workers,
+        address=args.address,
+        desc="models",
+        progress=not args.quiet,
     )
     # Two checkpoints may carry the same stored name: fall back to what the user typed.
     names = [r.name for r in reports]
@@ -241,8 +269,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "{proxy_p_target, judge_p_target, gap, fooling_rate}, or proxy_p/judge_p lists, or "
         "canvases/targets lists",
     )
-    p.add_argument("--judge", default="judge",
-                   help="judge for raw canvases in --hacking (zoo name or path)")
+    p.add_argument(
+        "--judge", default="judge", help="judge for raw canvases in --hacking (zoo name or path)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing report")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_compare)
@@ -255,13 +284,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cross-entropy) in worker processes or on Ray, and write a report with mean ± std over "
         "seeds. Finished jobs are stored in --cache and not rerun.",
     )
-    p.add_argument("--kappa", type=csv_of(non_negative_float), default=[0.0, 0.1, 0.3, 1.0],
-                   help="comma-separated entropy weights (0 = plain CE)")
-    p.add_argument("--outliers", type=csv_of(non_negative_int), default=[0, 2000],
-                   help="comma-separated outlier pool sizes (0 = no outlier exposure)")
+    p.add_argument(
+        "--kappa",
+        type=csv_of(non_negative_float),
+        default=[0.0, 0.1, 0.3, 1.0],
+        help="comma-separated entropy weights (0 = plain CE)",
+    )
+    p.add_argument(
+        "--outliers",
+        type=csv_of(non_negative_int),
+        default=[0, 2000],
+        help="comma-separated outlier pool sizes (0 = no outlier exposure)",
+    )
     p.add_argument("--seeds", type=int_in(1, 1000), default=3, help="training seeds 0..N-1")
-    p.add_argument("--epochs", type=int_in(1, 100_000), default=40,
-                   help="training epochs per model")
+    p.add_argument(
+        "--epochs", type=int_in(1, 100_000), default=40, help="training epochs per model"
+    )
     p.add_argument("--out", default="runs/sweep", help="output folder")
     _add_engine_arguments(p)
     _add_eval_arguments(p)
@@ -287,19 +325,40 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="reward model specs",
     )
     p.add_argument("--seeds", type=int_in(1, 1000), default=5, help="training seeds 0..N-1")
-    p.add_argument("--action-mode", choices=ACTION_MODES, default="pixel",
-                   help="paint env action mode (its preset is used)")
-    p.add_argument("--timesteps", type=int_in(1, 10**10), default=None,
-                   help="steps per run (default: the preset's)")
-    p.add_argument("--eval-episodes", type=int_in(1, 10**6), default=100,
-                   help="stochastic evaluation episodes per run")
-    p.add_argument("--curve-every", type=int_in(0, 10**10), default=None,
-                   help="overoptimization curve interval in steps (default: 1/10 of the run)")
-    p.add_argument("--hyperparams", type=json_object, default=None,
-                   help="JSON overrides of the preset for every run")
+    p.add_argument(
+        "--action-mode",
+        choices=ACTION_MODES,
+        default="pixel",
+        help="paint env action mode (its preset is used)",
+    )
+    p.add_argument(
+        "--timesteps",
+        type=int_in(1, 10**10),
+        default=None,
+        help="steps per run (default: the preset's)",
+    )
+    p.add_argument(
+        "--eval-episodes",
+        type=int_in(1, 10**6),
+        default=100,
+        help="stochastic evaluation episodes per run",
+    )
+    p.add_argument(
+        "--curve-every",
+        type=int_in(0, 10**10),
+        default=None,
+        help="overoptimization curve interval in steps (default: 1/10 of the run)",
+    )
+    p.add_argument(
+        "--hyperparams",
+        type=json_object,
+        default=None,
+        help="JSON overrides of the preset for every run",
+    )
     p.add_argument("--out", default="runs/compare_agents", help="output folder")
     _add_engine_arguments(p)
-    p.add_argument("--overwrite", action="store_true",
-                   help="rerun finished runs and replace the report")
+    p.add_argument(
+        "--overwrite", action="store_true", help="rerun finished runs and replace the report"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_compare_agents)

@@ -38,9 +38,7 @@ def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, .
         )
     images, labels = [], []
     for label, name in enumerate(classes):
-        files = sorted(
-            f for f in (root / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
-        )
+        files = sorted(f for f in (root / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise ValueError(f"class folder {root / name} holds no images ({IMAGE_SUFFIXES})")
         for file in files:
@@ -169,6 +167,8 @@ def save_image_folder(
     for k, name in enumerate(class_names):
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in np.flatnonzero(labels == k):
-            image = images[i][..., 0] if images[i].ndim == 3 and images[i].shape[-1] == 1 else images[i]
+            image = (
+                images[i][..., 0] if images[i].ndim == 3 and images[i].shape[-1] == 1 else images[i]
+            )
             Image.fromarray(np.asarray(image, dtype=np.uint8)).save(root / name / f"{i:05d}.png")
     return root

@@ -25,7 +25,9 @@ def is_image_box(space: spaces.Space) -> bool:
     if not isinstance(space, spaces.Box):
         return False
     shape = space.shape
-    return len(shape) == 2 or (len(shape) == 3 and (shape[-1] in (1, 3, 4) or shape[0] in (1, 3, 4)))
+    return len(shape) == 2 or (
+        len(shape) == 3 and (shape[-1] in (1, 3, 4) or shape[0] in (1, 3, 4))
+    )
 
 
 def image_key(space: spaces.Space, image: str = "auto") -> str | None:

@@ -90,9 +90,7 @@ def make_shape_images(
     return np.stack(images), np.asarray(labels, dtype=np.int64), SHAPE_CLASSES
 
 
-def write_shape_folder(
-    root: str | Path, n_per_class: int, size: int = 32, seed: int = 0
-) -> Path:
+def write_shape_folder(root: str | Path, n_per_class: int, size: int = 32, seed: int = 0) -> Path:
     """An ``ImageFolder`` of shape pictures (``root/<class>/<i>.png``)."""
     from flatnet_rl.data.folders import save_image_folder
 

@@ -64,7 +64,8 @@ class ShapesEnv(gym.Env[dict[str, Any], int]):
                 raise ValueError(f"target must be one of {SHAPE_CLASSES}, got {target!r}")
             target = SHAPE_CLASSES.index(target)
         if target is not None and (
-            isinstance(target, bool) or not isinstance(target, int | np.integer)
+            isinstance(target, bool)
+            or not isinstance(target, int | np.integer)
             or not 0 <= target < len(SHAPE_CLASSES)
         ):
             raise ValueError(f"target must be a shape name, an index or None, got {target!r}")

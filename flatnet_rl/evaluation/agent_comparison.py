@@ -33,7 +33,7 @@ from flatnet_rl.evaluation.stats import (
 )
 from flatnet_rl.util.jsonio import write_json
 
-REPORT_FILES = ("report.md", "results.json", "overoptimization.png", "iqm.png")
+REPORT_FILES = ("report.md", "results.json", "table.md", "overoptimization.png", "iqm.png")
 #: Per-run metrics aggregated over seeds (score matrix: seeds x target classes).
 METRICS = ("judge_p_target", "fooling_rate", "judge_accuracy", "proxy_p_target")
 
@@ -209,8 +209,11 @@ def _curve(runs: list[dict[str, Any]]) -> dict[str, Any]:
             half /= np.sqrt(len(values))
         else:
             half = np.zeros_like(mean)
-        out[key] = {"mean": mean.tolist(), "low": (mean - half).tolist(),
-                    "high": (mean + half).tolist()}
+        out[key] = {
+            "mean": mean.tolist(),
+            "low": (mean - half).tolist(),
+            "high": (mean + half).tolist(),
+        }
     gap = np.array(out["proxy_p_target"]["mean"]) - np.array(out["judge_p_target"]["mean"])
     out["gap_final"] = float(gap[-1])
     out["gap_max"] = float(gap.max())
@@ -266,8 +269,13 @@ def run_agent_comparison(
         for job in jobs:
             (job.out / "eval.json").unlink(missing_ok=True)
     runs = run_jobs(
-        run_agent_job, jobs, engine=engine, workers=workers, address=address,
-        desc="agents", progress=progress,
+        run_agent_job,
+        jobs,
+        engine=engine,
+        workers=workers,
+        address=address,
+        desc="agents",
+        progress=progress,
     )
     rows = aggregate(runs, grid.reward_models)
     first = grid.reward_models[0]
@@ -295,6 +303,7 @@ def run_agent_comparison(
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "report.md"
     report_path.write_text("\n".join(lines) + "\n")
+    (out / "table.md").write_text(table + "\n")
     write_json(
         out / "results.json",
         {"grid": asdict(grid), "steps": grid.steps, "judges": judges, "rows": rows, "runs": runs},

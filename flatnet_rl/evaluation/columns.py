@@ -51,8 +51,7 @@ TABLE_COLUMNS: tuple[Column, ...] = (
         "tv_ratio",
         "TV ratio",
         "lower",
-        "total variation / net change of p_target along image -> random morph paths "
-        "(1 = monotone)",
+        "total variation / net change of p_target along image -> random morph paths (1 = monotone)",
     ),
     Column(
         "autocorr",

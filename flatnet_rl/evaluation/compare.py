@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from flatnet_rl.agents.metrics import CORE_KEYS, hacking_summary
-from flatnet_rl.data import DataSpec
+from flatnet_rl.data import NUM_CLASSES, DataSpec
 from flatnet_rl.evaluation.data import EvalData, build_eval_data
 from flatnet_rl.evaluation.metrics import (
     accuracy,
@@ -124,7 +124,7 @@ class ModelReport:
     families: dict[str, dict[str, float]]
     smoothness: dict[str, float]
     hacking: dict[str, float] | None = None
-    num_classes: int = 10
+    num_classes: int = NUM_CLASSES
     forward: PathCurves | None = field(default=None, repr=False)
     reverse: PathCurves | None = field(default=None, repr=False)
 
@@ -396,7 +396,5 @@ def evaluate_spec(
     one spec: a picklable unit of work for worker processes (the evaluation data depend only
     on ``seed`` and the data, so reports made in different processes are comparable)."""
     clf = resolve_model_spec(spec, cache_dir, progress=progress, data=data)
-    (report,) = evaluate_models(
-        [clf], seed=seed, n_outliers=n_outliers, n_paths=n_paths, data=data
-    )
+    (report,) = evaluate_models([clf], seed=seed, n_outliers=n_outliers, n_paths=n_paths, data=data)
     return report

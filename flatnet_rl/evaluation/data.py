@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from flatnet_rl.data import DataSpec, DataSplit, load_dataset, make_family
-from flatnet_rl.data.images import BINARY, ValueRange
+from flatnet_rl.data.images import BINARY, MIN_SIDE, ValueRange
 from flatnet_rl.data.outliers import IMAGE_FAMILIES
 from flatnet_rl.evaluation.morph import image_morph_paths, morph_paths
 
@@ -157,7 +157,9 @@ def build_eval_data(
     n_outliers = _check_count(n_outliers, "n_outliers", 1)
     n_paths = _check_count(n_paths, "n_paths", 1)
     if data is None:
-        data = DataSpec(canvas=_check_count(canvas if canvas is not None else 8, "canvas", 4))
+        data = DataSpec(
+            canvas=_check_count(canvas if canvas is not None else 8, "canvas", MIN_SIDE)
+        )
     split = load_dataset(data)
     families = EVAL_FAMILIES if split.is_binary else IMAGE_EVAL_FAMILIES
     outliers = _outliers(split, families, n_outliers, seed)
@@ -183,12 +185,25 @@ def build_eval_data(
             starts = (starts * 255).round().astype(np.uint8)
         shape = (*split.image_size, split.channels)
         ends = make_family("noise", n_paths, shape, _rng(seed, _STREAM_PATH_ENDS))
-        forward = image_morph_paths(starts, ends, _int_seed(seed, _STREAM_FORWARD), IMAGE_PATH_STEPS)
-        reverse = image_morph_paths(ends, starts, _int_seed(seed, _STREAM_REVERSE), IMAGE_PATH_STEPS)
+        forward = image_morph_paths(
+            starts, ends, _int_seed(seed, _STREAM_FORWARD), IMAGE_PATH_STEPS
+        )
+        reverse = image_morph_paths(
+            ends, starts, _int_seed(seed, _STREAM_REVERSE), IMAGE_PATH_STEPS
+        )
     value_range = split.value_range if split.is_binary else (0.0, 255.0)
     if not split.is_binary and x_test.dtype != np.uint8:
         x_test = (x_test * 255).round().astype(np.uint8)
     return EvalData(
-        data, seed, x_test, split.y_test, value_range, split.class_names, outliers, targets,
-        split.y_test[pick], forward, reverse,
+        data,
+        seed,
+        x_test,
+        split.y_test,
+        value_range,
+        split.class_names,
+        outliers,
+        targets,
+        split.y_test[pick],
+        forward,
+        reverse,
     )

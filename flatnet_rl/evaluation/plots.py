@@ -306,8 +306,12 @@ def plot_iqm(rows: dict[str, dict], path: str | Path) -> Path:
         for yi, name, color in zip(y, names, colors, strict=True):
             s = rows[name][key]
             ax.errorbar(
-                s["iqm"], yi, xerr=[[s["iqm"] - s["iqm_low"]], [s["iqm_high"] - s["iqm"]]],
-                fmt="o", color=color, capsize=4,
+                s["iqm"],
+                yi,
+                xerr=[[s["iqm"] - s["iqm_low"]], [s["iqm_high"] - s["iqm"]]],
+                fmt="o",
+                color=color,
+                capsize=4,
             )
         ax.set_xlim(0, 1)
         ax.set_xlabel(f"IQM, {label}")

@@ -3,7 +3,8 @@
 ``report.md`` states what was compared and on which seeded data, then one table row per
 model with the best value of every column in **bold** (:mod:`~flatnet_rl.evaluation.tables`),
 the false-positive-rate convention, per-family values, and links to the figures.
-``results.json`` holds every metric of every model, per family included (NaN as ``null``).
+``results.json`` holds every metric of every model, per family included (NaN as ``null``);
+``table.md`` and ``families.md`` hold the two tables alone.
 :func:`write_sweep_report` writes the same files for seed-averaged rows (mean ± std).
 """
 
@@ -176,15 +177,14 @@ def write_report(
     lines += _data_lines(data, seed, n_outliers, n_paths, reports)
     if judge_name:
         lines += ["", f"Reward-hacking scores use the independent judge `{judge_name}`."]
-    lines += ["", "## Results", "", markdown_table(names, rows, columns), ""]
+    main_table = markdown_table(names, rows, columns)
+    per_family = family_table(names, rows, families)
+    # The tables alone, for pasting where results are shown (the README's blocks).
+    (out / "table.md").write_text(main_table + "\n")
+    (out / "families.md").write_text(per_family + "\n")
+    lines += ["", "## Results", "", main_table, ""]
     lines += legend(columns)
-    lines += [
-        "",
-        "## Mean max-probability per outlier family",
-        "",
-        family_table(names, rows, families),
-        "",
-    ]
+    lines += ["", "## Mean max-probability per outlier family", "", per_family, ""]
     lines += ["Reverse paths (random -> image):", ""]
     lines += [markdown_table(names, [_reverse_row(r) for r in reports], REVERSE_COLUMNS), ""]
     images = [

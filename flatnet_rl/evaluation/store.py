@@ -37,7 +37,11 @@ def save_report(report: ModelReport, base: str | Path) -> None:
         for name in _CURVE_FIELDS:
             arrays[f"{direction}.{name}"] = np.asarray(getattr(curves, name))
         arrays[f"{direction}.example_target"] = np.asarray(curves.example_target)
-    atomic_write(base.with_suffix(".npz"), lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+    def write_arrays(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a file object: np.savez would append ".npz" to a name
+            np.savez(handle, **arrays)
+
+    atomic_write(base.with_suffix(".npz"), write_arrays)
     payload = json.dumps(json_safe(report.to_dict()), indent=1, allow_nan=False)
     atomic_write(base.with_suffix(".json"), lambda tmp: tmp.write_text(payload))
 

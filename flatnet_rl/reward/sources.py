@@ -54,8 +54,10 @@ class ObservationReader:
         self.spec = spec
         self.from_render = spec.image == "render"
         self.key = None if self.from_render else image_key(observation_space, spec.image)
-        box = None if self.from_render else (
-            observation_space if self.key is None else observation_space[self.key]
+        box = (
+            None
+            if self.from_render
+            else (observation_space if self.key is None else observation_space[self.key])
         )
         if spec.value_range is not None:
             self.value_range = spec.value_range

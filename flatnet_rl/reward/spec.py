@@ -74,7 +74,9 @@ class RewardSpec:
         if self.invert not in (True, False, "auto") or isinstance(self.invert, np.bool_):
             raise ValueError(f"invert must be True, False or 'auto', got {self.invert!r}")
         if not isinstance(self.image, str) or not self.image:
-            raise ValueError(f"image must be 'auto', 'obs', 'render' or a Dict key, got {self.image!r}")
+            raise ValueError(
+                f"image must be 'auto', 'obs', 'render' or a Dict key, got {self.image!r}"
+            )
         if self.value_range is not None:
             object.__setattr__(self, "value_range", check_value_range(self.value_range))
         target = self.target

@@ -127,7 +127,9 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
     ) -> None:
         super().__init__(venv)
         self.reward_spec = RewardSpec.from_options(spec, options)
-        self.batch = BatchedReward(venv.observation_space, venv.num_envs, classifier, self.reward_spec)
+        self.batch = BatchedReward(
+            venv.observation_space, venv.num_envs, classifier, self.reward_spec
+        )
 
     def reset(self) -> Any:
         obs = self.venv.reset()

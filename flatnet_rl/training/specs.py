@@ -26,6 +26,7 @@ from pathlib import Path
 from flatnet_rl.checkpoint import CheckpointError
 from flatnet_rl.classifier import Classifier, load_classifier, zoo_manifest
 from flatnet_rl.data import SOURCES, DataSpec
+from flatnet_rl.data.images import MIN_SIDE
 from flatnet_rl.ensemble import EnsembleClassifier
 from flatnet_rl.losses import LOSS_DEFS, LOSSES, Objective
 from flatnet_rl.models import check_arch
@@ -35,7 +36,7 @@ ENSEMBLE_PREFIX = "ensemble"
 _FLOAT_KEYS = tuple(
     f.name for f in fields(Objective) if f.name != "loss" and isinstance(f.default, float)
 )
-_INT_KEYS: dict[str, int] = {"outliers": 0, "seed": 0, "epochs": 1, "canvas": 4}  # minimum
+_INT_KEYS: dict[str, int] = {"outliers": 0, "seed": 0, "epochs": 1, "canvas": MIN_SIDE}  # min
 _STR_KEYS = ("arch", "source")
 #: Keys a training spec accepts: the float fields of :class:`~flatnet_rl.losses.Objective`,
 #: plus ``outliers``, ``seed``, ``epochs``, ``arch``, and the data ``source``/``canvas``.

@@ -108,7 +108,9 @@ class TrainConfig:
             raise ValueError(f"outlier_ratio must be in (0, 16], got {self.outlier_ratio}")
         side = self.data.canvas
         if side is not None and not 0 <= self.shift < side // 2:
-            raise ValueError(f"shift must be in [0, {side // 2 - 1}] for side {side}, got {self.shift}")
+            raise ValueError(
+                f"shift must be in [0, {side // 2 - 1}] for side {side}, got {self.shift}"
+            )
         if self.outlier_families is not None:
             families = tuple(self.outlier_families)
             known = families_for(8 if self.data.is_digits else (8, 8, 3))
@@ -218,7 +220,10 @@ def _outlier_pool(config: TrainConfig, data: DataSplit, spec: InputSpec) -> torc
     """Generated outliers of the data's format, plus env frames, as model input."""
     shape = data.canvas if data.is_binary else (*data.image_size, data.channels)
     generated = make_outliers(
-        config.outliers, shape, seed=config.seed + 1, families=config.families(),
+        config.outliers,
+        shape,
+        seed=config.seed + 1,
+        families=config.families(),
         examples=data.x_train,
     )
     value_range = (0, 1) if data.is_binary else data.value_range

@@ -30,7 +30,9 @@ def check_writable_dir(folder: str | Path) -> Path:
     return folder
 
 
-def check_writable_file(path: str | Path, *, overwrite: bool = True, suffix: str | None = None) -> Path:
+def check_writable_file(
+    path: str | Path, *, overwrite: bool = True, suffix: str | None = None
+) -> Path:
     """A file path that can be written: not a folder, parent creatable and writable, and (with
     ``overwrite=False``) not an existing file. ``suffix`` (e.g. ``.safetensors``) is required.
 

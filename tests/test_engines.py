@@ -1,0 +1,62 @@
+"""Where jobs run: local worker processes, and Ray (``-m ray``: .ci/run installs the extra)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flatnet_rl.evaluation.engines import run_jobs
+from flatnet_rl.evaluation.sweep import run_sweep
+
+
+def test_local_engine_keeps_order_and_validates():
+    assert run_jobs(abs, [-3, 1, -2], workers=1, progress=False) == [3, 1, 2]
+    with pytest.raises(ValueError, match="engine"):
+        run_jobs(abs, [1], engine="spark")
+    with pytest.raises(ValueError, match="workers"):
+        run_jobs(abs, [1], workers=0)
+    with pytest.raises(TypeError):
+        run_jobs(abs, ["x"], workers=1, progress=False)
+
+
+def test_local_worker_processes():
+    assert run_jobs(abs, [-1, -2, -3], workers=2, progress=False) == [1, 2, 3]
+
+
+def _tiny_sweep(out: Path, cache: Path, engine: str) -> dict:
+    run_sweep(
+        [0, 0.3],
+        [0],
+        1,
+        out,
+        workers=2,
+        epochs=2,
+        n_outliers=40,
+        n_paths=4,
+        cache_dir=cache,
+        engine=engine,
+        progress=False,
+    )
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    return {r["name"]: r["mean"] for r in rows}
+
+
+@pytest.mark.ray
+def test_sweep_on_ray_matches_the_local_pool_and_resumes(tmp_path):
+    """A tiny grid through a local Ray instance gives the local pool's numbers; a rerun on
+    Ray reads the stored job results instead of training again."""
+    pytest.importorskip("ray")
+    local = _tiny_sweep(tmp_path / "local", tmp_path / "cache_local", "local")
+    on_ray = _tiny_sweep(tmp_path / "ray", tmp_path / "cache_ray", "ray")
+    assert local.keys() == on_ray.keys()
+    for name in local:
+        for key in ("accuracy", "max_prob", "fpr95"):
+            assert on_ray[name][key] == pytest.approx(local[name][key], abs=1e-6), (name, key)
+    reports = sorted((tmp_path / "cache_ray" / "reports").glob("*.json"))
+    assert len(reports) == 2
+    stamps = [p.stat().st_mtime_ns for p in reports]
+    again = _tiny_sweep(tmp_path / "ray_again", tmp_path / "cache_ray", "ray")
+    assert again == on_ray
+    assert [p.stat().st_mtime_ns for p in reports] == stamps  # nothing recomputed
