@@ -37,6 +37,7 @@ def save_report(report: ModelReport, base: str | Path) -> None:
         for name in _CURVE_FIELDS:
             arrays[f"{direction}.{name}"] = np.asarray(getattr(curves, name))
         arrays[f"{direction}.example_target"] = np.asarray(curves.example_target)
+
     def write_arrays(tmp: Path) -> None:
         with open(tmp, "wb") as handle:  # a file object: np.savez would append ".npz" to a name
             np.savez(handle, **arrays)
