@@ -189,23 +189,11 @@ class Classifier:
         return int(target)
 
     # -- scoring --------------------------------------------------------------------------
-    def prepare(
-        self,
-        images: Any,
-        *,
-        value_range: Any = None,
-        batched: bool | None = None,
-        resize_to_fit: bool | None = None,
-        invert: bool = False,
-    ) -> tuple[torch.Tensor, bool]:
-        """The model input for ``images`` (see :meth:`InputSpec.prepare`)."""
-        return self.input_spec.prepare(
-            images,
-            value_range=value_range,
-            batched=batched,
-            resize_to_fit=resize_to_fit,
-            invert=invert,
-        )
+    def prepare(self, images: Any, **kwargs: Any) -> tuple[torch.Tensor, bool]:
+        """The model input for ``images``: :meth:`InputSpec.prepare
+        <flatnet_rl.data.images.InputSpec.prepare>` (``value_range``, ``batched``,
+        ``resize_to_fit``, ``invert``)."""
+        return self.input_spec.prepare(images, **kwargs)
 
     @torch.inference_mode()
     def forward(self, batch: torch.Tensor) -> torch.Tensor:

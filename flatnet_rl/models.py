@@ -82,45 +82,35 @@ class _ConvTrunk(nn.Module):
         return torch.flatten(x, 1)
 
 
+def _dense(widths: tuple[int, ...], num_classes: int, dropout: float) -> nn.Sequential:
+    """``Linear -> ReLU -> Dropout`` per hidden width, then the output layer."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(widths, widths[1:], strict=False):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU(), nn.Dropout(dropout)]
+    layers.append(nn.Linear(widths[-1], num_classes))
+    return nn.Sequential(*layers)
+
+
 class FlatNet(nn.Module):
-    """flatnet's ``FlatNet``: conv trunk, then FC 256 -> 128 -> 10 with dropout 0.5."""
+    """flatnet's ``FlatNet``: conv trunk, then FC 256 -> 128 -> K with dropout 0.5."""
+
+    hidden: tuple[int, ...] = (256, 128)
 
     def __init__(
         self, canvas_size: Size = 8, num_classes: int = NUM_CLASSES, in_channels: int = 1
     ) -> None:
         super().__init__()
         self.trunk = _ConvTrunk(canvas_size, in_channels)
-        self.head = nn.Sequential(
-            nn.Linear(self.trunk.out_features, 256),
-            nn.ReLU(),
-            nn.Dropout(0.5),
-            nn.Linear(256, 128),
-            nn.ReLU(),
-            nn.Dropout(0.5),
-            nn.Linear(128, num_classes),
-        )
+        self.head = _dense((self.trunk.out_features, *self.hidden), num_classes, 0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _layers(self.trunk(x), self.head, self.training)
 
 
-class FlatNetLite(nn.Module):
-    """flatnet's ``FlatNetLite``: conv trunk, then FC 128 -> 10 with dropout 0.5."""
+class FlatNetLite(FlatNet):
+    """flatnet's ``FlatNetLite``: conv trunk, then FC 128 -> K with dropout 0.5."""
 
-    def __init__(
-        self, canvas_size: Size = 8, num_classes: int = NUM_CLASSES, in_channels: int = 1
-    ) -> None:
-        super().__init__()
-        self.trunk = _ConvTrunk(canvas_size, in_channels)
-        self.head = nn.Sequential(
-            nn.Linear(self.trunk.out_features, 128),
-            nn.ReLU(),
-            nn.Dropout(0.5),
-            nn.Linear(128, num_classes),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _layers(self.trunk(x), self.head, self.training)
+    hidden = (128,)
 
 
 class DropMaxNet(nn.Module):
@@ -163,16 +153,8 @@ class MLPNet(nn.Module):
     ) -> None:
         super().__init__()
         height, width = _hw(canvas_size)
-        self.net = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(in_channels * height * width, 512),
-            nn.ReLU(),
-            nn.Dropout(0.3),
-            nn.Linear(512, 256),
-            nn.ReLU(),
-            nn.Dropout(0.3),
-            nn.Linear(256, num_classes),
-        )
+        dense = _dense((in_channels * height * width, 512, 256), num_classes, 0.3)
+        self.net = nn.Sequential(nn.Flatten(), *dense)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _layers(x, self.net, self.training)

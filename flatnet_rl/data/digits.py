@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from flatnet_rl.data.images import resize
 from flatnet_rl.data.labelled import (
@@ -31,6 +30,7 @@ from flatnet_rl.data.labelled import (
     DatasetNotFoundError,
     DataSpec,
     DataSplit,
+    stratified_split,
 )
 
 
@@ -42,20 +42,6 @@ def binarize(gray: np.ndarray | torch.Tensor, canvas: int, threshold: float = 0.
     return (images[:, 0] >= threshold).to(torch.uint8).numpy()
 
 
-def _stratified_split(
-    canvases: np.ndarray, labels: np.ndarray, spec: DataSpec, class_names: tuple[str, ...]
-) -> DataSplit:
-    train_idx, test_idx = train_test_split(
-        np.arange(len(labels)),
-        test_size=spec.test_fraction,
-        stratify=labels,
-        random_state=spec.split_seed,
-    )
-    return DataSplit(
-        canvases[train_idx], labels[train_idx], canvases[test_idx], labels[test_idx], class_names
-    )
-
-
 def load_embedded_digits(spec: DataSpec | None = None) -> DataSplit:
     """scikit-learn's bundled digits, binarized to the canvas, with a stratified seeded split."""
     from sklearn.datasets import load_digits
@@ -64,7 +50,7 @@ def load_embedded_digits(spec: DataSpec | None = None) -> DataSplit:
     bunch = load_digits()
     gray = bunch.images.astype(np.float32) / 16.0
     labels = bunch.target.astype(np.int64)
-    return _stratified_split(
+    return stratified_split(
         binarize(gray, spec.canvas, spec.threshold), labels, spec, DIGIT_CLASS_NAMES
     )
 
@@ -91,7 +77,7 @@ def load_mnist5k(spec: DataSpec) -> DataSplit:
         table = np.loadtxt(handle, delimiter=",", dtype=np.uint8)
     gray = table[:, :-1].reshape(-1, 28, 28).astype(np.float32) / 255.0
     labels = table[:, -1].astype(np.int64)
-    return _stratified_split(
+    return stratified_split(
         binarize(gray, spec.canvas, spec.threshold), labels, spec, DIGIT_CLASS_NAMES
     )
 

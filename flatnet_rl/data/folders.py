@@ -19,10 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as TF
-from sklearn.model_selection import train_test_split
 
 from flatnet_rl.data.images import CanvasError, resize, to_nchw, to_unit
-from flatnet_rl.data.labelled import DatasetNotFoundError, DataSpec, DataSplit
+from flatnet_rl.data.labelled import (
+    DatasetNotFoundError,
+    DataSpec,
+    DataSplit,
+    stratified_split,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
@@ -146,15 +150,7 @@ def load_images(spec: DataSpec) -> DataSplit:
         value_range = (0.0, 255.0)
     else:
         raise ValueError(f"{path}: images must be uint8, float or bool, got {x.dtype}")
-    train_idx, test_idx = train_test_split(
-        np.arange(len(labels)),
-        test_size=spec.test_fraction,
-        stratify=labels,
-        random_state=spec.split_seed,
-    )
-    return DataSplit(
-        x[train_idx], labels[train_idx], x[test_idx], labels[test_idx], names, value_range
-    )
+    return stratified_split(x, labels, spec, names, value_range)
 
 
 def save_image_folder(

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from flatnet_rl.data.images import BINARY, MAX_SIDE, MIN_SIDE, InputSpec, ValueRange
 
@@ -160,3 +161,22 @@ class DataSplit:
 
 #: Former name of :class:`DataSplit`.
 DigitSplit = DataSplit
+
+
+def stratified_split(
+    x: np.ndarray,
+    labels: np.ndarray,
+    spec: DataSpec,
+    class_names: tuple[str, ...],
+    value_range: ValueRange = BINARY,
+) -> DataSplit:
+    """Split labelled images train/test, stratified by class, seeded by ``spec.split_seed``."""
+    train_idx, test_idx = train_test_split(
+        np.arange(len(labels)),
+        test_size=spec.test_fraction,
+        stratify=labels,
+        random_state=spec.split_seed,
+    )
+    return DataSplit(
+        x[train_idx], labels[train_idx], x[test_idx], labels[test_idx], class_names, value_range
+    )
