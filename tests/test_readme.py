@@ -20,3 +20,18 @@ def test_setup_block_has_install_and_test_commands():
     assert len(commands) == 2
     assert "pip install -e" in commands[0] and "flatnet-rl" in commands[0]
     assert "pytest" in commands[1]
+
+
+def test_every_results_block_names_the_command_that_made_it():
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "scripts" / "readme_results.py"
+    spec = importlib.util.spec_from_file_location("readme_results", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = README.read_text()
+    found = module.blocks(text)
+    assert found, "the README has no results blocks"
+    assert module.check(text) == []
+    for name, (command, body) in found.items():
+        assert command.startswith(("flatnet-rl ", "python ")), (name, command)

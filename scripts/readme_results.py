@@ -1,0 +1,139 @@
+"""Paste result tables and figures into the README from the runs that made them.
+
+    python scripts/readme_results.py            # update README.md and docs/ from runs/
+    python scripts/readme_results.py --check    # exit 1 if a block lacks its command
+
+Every results block of the README is delimited by
+
+    <!-- results NAME: COMMAND -->
+    ...generated table...
+    <!-- /results NAME -->
+
+and :data:`RESULTS` says which file each block comes from; COMMAND is the command that
+wrote that file (so a reader can rerun it). Figures listed in :data:`FIGURES` are copied
+from the run folders into ``docs/``. Blocks whose source file does not exist are left as
+they are (and reported), so a partial rerun updates what it made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+README = ROOT / "README.md"
+
+#: block name -> (command that writes it, file holding the generated markdown)
+RESULTS: dict[str, tuple[str, str]] = {
+    "compare-8": ("flatnet-rl compare --out runs/compare", "runs/compare/table.md"),
+    "compare-8-families": ("flatnet-rl compare --out runs/compare", "runs/compare/families.md"),
+    "compare-28": (
+        "flatnet-rl compare --source mnist5k --canvas 28 --out runs/compare28",
+        "runs/compare28/table.md",
+    ),
+    "compare-28-families": (
+        "flatnet-rl compare --source mnist5k --canvas 28 --out runs/compare28",
+        "runs/compare28/families.md",
+    ),
+    "zoo": ("python scripts/zoo_table.py > runs/zoo.md", "runs/zoo.md"),
+    "agents-pixel": (
+        "flatnet-rl compare-agents --out runs/agents_pixel",
+        "runs/agents_pixel/table.md",
+    ),
+    "agents-pen": (
+        "flatnet-rl compare-agents flatnet baseline ensemble:baseline*5 --action-mode pen "
+        "--out runs/agents_pen",
+        "runs/agents_pen/table.md",
+    ),
+    "agents-pen-14": (
+        "flatnet-rl compare-agents flatnet-14 baseline-14 --action-mode pen --seeds 3 "
+        "--out runs/agents_pen14",
+        "runs/agents_pen14/table.md",
+    ),
+    "shapes": ("python examples/shapes_end_to_end.py --full", "runs/shapes/table.md"),
+    "bench-reward": (
+        "python benchmarks/bench_reward.py --out runs/bench/reward.md",
+        "runs/bench/reward.md",
+    ),
+    "bench-scaling": (
+        "python benchmarks/bench_scaling.py --out runs/bench/scaling.md",
+        "runs/bench/scaling.md",
+    ),
+}
+#: figure in docs/ -> the run file it is copied from
+FIGURES: dict[str, str] = {
+    "docs/morph_flatnet.png": "runs/compare/morph_flatnet.png",
+    "docs/morph_baseline.png": "runs/compare/morph_baseline.png",
+    "docs/false_positive_bars.png": "runs/compare/false_positive_bars.png",
+    "docs/morph_flatnet-28.png": "runs/compare28/morph_flatnet-28.png",
+    "docs/false_positive_bars_28.png": "runs/compare28/false_positive_bars.png",
+    "docs/overoptimization_pixel.png": "runs/agents_pixel/overoptimization.png",
+    "docs/iqm_pixel.png": "runs/agents_pixel/iqm.png",
+    "docs/overoptimization_pen.png": "runs/agents_pen/overoptimization.png",
+    "docs/shapes_final_frames.png": "runs/shapes/final_frames.png",
+    "docs/env_steps.png": "runs/bench/env_steps.png",
+    "docs/scaling.png": "runs/bench/scaling.png",
+}
+BLOCK = re.compile(r"<!-- results (?P<name>[\w-]+): (?P<command>.*?) -->\n(?P<body>.*?)"
+                   r"<!-- /results (?P=name) -->", re.S)
+
+
+def blocks(text: str) -> dict[str, tuple[str, str]]:
+    """README block name -> (command, body)."""
+    return {m["name"]: (m["command"], m["body"]) for m in BLOCK.finditer(text)}
+
+
+def check(text: str) -> list[str]:
+    """Problems: blocks without a registered source, or whose command differs."""
+    problems = []
+    found = blocks(text)
+    for name, (command, _) in found.items():
+        if name not in RESULTS:
+            problems.append(f"block {name!r} has no entry in RESULTS")
+        elif RESULTS[name][0] != command:
+            problems.append(f"block {name!r} names {command!r}, RESULTS says {RESULTS[name][0]!r}")
+    return problems
+
+
+def update(text: str) -> tuple[str, list[str]]:
+    """The README with every block whose source exists replaced; and what was skipped."""
+    skipped = []
+
+    def replace(match: re.Match) -> str:
+        name = match["name"]
+        command, source = RESULTS[name]
+        path = ROOT / source
+        if not path.is_file():
+            skipped.append(f"{name}: {source} not found (run: {command})")
+            return match[0]
+        body = path.read_text().strip() + "\n"
+        return f"<!-- results {name}: {command} -->\n{body}<!-- /results {name} -->"
+
+    return BLOCK.sub(replace, text), skipped
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check the blocks")
+    args = parser.parse_args()
+    text = README.read_text()
+    problems = check(text)
+    if problems or args.check:
+        print("\n".join(problems) or "README results blocks: ok")
+        return 1 if problems else 0
+    new, skipped = update(text)
+    README.write_text(new)
+    for figure, source in FIGURES.items():
+        if (ROOT / source).is_file():
+            shutil.copyfile(ROOT / source, ROOT / figure)
+        else:
+            skipped.append(f"{figure}: {source} not found")
+    print("\n".join(f"skipped {s}" for s in skipped) or "all blocks and figures updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
