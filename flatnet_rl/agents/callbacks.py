@@ -65,14 +65,24 @@ class OveroptimizationCallback(BaseCallback):
     ``evaluate`` is a function of the model returning per-episode scores
     (:func:`~flatnet_rl.agents.metrics.score_episodes`); each point of :attr:`points` holds
     ``timesteps``, ``seconds`` (training wall time so far, evaluation excluded) and the
-    summary of :func:`~flatnet_rl.agents.metrics.summarize`.
+    summary of :func:`~flatnet_rl.agents.metrics.summarize`. Training stops early once the
+    judges reach ``stop_at_judge`` or after ``max_seconds`` of training (time to a painter).
     """
 
-    def __init__(self, evaluate: Callable[[Any], dict], every: int, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        evaluate: Callable[[Any], dict],
+        every: int,
+        *,
+        stop_at_judge: float | None = None,
+        max_seconds: float | None = None,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(verbose)
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         self.evaluate, self.every = evaluate, every
+        self.stop_at_judge, self.max_seconds = stop_at_judge, max_seconds
         self.points: list[dict[str, Any]] = []
         self._next = 0
         self._train_seconds = 0.0
@@ -96,7 +106,11 @@ class OveroptimizationCallback(BaseCallback):
         if self.num_timesteps >= self._next:
             self._record()
             self._next += self.every
-        return True
+            judge = self.points[-1]["judge_p_target"]
+            if self.stop_at_judge is not None and judge >= self.stop_at_judge:
+                return False
+        running = self._train_seconds + time.perf_counter() - self._since
+        return self.max_seconds is None or running < self.max_seconds
 
     def _on_training_end(self) -> None:
         if not self.points or self.points[-1]["timesteps"] != self.num_timesteps:

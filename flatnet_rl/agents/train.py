@@ -73,12 +73,15 @@ def train_agent(
     progress: bool = True,
     overwrite: bool = False,
     reward: Classifier | None = None,
+    stop_at_judge: float | None = None,
+    max_train_seconds: float | None = None,
 ) -> Path:
     """Train, save ``model.zip``, ``config.json`` (and ``curve.json``) in ``config.out``.
 
     ``reward``: a classifier object to use instead of resolving ``config.reward_model`` (e.g.
     :meth:`Classifier.from_module`); the config records its name. Evaluate such a run with
-    ``evaluate_agent(run, reward=...)``.
+    ``evaluate_agent(run, reward=...)``. With ``config.eval_every``, training stops early
+    when the judges reach ``stop_at_judge`` or after ``max_train_seconds``.
 
     Raises:
         RunExistsError: ``config.out`` already holds a run and ``overwrite`` is off (checked
@@ -97,7 +100,12 @@ def train_agent(
     curve = None
     if config.eval_every:
         evaluate = partial(_curve_scores, config=config, proxy=proxy, judges=judges)
-        curve = OveroptimizationCallback(evaluate, config.eval_every)
+        curve = OveroptimizationCallback(
+            evaluate,
+            config.eval_every,
+            stop_at_judge=stop_at_judge,
+            max_seconds=max_train_seconds,
+        )
         callbacks.append(curve)
     started = time.perf_counter()
     model.learn(
