@@ -230,3 +230,20 @@ def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):
     path = Path(__file__).parents[1] / "examples" / script
     monkeypatch.setattr(sys, "argv", [str(path), *args])
     runpy.run_path(str(path), run_name="__main__")
+
+
+def test_evaluate_agent_writes_a_video(tmp_path):
+    pytest.importorskip("moviepy")
+    from moviepy import VideoFileClip
+
+    run = train_agent(AgentConfig(timesteps=64, n_envs=2, out=str(tmp_path / "run"),
+                                  hyperparams={"n_steps": 32, "batch_size": 64}), progress=False)
+    video = tmp_path / "episodes.mp4"
+    evaluate_agent(run, episodes=2, video=video, video_episodes=2)
+    clip = VideoFileClip(str(video))
+    try:
+        assert clip.duration > 1.0 and clip.size[0] >= 64
+    finally:
+        clip.close()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        evaluate_agent(run, episodes=2, video=video, out=tmp_path / "other")

@@ -35,6 +35,7 @@ from flatnet_rl.agents.metrics import (
 from flatnet_rl.agents.runs import check_outputs, load_run
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward.episodes import EPISODE_KEY
+from flatnet_rl.util.paths import check_writable_file
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never reuse the training env seeds
 EVAL_FILES = ("eval.json", "eval.md", "final_canvases.png")
@@ -112,6 +113,8 @@ def evaluate_agent(
     run_dir = Path(run_dir)
     out_dir = Path(out) if out is not None else run_dir
     check_outputs(out_dir, EVAL_FILES, overwrite=overwrite)
+    if video is not None:  # before any work: a path in the way must not cost the evaluation
+        check_writable_file(video, overwrite=overwrite, suffix=".mp4")
     config, model = load_run(run_dir)
     proxy = reward if reward is not None else reward_classifier(config, device="cpu")
     judge_names = list(judges) if judges else judges_of(config, canvas_of(config, proxy))
