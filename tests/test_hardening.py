@@ -366,3 +366,16 @@ def test_dummy_vec_env_stack_matches_native(tmp_path):
     for _ in range(20):
         a = rng.integers(0, 65, 3)
         np.testing.assert_allclose(native.step(a)[1], dummy.step(a)[1], atol=1e-6)
+
+
+def test_a_model_returning_nan_is_named_in_compare():
+    from flatnet_rl.evaluation.compare import evaluate_models
+
+    class Broken:
+        name, canvas_size, metadata = "broken-model", 8, {}
+
+        def predict_proba(self, images, **kwargs):
+            return np.full((len(images), 10), np.nan)
+
+    with pytest.raises(ValueError, match="broken-model"):
+        evaluate_models([Broken()], n_outliers=10, n_paths=2)

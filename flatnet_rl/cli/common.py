@@ -22,6 +22,7 @@ USER_ERRORS = (
     RunExistsError,
     PermissionError,
     ImportError,
+    FloatingPointError,  # a classifier producing NaN/inf: the message names it
 )
 
 
