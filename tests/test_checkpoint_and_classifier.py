@@ -423,7 +423,8 @@ def test_zoo_probabilities_are_unchanged():
 
 def test_zoo_files_match_manifest_hashes():
     manifest = json.loads(MANIFEST.read_text())
-    for name in ZOO_NAMES:
+    assert {"flatnet-28", "baseline-28", "judge-28", "flatnet-14", "judge-cnn"} <= set(manifest)
+    for name in manifest:
         entry = manifest[name]
         digest = hashlib.sha256((ZOO_DIR / entry["file"]).read_bytes()).hexdigest()
         assert digest == entry["sha256"], name
@@ -577,3 +578,19 @@ def test_judge_is_independent_and_accurate(zoo):
     assert judge.metadata["training"]["data"]["split_seed"] == 1
     own = load_embedded_digits(DataSpec(split_seed=1))
     assert _accuracy(judge, own) >= 0.9
+
+
+@pytest.mark.parametrize("side", [14, 28])
+def test_bigger_shipped_models_and_paint_env_defaults(side):
+    import gymnasium as gym
+
+    clf = load_classifier(f"flatnet-{side}", device="cpu")
+    assert clf.canvas_size == side and not clf.evaluation_only
+    assert load_classifier(f"judge-{side}", device="cpu").evaluation_only
+    env = gym.make("FlatnetPaint-v0", canvas_size=side, action_mode="pen")
+    obs, info = env.reset(seed=0)
+    assert obs["canvas"].shape == (side, side)
+    assert env.unwrapped.canvas_size == side
+    assert env.get_wrapper_attr("classifier").name == f"flatnet-{side}"
+    with pytest.raises(ValueError, match="shipped flatnet sizes"):
+        gym.make("FlatnetPaint-v0", canvas_size=side, classifier="flatnet")
