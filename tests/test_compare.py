@@ -425,6 +425,8 @@ def test_cli_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
             "200",
             "--cache",
             str(tmp_path / "cache"),
+            "--workers",
+            "1",
             "--quiet",
         ]
     )
