@@ -77,8 +77,11 @@ FIGURES: dict[str, str] = {
     "docs/env_steps.png": "runs/bench/env_steps.png",
     "docs/scaling.png": "runs/bench/scaling.png",
 }
-BLOCK = re.compile(r"<!-- results (?P<name>[\w-]+): (?P<command>.*?) -->\n(?P<body>.*?)"
-                   r"<!-- /results (?P=name) -->", re.S)
+BLOCK = re.compile(
+    r"<!-- results (?P<name>[\w-]+): (?P<command>.*?) -->\n(?P<body>.*?)"
+    r"<!-- /results (?P=name) -->",
+    re.S,
+)
 
 
 def blocks(text: str) -> dict[str, tuple[str, str]]:

@@ -1,6 +1,6 @@
 """Print the shipped models as a markdown table, from the manifest that zoo/build.py writes.
 
-    python scripts/zoo_table.py > runs/zoo.md
+python scripts/zoo_table.py > runs/zoo.md
 """
 
 from __future__ import annotations

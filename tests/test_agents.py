@@ -14,7 +14,7 @@ import torch
 from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, train_agent
 from flatnet_rl.agents.evaluate import evaluate_agent
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
-from flatnet_rl.agents.presets import CURRICULUM
+from flatnet_rl.agents.presets import RUNS
 from flatnet_rl.agents.runs import load_run
 from flatnet_rl.classifier import load_classifier
 from flatnet_rl.cli import main as cli_main
@@ -97,7 +97,8 @@ def test_config_validation():
         AgentConfig(start="scribble")
     with pytest.raises(ValueError, match="start"):
         AgentConfig(start={"blank": -1.0})
-    assert AgentConfig().start == {"blank": 0.25, "partial": 0.75}  # the curriculum
+    assert AgentConfig().start == {"blank": 0.1, "partial": 0.9}  # the curriculum
+    assert AgentConfig(action_mode="pen").timesteps == RUNS["pen"]["timesteps"]
     assert AgentConfig().eval_start == "blank"  # the task
     with pytest.raises(ValueError, match="unknown algorithm"):
         preset("sac")
@@ -137,7 +138,7 @@ def test_cli_train_and_evaluate_agent(tmp_path, capsys):
     model = (out / "model.zip").read_bytes()
     assert cli_main(["train-agent", "--timesteps", "64", "--out", str(out), "--quiet"]) == 2
     assert (out / "model.zip").read_bytes() == model
-    assert json.loads((out / "config.json").read_text())["start"] == CURRICULUM
+    assert json.loads((out / "config.json").read_text())["start"] == RUNS["pixel"]["start"]
     assert cli_main(["evaluate-agent", str(tmp_path / "missing")]) == 2
     with pytest.raises(SystemExit):
         cli_main(["train-agent", "--hyperparams", "[1, 2]"])
@@ -236,8 +237,15 @@ def test_evaluate_agent_writes_a_video(tmp_path):
     pytest.importorskip("moviepy")
     from moviepy import VideoFileClip
 
-    run = train_agent(AgentConfig(timesteps=64, n_envs=2, out=str(tmp_path / "run"),
-                                  hyperparams={"n_steps": 32, "batch_size": 64}), progress=False)
+    run = train_agent(
+        AgentConfig(
+            timesteps=64,
+            n_envs=2,
+            out=str(tmp_path / "run"),
+            hyperparams={"n_steps": 32, "batch_size": 64},
+        ),
+        progress=False,
+    )
     video = tmp_path / "episodes.mp4"
     evaluate_agent(run, episodes=2, video=video, video_episodes=2)
     clip = VideoFileClip(str(video))

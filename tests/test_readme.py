@@ -33,5 +33,5 @@ def test_every_results_block_names_the_command_that_made_it():
     found = module.blocks(text)
     assert found, "the README has no results blocks"
     assert module.check(text) == []
-    for name, (command, body) in found.items():
+    for name, (command, _body) in found.items():
         assert command.startswith(("flatnet-rl ", "python ")), (name, command)

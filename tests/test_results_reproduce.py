@@ -21,8 +21,9 @@ SHIPPED = {"flatnet", "baseline", "flatnet-28", "baseline-28", "flatnet-14", "ba
 
 
 def _block(name: str) -> str:
-    match = re.search(rf"<!-- results {name}: .*? -->\n(.*?)<!-- /results {name} -->",
-                      README.read_text(), re.S)
+    match = re.search(
+        rf"<!-- results {name}: .*? -->\n(.*?)<!-- /results {name} -->", README.read_text(), re.S
+    )
     assert match, f"README has no results block {name!r}"
     return match[1]
 
@@ -57,8 +58,19 @@ def _check_compare(block: str, table_file: Path, tolerance: float) -> None:
 @pytest.mark.slow
 def test_compare_8_reproduces(tmp_path):
     """`flatnet-rl compare --out runs/compare`: shipped rows exact, trained rows +-0.03."""
-    assert cli_main(["compare", "--out", str(tmp_path / "cmp"), "--cache",
-                     str(tmp_path / "cache"), "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "compare",
+                "--out",
+                str(tmp_path / "cmp"),
+                "--cache",
+                str(tmp_path / "cache"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     _check_compare("compare-8", tmp_path / "cmp" / "table.md", 0.03)
     _check_compare("compare-8-families", tmp_path / "cmp" / "families.md", 0.03)
 
@@ -66,8 +78,23 @@ def test_compare_8_reproduces(tmp_path):
 @pytest.mark.slow
 def test_compare_28_shipped_rows_reproduce(tmp_path):
     out = tmp_path / "cmp28"
-    assert cli_main(["compare", "flatnet-28", "baseline-28", "--source", "mnist5k", "--canvas",
-                     "28", "--out", str(out), "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "compare",
+                "flatnet-28",
+                "baseline-28",
+                "--source",
+                "mnist5k",
+                "--canvas",
+                "28",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     expected = _rows(_block("compare-28"))
     got = _rows((out / "table.md").read_text())
     for name in ("flatnet-28", "baseline-28"):
@@ -84,7 +111,8 @@ def test_agent_headline_reproduces_for_one_seed(tmp_path):
     from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
 
     result = run_agent_comparison(
-        AgentGrid(reward_models=("flatnet", "baseline"), seeds=1), tmp_path / "agents",
+        AgentGrid(reward_models=("flatnet", "baseline"), seeds=1),
+        tmp_path / "agents",
         progress=False,
     )
     expected = _rows(_block("agents-pixel"))

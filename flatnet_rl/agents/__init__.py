@@ -2,7 +2,7 @@
 
 from flatnet_rl.agents.config import AgentConfig, judge_panel
 from flatnet_rl.agents.features import CanvasFeaturesExtractor
-from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, PRESETS, preset
+from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, PRESETS, RUNS, preset, run_defaults
 from flatnet_rl.agents.runs import RunExistsError, load_run
 from flatnet_rl.agents.train import build_algorithm, train_agent
 
@@ -10,6 +10,7 @@ __all__ = [
     "ALGORITHMS",
     "CURRICULUM",
     "PRESETS",
+    "RUNS",
     "AgentConfig",
     "CanvasFeaturesExtractor",
     "RunExistsError",
@@ -17,5 +18,6 @@ __all__ = [
     "judge_panel",
     "load_run",
     "preset",
+    "run_defaults",
     "train_agent",
 ]

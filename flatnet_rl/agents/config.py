@@ -9,7 +9,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, preset
+from flatnet_rl.agents.presets import ALGORITHMS, preset, run_defaults
 from flatnet_rl.classifier import zoo_manifest
 from flatnet_rl.envs.paint import PaintEnv, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
@@ -47,8 +47,10 @@ class AgentConfig:
         judges: the independent classifiers used only to evaluate (never as reward); empty:
             the shipped judge panel for the canvas size.
         canvas_size: the paint env's canvas (default: the reward model's).
-        start: training start canvases, a mode or a mixture (default :data:`CURRICULUM`);
-            ``eval_start``: evaluation's (the task: a blank canvas).
+        start: training start canvases, a mode or a mixture; ``eval_start``: evaluation's
+            (the task: a blank canvas).
+        n_envs, timesteps, start: ``None`` takes the action mode's preset
+            (:func:`~flatnet_rl.agents.presets.run_defaults`).
         env_kwargs: extra keyword arguments for the env (``pixel_op``, ``noise_density`` ...).
         hyperparams: overrides of the algorithm's preset (checked against the algorithm).
         eval_every: record proxy and judge scores of ``curve_episodes`` evaluation episodes
@@ -62,11 +64,11 @@ class AgentConfig:
     reward_mode: str = "delta"
     action_mode: str = "pixel"
     target: int | str | None = None
-    start: str | dict[str, float] = field(default_factory=lambda: dict(CURRICULUM))
+    start: str | dict[str, float] | None = None
     eval_start: str = "blank"
     max_steps: int | None = None
-    timesteps: int = 200_000
-    n_envs: int = 8
+    timesteps: int | None = None
+    n_envs: int | None = None
     seed: int = 0
     out: str = "runs/agent"
     device: str = "auto"
@@ -79,6 +81,11 @@ class AgentConfig:
     cache_dir: str = "runs/cache"
 
     def __post_init__(self) -> None:
+        if self.action_mode not in ("pixel", "pen"):
+            raise ValueError(f"action_mode must be 'pixel' or 'pen', got {self.action_mode!r}")
+        for key, value in run_defaults(self.action_mode).items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
         if self.algo not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {self.algo!r}; expected one of {ALGORITHMS}")
         if self.reward_mode not in MODES:
@@ -108,7 +115,7 @@ class AgentConfig:
         check_model_spec(self.reward_model)
         if not isinstance(self.hyperparams, dict) or not isinstance(self.env_kwargs, dict):
             raise ValueError("hyperparams and env_kwargs must be dicts (JSON objects)")
-        preset(self.algo, self.hyperparams)  # unknown keys and bad values fail now
+        preset(self.algo, self.hyperparams, self.action_mode)  # bad keys/values fail now
         if self.is_paint:
             allowed = set(inspect.signature(PaintEnv.__init__).parameters) - _CONFIG_OWNED
             unknown = sorted(set(self.env_kwargs) - allowed)

@@ -1,87 +1,134 @@
-"""Hyperparameter presets per algorithm, tuned for FlatnetPaint-v0 (8x8, pixel actions).
+"""Presets per algorithm and paint-env action mode: the run settings and hyperparameters
+``flatnet-rl train-agent`` uses by default, in one readable place.
 
-Kept in one readable place; ``train_agent(..., hyperparams={...})`` overrides any entry.
-``features_extractor`` picks the policy's input network for Dict observations: ``"flatten"``
-(SB3's CombinedExtractor: flattened canvas + one-hot target; it learned fastest in our runs)
-or ``"canvas_cnn"`` (:class:`~flatnet_rl.agents.features.CanvasFeaturesExtractor`).
-Why these values: episodes are short (<= 32 steps) and the shaped reward is dense, so a
-short rollout per env suffices. The discount is low on purpose (``gamma=0.5``): with a
-potential-based reward each pixel's reward is the change in p_target it causes, and a short
-horizon credits a pixel mostly with that change instead of with the noisy outcome of the
-whole episode. At 300k steps, seed 0, judge p_target was 0.10 / 0.66 / 0.76 / 0.93 / 0.86
-for gamma 0.99 / 0.9 / 0.8 / 0.5 / 0.3 (``python examples/sweep_gamma.py --full``).
-The entropy bonus keeps the 65-way pixel policy exploring long enough to find pixels that
-raise p_target for every digit.
+``train_agent(..., hyperparams={...})`` overrides any hyperparameter (``policy_kwargs``
+merged); ``n_envs``, ``timesteps`` and ``start`` are fields of the run config.
 
-Only the PPO preset is tuned. The A2C and DQN presets are starting points: with its preset,
-``flatnet-rl train-agent --algo a2c --timesteps 300000`` ends at judge p_target 0.105, i.e.
-A2C has not learned to paint yet.
+**PPO, pixel mode** (chosen over 5 seeds per setting; ``flatnet-rl compare-agents`` reruns
+it): 32 natively vectorized envs x 32 steps per
+rollout, 4 epochs of batches of 256 (the gradient update is most of PPO's wall time, so few
+cheap epochs over a wide rollout), learning rate decaying linearly from 1.5e-3, and
+:class:`~flatnet_rl.agents.policies.MaskedMLPPolicy`: MLPs on canvas + target with
+already-painted pixels masked out and a learned per-target bias of every pixel. Starts: 9
+episodes in 10 from a partly erased target digit (the flat reward gives no signal on a nearly
+blank canvas; 1 in 4 blank starts left the worst digit at 0.60 on one of 5 seeds, 1 in 10 at
+>= 0.71 on all). The discount is low on purpose (``gamma=0.5``): with a potential-based reward
+each pixel's reward is the change in p_target it causes, and a short horizon credits a pixel
+mostly with that change instead of the noisy outcome of the whole episode (0.7 lowered the
+worst digit to 0.22).
+
+**PPO, pen mode**: the same rollout shape with
+:class:`~flatnet_rl.agents.policies.PenMLPPolicy` (an egocentric window around the cursor,
+moves off the canvas masked, a per-(target, cell) action bias); see its entry for its budget.
+
+The A2C and DQN presets are untuned starting points (an earlier A2C run at 300k steps ended
+at judge p_target 0.105: it had not learned to paint).
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from typing import Any
 
 ALGORITHMS = ("ppo", "a2c", "dqn")
+ACTION_MODES = ("pixel", "pen")
 #: Preset keys that are ours, not SB3 constructor arguments.
-OWN_KEYS = ("features_extractor",)
+OWN_KEYS = ("policy", "features_extractor")
 FEATURES_EXTRACTORS = ("flatten", "canvas_cnn")
-#: Training start canvases on the paint env: 3 episodes in 4 start from a partly drawn target
-#: digit. From a blank canvas the flatnet reward stays flat until a good part of a digit is
-#: drawn; with blank starts only, PPO reached judge p_target 0.45 instead of 0.89 at 300k steps
-#: (``flatnet-rl train-agent --timesteps 300000 [--start blank]``, README).
+#: The start mixture of the old preset, kept for reference and the CLI's examples.
 CURRICULUM: dict[str, float] = {"blank": 0.25, "partial": 0.75}
 
-PRESETS: dict[str, dict[str, Any]] = {
+#: Run settings per action mode: envs per vector, training steps, start canvases.
+RUNS: dict[str, dict[str, Any]] = {
+    "pixel": {"n_envs": 32, "timesteps": 200_000, "start": {"blank": 0.1, "partial": 0.9}},
+    "pen": {"n_envs": 32, "timesteps": 600_000, "start": {"blank": 0.1, "partial": 0.9}},
+}
+
+_PPO_COMMON: dict[str, Any] = {
+    "n_steps": 32,
+    "batch_size": 256,
+    "n_epochs": 4,
+    "learning_rate": {"linear": 1.5e-3},
+    "gamma": 0.5,
+    "gae_lambda": 0.95,
+    "clip_range": 0.2,
+    "ent_coef": 0.01,
+    "vf_coef": 0.5,
+}
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "ppo": {
-        "n_steps": 128,
-        "batch_size": 256,
-        "n_epochs": 10,
-        "learning_rate": 3e-4,
-        "gamma": 0.5,
-        "gae_lambda": 0.95,
-        "clip_range": 0.2,
-        "ent_coef": 0.01,
-        "vf_coef": 0.5,
-        "features_extractor": "flatten",
-        "policy_kwargs": {"net_arch": [256, 256]},
+        "pixel": {
+            **_PPO_COMMON,
+            "policy": "masked_mlp",
+            "policy_kwargs": {"net_arch": [256, 256], "template": True},
+        },
+        "pen": {
+            **_PPO_COMMON,
+            "policy": "pen_mlp",
+            "policy_kwargs": {"net_arch": [256, 256]},
+        },
     },
-    "a2c": {
-        "n_steps": 16,
-        "learning_rate": 7e-4,
-        "gamma": 0.99,
-        "gae_lambda": 0.95,
-        "ent_coef": 0.01,
-        "policy_kwargs": {"net_arch": [256, 256]},
-    },
-    "dqn": {
-        "learning_rate": 5e-4,
-        "buffer_size": 100_000,
-        "learning_starts": 1_000,
-        "batch_size": 128,
-        "gamma": 0.99,
-        "train_freq": 4,
-        "target_update_interval": 2_000,
-        "exploration_fraction": 0.3,
-        "exploration_final_eps": 0.05,
-        "policy_kwargs": {"net_arch": [256, 256]},
-    },
+    "a2c": dict.fromkeys(
+        ACTION_MODES,
+        {
+            "n_steps": 16,
+            "learning_rate": 7e-4,
+            "gamma": 0.99,
+            "gae_lambda": 0.95,
+            "ent_coef": 0.01,
+            "features_extractor": "flatten",
+            "policy_kwargs": {"net_arch": [256, 256]},
+        },
+    ),
+    "dqn": dict.fromkeys(
+        ACTION_MODES,
+        {
+            "learning_rate": 5e-4,
+            "buffer_size": 100_000,
+            "learning_starts": 1_000,
+            "batch_size": 128,
+            "gamma": 0.99,
+            "train_freq": 4,
+            "target_update_interval": 2_000,
+            "exploration_fraction": 0.3,
+            "exploration_final_eps": 0.05,
+            "features_extractor": "flatten",
+            "policy_kwargs": {"net_arch": [256, 256]},
+        },
+    ),
 }
 
 
-#: Training steps of ``train-agent`` per paint-env action mode (what its preset needs).
-DEFAULT_TIMESTEPS: dict[str, int] = {"pixel": 200_000, "pen": 300_000}
+def _check_mode(action_mode: str) -> str:
+    if action_mode not in ACTION_MODES:
+        raise ValueError(f"unknown action mode {action_mode!r}; expected one of {ACTION_MODES}")
+    return action_mode
+
+
+def run_defaults(action_mode: str) -> dict[str, Any]:
+    """``n_envs``, ``timesteps`` and ``start`` of an action mode (copies)."""
+    values = RUNS[_check_mode(action_mode)]
+    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in values.items()}
 
 
 def default_timesteps(action_mode: str) -> int:
     """The default training budget of an action mode."""
-    if action_mode not in DEFAULT_TIMESTEPS:
-        raise ValueError(
-            f"unknown action mode {action_mode!r}; expected {sorted(DEFAULT_TIMESTEPS)}"
-        )
-    return DEFAULT_TIMESTEPS[action_mode]
+    return run_defaults(action_mode)["timesteps"]
+
+
+def schedule(value: Any) -> float | Callable[[float], float]:
+    """A learning rate: a number, or ``{"linear": x}`` (from x down to 0 over training;
+    SB3 passes the remaining progress, 1 -> 0)."""
+    if isinstance(value, dict):
+        if set(value) != {"linear"}:
+            raise ValueError(f"a learning-rate schedule is {{'linear': x}}, got {value!r}")
+        start = float(value["linear"])
+        if not (math.isfinite(start) and start > 0):
+            raise ValueError(f"linear learning rate must be a positive number, got {start}")
+        return lambda progress_remaining: start * progress_remaining
+    return value
 
 
 def algorithm_class(algo: str) -> type:
@@ -132,6 +179,14 @@ def check_hyperparams(algo: str, params: dict[str, Any]) -> None:
                 raise ValueError(
                     f"features_extractor must be one of {FEATURES_EXTRACTORS}, got {value!r}"
                 )
+            if key == "policy":
+                from flatnet_rl.agents.policies import POLICIES
+
+                if value not in POLICIES:
+                    raise ValueError(f"policy must be one of {sorted(POLICIES)}, got {value!r}")
+            continue
+        if key == "learning_rate" and isinstance(value, dict):
+            schedule(value)
             continue
         if key not in accepted:
             raise ValueError(
@@ -160,12 +215,15 @@ def check_hyperparams(algo: str, params: dict[str, Any]) -> None:
             raise ValueError(f"policy_kwargs must be a JSON object, got {value!r}")
 
 
-def preset(algo: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A copy of the preset for ``algo`` with ``overrides`` applied (policy_kwargs merged),
-    checked by :func:`check_hyperparams`."""
+def preset(
+    algo: str, overrides: dict[str, Any] | None = None, action_mode: str = "pixel"
+) -> dict[str, Any]:
+    """A copy of the preset for ``algo`` and ``action_mode`` with ``overrides`` applied
+    (policy_kwargs merged), checked by :func:`check_hyperparams`."""
     if algo not in PRESETS:
         raise ValueError(f"unknown algorithm {algo!r}; expected one of {ALGORITHMS}")
-    params = {k: (dict(v) if isinstance(v, dict) else v) for k, v in PRESETS[algo].items()}
+    base = PRESETS[algo][_check_mode(action_mode)]
+    params = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     for key, value in (overrides or {}).items():
         if key == "policy_kwargs" and isinstance(value, dict):
             params["policy_kwargs"] = {**params.get("policy_kwargs", {}), **value}

@@ -32,7 +32,8 @@ from flatnet_rl.agents.envs import (
 )
 from flatnet_rl.agents.evaluate import EVAL_SEED_OFFSET, evaluate_model
 from flatnet_rl.agents.features import CanvasFeaturesExtractor
-from flatnet_rl.agents.presets import algorithm_class, preset
+from flatnet_rl.agents.policies import POLICIES
+from flatnet_rl.agents.presets import algorithm_class, preset, schedule
 from flatnet_rl.agents.runs import RUN_FILES, check_outputs
 from flatnet_rl.classifier import Classifier, load_classifier, resolve_device
 from flatnet_rl.util.jsonio import write_json
@@ -41,19 +42,28 @@ from flatnet_rl.util.jsonio import write_json
 CURVE_SEED_OFFSET = 2 * EVAL_SEED_OFFSET
 
 
+def _policy(config: AgentConfig, env: VecEnv, params: dict[str, Any]) -> Any:
+    """The policy (class or SB3 name) of a run; adjusts ``policy_kwargs`` to it."""
+    extractor = params.pop("features_extractor", "flatten")
+    name = params.pop("policy", None)
+    if name is not None and config.is_paint:
+        return POLICIES[name]
+    # SB3's own policies take net_arch, not the extra keywords of our paint-env policies.
+    kwargs = {k: v for k, v in params.get("policy_kwargs", {}).items() if k == "net_arch"}
+    params["policy_kwargs"] = kwargs
+    if not isinstance(env.observation_space, gym.spaces.Dict):
+        return "CnnPolicy" if len(env.observation_space.shape) == 3 else "MlpPolicy"
+    if "canvas" in env.observation_space.spaces and extractor == "canvas_cnn":
+        params["policy_kwargs"] = {"features_extractor_class": CanvasFeaturesExtractor, **kwargs}
+    return "MultiInputPolicy"
+
+
 def build_algorithm(config: AgentConfig, env: VecEnv) -> BaseAlgorithm:
     """The SB3 algorithm of a run, with its preset (and overrides) and policy."""
-    params = preset(config.algo, config.hyperparams)
-    extractor = params.pop("features_extractor", "canvas_cnn")
-    if isinstance(env.observation_space, gym.spaces.Dict):
-        policy = "MultiInputPolicy"
-        if "canvas" in env.observation_space.spaces and extractor == "canvas_cnn":
-            params["policy_kwargs"] = {
-                "features_extractor_class": CanvasFeaturesExtractor,
-                **params.get("policy_kwargs", {}),
-            }
-    else:
-        policy = "CnnPolicy" if len(env.observation_space.shape) == 3 else "MlpPolicy"
+    params = preset(config.algo, config.hyperparams, config.action_mode)
+    policy = _policy(config, env, params)
+    if "learning_rate" in params:
+        params["learning_rate"] = schedule(params["learning_rate"])
     if config.algo == "dqn" and not isinstance(env.action_space, gym.spaces.Discrete):
         raise ValueError("dqn needs a discrete action space")
     return algorithm_class(config.algo)(

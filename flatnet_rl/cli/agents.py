@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM
+from flatnet_rl.agents.presets import ALGORITHMS, RUNS
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
 from flatnet_rl.envs.paint import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, parse_start
@@ -130,9 +130,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--start",
         type=start,
-        default=dict(CURRICULUM),
+        default=None,
         help="paint env training starts: blank, noise, digit, partial or a JSON mixture such "
-        'as \'{"blank": 0.25, "partial": 0.75}\'',
+        f'as \'{{"blank": 0.1, "partial": 0.9}}\' (None: the action mode\'s preset, '
+        f"pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']})",
     )
     p.add_argument(
         "--max-steps",

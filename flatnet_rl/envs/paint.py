@@ -29,8 +29,8 @@ MIN_CANVAS = MIN_SIDE
 MAX_CANVAS = 64
 
 # Pen moves 0..3 (pen up) and 4..7 (pen down) share these directions: up, down, left, right.
-_PEN_DR = (-1, 1, 0, 0)
-_PEN_DC = (0, 0, -1, 1)
+PEN_DR = (-1, 1, 0, 0)
+PEN_DC = (0, 0, -1, 1)
 _PEN_STOP = 8
 
 
@@ -389,8 +389,8 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
             if self._pen:
                 row, col = self._row, self._col
                 direction = a & 3
-                new_row = row + _PEN_DR[direction]
-                new_col = col + _PEN_DC[direction]
+                new_row = row + PEN_DR[direction]
+                new_col = col + PEN_DC[direction]
                 inside = 0 <= new_row < self._size and 0 <= new_col < self._size
                 if a >= 4:
                     if not canvas[row, col]:

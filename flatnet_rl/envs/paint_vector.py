@@ -57,7 +57,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
-from flatnet_rl.envs.paint import _PEN_DC, _PEN_DR, _PEN_STOP, PaintEnv, _is_int
+from flatnet_rl.envs.paint import _PEN_STOP, PEN_DC, PEN_DR, PaintEnv, _is_int
 
 __all__ = ["PaintBatch", "PaintEnvView", "PaintVecEnv", "PaintVectorEnv", "make_paint_vector_env"]
 
@@ -85,7 +85,7 @@ def _pen_moves(size: int) -> np.ndarray:
     cells = np.arange(size * size)
     row, col = np.divmod(cells, size)
     moves = np.empty((size * size, _PEN_STOP + 1), dtype=np.int64)
-    for direction, (dr, dc) in enumerate(zip(_PEN_DR, _PEN_DC, strict=True)):
+    for direction, (dr, dc) in enumerate(zip(PEN_DR, PEN_DC, strict=True)):
         new_row, new_col = row + dr, col + dc
         inside = (new_row >= 0) & (new_row < size) & (new_col >= 0) & (new_col < size)
         moves[:, direction] = moves[:, direction + 4] = np.where(
