@@ -148,9 +148,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="paint env canvas (default: the reward model's)",
     )
     p.add_argument(
-        "--timesteps", type=int_in(1, 10**10), default=200_000, help="environment steps to train"
+        "--timesteps",
+        type=int_in(1, 10**10),
+        default=None,
+        help="environment steps to train (None: the action mode's preset, pixel "
+        f"{RUNS['pixel']['timesteps']:,}, pen {RUNS['pen']['timesteps']:,})",
     )
-    p.add_argument("--n-envs", type=int_in(1, 4096), default=8, help="parallel envs")
+    p.add_argument(
+        "--n-envs",
+        type=int_in(1, 4096),
+        default=None,
+        help="envs stepped together in one numpy operation (None: the preset's, "
+        f"{RUNS['pixel']['n_envs']})",
+    )
     p.add_argument(
         "--seed", type=int_in(0, 2**32 - 1), default=0, help="seeds torch, the envs and the policy"
     )
