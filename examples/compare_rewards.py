@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import tyro
 
+from flatnet_rl.cli.evaluation import AGENT_REWARDS
 from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
 
 

@@ -39,6 +39,17 @@ IMAGE_MODELS: tuple[str, ...] = (
     *OTHER_OBJECTIVES,
 )
 REPORT_FILES = ("report.md", "results.json", "table.md")
+#: What ``compare-agents`` trains agents on without REWARD arguments: the flat and the plain
+#: reward, the ensemble defences (5 seeds; mean, and mean - 1 std) of each, and label
+#: smoothing (another objective that flattens without outliers).
+AGENT_REWARDS: tuple[str, ...] = (
+    "flatnet",
+    "baseline",
+    "ensemble:baseline*5",
+    "ensemble@k=1:baseline*5",
+    "ensemble:flatnet*5",
+    "label_smoothing",
+)
 
 
 def default_models(data: DataSpec | None) -> list[str]:
@@ -328,7 +339,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "reward_models",
         nargs="*",
         metavar="REWARD",
-        default=["flatnet", "baseline", "ensemble:baseline*5", "label_smoothing"],
+        default=list(AGENT_REWARDS),
         help="reward model specs",
     )
     p.add_argument("--seeds", type=int_in(1, 1000), default=5, help="training seeds 0..N-1")
