@@ -25,12 +25,7 @@ from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparis
 class Args:
     """Agents trained on each reward model, compared over seeds."""
 
-    reward_models: tuple[str, ...] = (
-        "flatnet",
-        "baseline",
-        "ensemble:baseline*5",
-        "label_smoothing",
-    )
+    reward_models: tuple[str, ...] = AGENT_REWARDS
     """reward model specs; the first is compared with the others"""
     seeds: int = 2
     """training seeds per reward model (--full: 5)"""
