@@ -9,8 +9,9 @@
    including random-policy frames of the env) and plain cross-entropy; the judge (an MLP on
    the other pictures, evaluation only).
 3. ``flatnet-rl compare --data``: false-positive reward of both on the pictures' outliers.
-4. PPO on ``FlatnetShapes-v0`` (64x64 RGB frames) rewarded by each model for drawing a
-   ring; the judge scores the final frames: fooling = reward model sure, judge not.
+4. PPO on ``FlatnetShapes-v0`` rewarded by each model for drawing a ring: the agent sees the
+   grid of cells, the reward model the 64x64 RGB frames (``render()``); the judge scores the
+   final frames: fooling = reward model sure (>= 0.9), judge not (< 0.5).
 Writes ``table.md`` and ``final_frames.png`` to ``--out``.
 """
 
@@ -20,14 +21,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import torch
 import tyro
 from matplotlib.figure import Figure
 from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import DummyVecEnv, VecExtractDictObs, VecMonitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
-from flatnet_rl import FlatnetRewardVecEnv, load_classifier
+from flatnet_rl import FlatnetReward, load_classifier
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
+from flatnet_rl.agents.policies import MaskedMLPPolicy
+from flatnet_rl.agents.presets import preset, schedule
 from flatnet_rl.cli import main as flatnet_rl
 from flatnet_rl.data.shapes import write_shape_folder
 from flatnet_rl.envs.shapes import ShapesEnv
@@ -55,7 +59,7 @@ class Args:
     """seeds data, classifiers, envs and PPO"""
 
 
-FULL = {"pictures_per_class": 300, "epochs": 30, "timesteps": 150_000, "eval_episodes": 100}
+FULL = {"pictures_per_class": 300, "epochs": 30, "timesteps": 100_000, "eval_episodes": 100}
 
 
 def train_reward_models(args: Args, out: Path) -> dict[str, Path]:
@@ -84,6 +88,8 @@ def train_reward_models(args: Args, out: Path) -> dict[str, Path]:
             "1000",
             "--outliers-from-env",
             "FlatnetShapes-v0",
+            "--env-image",
+            "render",
             "--env-outlier-frames",
             "500",
         ],
@@ -119,24 +125,26 @@ def train_reward_models(args: Args, out: Path) -> dict[str, Path]:
     return paths
 
 
+def rewarded_envs(args: Args, reward: Path, n: int, partial_starts: float) -> VecEnv:
+    """``n`` shapes envs, each rewarded by ``reward`` reading its RGB frames."""
+
+    def make() -> gym.Env:
+        env = ShapesEnv(target=args.target, render_mode="rgb_array", partial_starts=partial_starts)
+        return FlatnetReward(env, str(reward), target=args.target, image="render", device="cpu")
+
+    return DummyVecEnv([make] * n)
+
+
 def train_agent(args: Args, reward: Path, out: Path) -> PPO:
-    """PPO on the grid of cells; the reward model sees only the RGB frames."""
-    venv = DummyVecEnv([lambda: ShapesEnv(target=args.target) for _ in range(8)])
+    """PPO with the paint env's pixel-mode preset and policy (the grid has the same actions);
+    9 training episodes in 10 start from a partly drawn target shape, as there."""
+    venv = rewarded_envs(args, reward, 16, partial_starts=0.9)
     venv.seed(args.seed)
-    venv = FlatnetRewardVecEnv(venv, str(reward), target=args.target, image="image")
-    venv = VecMonitor(VecExtractDictObs(venv, "grid"))  # the policy sees the cells
+    params = preset("ppo", action_mode="pixel")
+    params.pop("policy")
+    params["learning_rate"] = schedule(params["learning_rate"])
     model = PPO(
-        "MlpPolicy",
-        venv,
-        n_steps=64,
-        batch_size=256,
-        n_epochs=4,
-        gamma=0.5,
-        learning_rate=1e-3,
-        ent_coef=0.01,
-        seed=args.seed,
-        device="cpu",
-        verbose=0,
+        MaskedMLPPolicy, VecMonitor(venv), seed=args.seed, device="cpu", verbose=0, **params
     )
     model.learn(args.timesteps)
     model.save(out / "agent.zip")
@@ -144,11 +152,9 @@ def train_agent(args: Args, reward: Path, out: Path) -> PPO:
 
 
 def evaluate(args: Args, model: PPO, reward: Path, judge: Path) -> tuple[dict, EpisodeRecord]:
-    """Stochastic episodes; proxy and judge p_target of the final frames."""
-    venv = DummyVecEnv([lambda: ShapesEnv(target=args.target)])
+    """Stochastic episodes from a blank grid; proxy and judge p_target of the final frames."""
+    venv = rewarded_envs(args, reward, 1, partial_starts=0.0)
     venv.seed(args.seed + 10_000)
-    rewarded = FlatnetRewardVecEnv(venv, str(reward), target=args.target, image="image")
-    venv = VecExtractDictObs(rewarded, "grid")
     record = EpisodeRecord(value_range=(0.0, 255.0))
     obs = venv.reset()
     while len(record) < args.eval_episodes:

@@ -133,7 +133,7 @@ def test_image_outlier_families(family):
 
 
 def test_collect_frames_from_an_env():
-    frames, value_range = collect_frames("FlatnetShapes-v0", 10, seed=0)
+    frames, value_range = collect_frames("FlatnetShapes-v0", 10, seed=0, image="render")
     assert frames.shape == (10, 64, 64, 3) and value_range == (0.0, 255.0)
     canvases, canvas_range = collect_frames("FlatnetPaintBare-v0", 5, seed=0)
     assert canvases.shape == (5, 8, 8) and canvas_range == (0.0, 1.0)
@@ -144,15 +144,18 @@ def test_collect_frames_from_an_env():
 
 
 def test_shapes_env():
-    env = ShapesEnv(target="slash")
+    env = ShapesEnv(target="slash", render_mode="rgb_array")
     obs, info = env.reset(seed=0)
-    assert obs["image"].shape == (64, 64, 3) and obs["grid"].sum() == 0
+    assert obs["canvas"].sum() == 0 and env.render().shape == (64, 64, 3)
     assert info["target"] == SHAPE_CLASSES.index("slash")
     cells = shape_cells("slash", np.random.default_rng(0))
     for a in np.flatnonzero(cells.ravel()):
         obs, *_ = env.step(int(a))
-    assert obs["grid"].sum() == cells.sum()
-    assert (obs["image"] < 200).any()  # ink on paper
+    assert obs["canvas"].sum() == cells.sum()
+    assert (env.render() < 200).any()  # ink on paper
+    partial = ShapesEnv(target="ring", partial_starts=1.0)
+    starts = [partial.reset(seed=s)[0]["canvas"].sum() for s in range(20)]
+    assert max(starts) > 0
     with pytest.raises(ValueError, match="target"):
         ShapesEnv(target="hexagon")
 
@@ -295,6 +298,8 @@ def shape_models(tmp_path_factory):
                 "800",
                 "--outliers-from-env",
                 "FlatnetShapes-v0",
+                "--env-image",
+                "render",
                 "--env-outlier-frames",
                 "400",
                 "--out",
@@ -334,7 +339,13 @@ def test_trained_on_pictures_accurate_flat_and_rewarding_the_target(shape_models
     assert max_prob["flat"] < max_prob["plain"] - 0.15, max_prob
     rng = np.random.default_rng(3)
     for name, clf in shape_models.items():
-        env = FlatnetReward(ShapesEnv(target="ring", max_steps=64), clf, target="ring", mode="prob")
+        env = FlatnetReward(
+            ShapesEnv(target="ring", max_steps=64, render_mode="rgb_array"),
+            clf,
+            target="ring",
+            mode="prob",
+            image="render",
+        )
         p = {}
         for kind in SHAPE_CLASSES:
             values = []
