@@ -1,6 +1,6 @@
 """Reward speed, measured side by side in one run (issue goals on 2 cores).
 
-    python benchmarks/bench_reward.py [--ppo-steps 65536] [--plot docs/env_steps.png]
+    python benchmarks/bench_reward.py [--ppo-steps 65536] [--out runs/bench/reward.md]
 
 1. env steps/s for N = 1, 8, 64, 256 envs: SB3's DummyVecEnv of PaintEnv vs the native
    vectorized PaintVecEnv, bare and under FlatnetRewardVecEnv (one classifier call per
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -96,22 +97,37 @@ def main() -> None:
     parser.add_argument("--ppo-steps", type=int, default=65_536)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4096)
-    parser.add_argument("--plot", default=None, help="write the env-steps figure here")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/bench/reward.md"),
+        help="markdown tables; the env-steps figure goes next to it",
+    )
     args = parser.parse_args()
-    print(f"# reward benchmark ({machine()})\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = [f"Machine: {machine()}.", ""]
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
     clf = flatnet_rl.load_classifier("flatnet", device="cpu")
 
     sizes = [1, 8, 64, 256]
     rows = env_table(clf, sizes)
     single = single_steps_per_second(gym.make("FlatnetPaint-v0", device="cpu"))
-    print("| envs N | DummyVecEnv bare | native bare | DummyVecEnv + reward | native + reward |")
-    print("|---:|---:|---:|---:|---:|")
+    say("Env steps per second (8x8, pixel mode, random actions):")
+    say()
+    say("| envs N | DummyVecEnv bare | native bare | DummyVecEnv + reward | native + reward |")
+    say("|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(
+        say(
             f"| {r['n']} | {r['dummy']:,.0f} | {r['native']:,.0f} | {r['dummy_reward']:,.0f} | "
             f"{r['native_reward']:,.0f} |"
         )
-    print(f"\nsingle env FlatnetPaint-v0: {single:,.0f} steps/s (env-steps/s above)\n")
+    say()
+    say(f"Single env `FlatnetPaint-v0`: {single:,.0f} steps/s.")
+    say()
 
     canvases = (np.random.default_rng(0).random((args.batch, 8, 8)) < 0.3).astype(bool)
     with FlopCounterMode(display=False) as counter:
@@ -124,15 +140,17 @@ def main() -> None:
         n: best_of(lambda n=n: [clf.predict_proba(canvases[:n]) for _ in range(200)]) / 200 * 1e3
         for n in (8, 64)
     }
-    print("| classifier | value |\n|---|---|")
-    print(f"| FLOPs per canvas (flatnet, 8x8) | {flops / 1e6:.2f} M |")
-    print(f"| float32 matmul rate (1024^3) | {gflops:.0f} GFLOP/s |")
-    print(
+    say("| classifier | value |")
+    say("|---|---|")
+    say(f"| FLOPs per canvas (flatnet, 8x8) | {flops / 1e6:.2f} M |")
+    say(f"| float32 matmul rate (1024^3) | {gflops:.0f} GFLOP/s |")
+    say(
         f"| batched throughput (batch {args.batch}) | {throughput:,.0f} canvases/s = "
         f"{throughput / bound:.0%} of the FLOP bound |"
     )
     for n, ms in calls.items():
-        print(f"| one call on {n} canvases | {ms:.2f} ms ({n / ms * 1e3:,.0f} canvases/s) |")
+        say(f"| one call on {n} canvases | {ms:.2f} ms ({n / ms * 1e3:,.0f} canvases/s) |")
+    say()
 
     constant, learned = [], []
     for _ in range(args.repeats):  # alternated, so drifts in machine load hit both
@@ -140,16 +158,18 @@ def main() -> None:
         learned.append(ppo_seconds(clf, args.ppo_steps))
     c, f = min(constant), min(learned)
     config = AgentConfig()
-    print(
-        f"\n| PPO at train-agent's defaults ({config.n_envs} envs), {args.ppo_steps} steps "
-        f"| wall s (runs) |\n|---|---|"
+    say(
+        f"| PPO at train-agent's defaults ({config.n_envs} envs), {args.ppo_steps:,} steps "
+        "| wall s (fastest; all runs) |"
     )
-    print(f"| constant reward | {c:.1f} ({', '.join(f'{x:.1f}' for x in constant)}) |")
-    print(f"| flatnet reward | {f:.1f} ({', '.join(f'{x:.1f}' for x in learned)}) |")
-    print(f"| reward's share of PPO wall time | {f / c - 1:+.1%} (goal <= +10%) |")
-    if args.plot:
-        plot(rows, args.plot)
-        print(f"\nplot: {args.plot}")
+    say("|---|---|")
+    say(f"| constant reward | {c:.1f} ({', '.join(f'{x:.1f}' for x in constant)}) |")
+    say(f"| flatnet reward | {f:.1f} ({', '.join(f'{x:.1f}' for x in learned)}) |")
+    say(f"| the reward's share of PPO wall time | {f / c - 1:+.1%} (goal <= +10%) |")
+    args.out.write_text("\n".join(lines).rstrip() + "\n")
+    figure = args.out.with_name("env_steps.png")
+    plot(rows, figure)
+    print(f"\nwrote {args.out} and {figure}")
 
 
 def plot(rows: list[dict], path: str) -> None:
