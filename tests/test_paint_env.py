@@ -528,3 +528,22 @@ def test_ppo_smoke(action_mode: str) -> None:
     obs, _ = env.reset(seed=0)
     action, _ = model.predict(obs, deterministic=True)
     assert env.action_space.contains(int(action))
+
+
+def test_stroke_start_is_a_connected_piece_of_a_target_digit_with_the_pen_on_its_end():
+    from scipy.ndimage import label
+
+    env = PaintEnv(action_mode="pen", start="stroke", target=0)
+    pieces = []
+    for seed in range(40):
+        obs, info = env.reset(seed=seed)
+        canvas, (row, col) = obs["canvas"], obs["cursor"]
+        assert info["start_label"] == 0
+        if canvas.any():
+            assert canvas[row, col] == 1  # the pen is where the stroke stopped
+            _, components = label(canvas, structure=np.ones((3, 3)))
+            assert components == 1
+        else:
+            assert (row, col) == (4, 4)
+        pieces.append(int(canvas.sum()))
+    assert min(pieces) < 5 and max(pieces) > 12  # lengths from nearly blank to nearly whole

@@ -52,6 +52,7 @@ CONFIGS: list[dict[str, Any]] = [
     {"action_mode": "pixel", "start": "digit", "target": 3, "max_steps": 5},
     {"action_mode": "pen", "start": "partial", "max_steps": 7},
     {"action_mode": "pen", "start": MIXTURE, "max_steps": 5},
+    {"action_mode": "pen", "start": {"blank": 0.2, "stroke": 0.8}, "max_steps": 6},
     {"action_mode": "pen", "start": "noise", "canvas_size": 5},
 ]
 AUTORESET_MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]

@@ -33,5 +33,13 @@ def test_every_results_block_names_the_command_that_made_it():
     found = module.blocks(text)
     assert found, "the README has no results blocks"
     assert module.check(text) == []
-    for name, (command, _body) in found.items():
+    for name, (command, body) in found.items():
         assert command.startswith(("flatnet-rl ", "python ")), (name, command)
+        # A block holds what its command wrote: a table, never a placeholder.
+        assert "|---" in body, f"README block {name!r} holds no table; run: {command}"
+
+
+def test_every_figure_the_readme_shows_exists():
+    root = README.parent
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text()):
+        assert (root / target).is_file(), target

@@ -131,7 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--start",
         type=start,
         default=None,
-        help="paint env training starts: blank, noise, digit, partial or a JSON mixture such "
+        help="paint env training starts: blank, noise, digit, partial, stroke or a JSON mixture such "
         f'as \'{{"blank": 0.1, "partial": 0.9}}\' (None: the action mode\'s preset, '
         f"pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']})",
     )
@@ -139,13 +139,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-steps",
         type=positive_int,
         default=None,
-        help="episode step limit (default: the env's)",
+        help="episode step limit (None: the env's)",
     )
     p.add_argument(
         "--canvas-size",
         type=int_in(MIN_CANVAS, MAX_CANVAS),
         default=None,
-        help="paint env canvas (default: the reward model's)",
+        help="paint env canvas (None: the reward model's)",
     )
     p.add_argument(
         "--timesteps",
@@ -170,7 +170,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--judges",
         type=csv_of(str),
         default=None,
-        help="comma-separated judges (default: the shipped panel for the canvas)",
+        help="comma-separated judges (None: the shipped panel for the canvas)",
     )
     p.add_argument(
         "--env-kwargs",
@@ -220,12 +220,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--judges",
         type=csv_of(str),
         default=None,
-        help="comma-separated judges (default: the run's)",
+        help="comma-separated judges (None: the run's)",
     )
     p.add_argument(
         "--out",
         default=None,
-        help="folder for eval.json, eval.md, final_canvases.png (default: the run)",
+        help="folder for eval.json, eval.md, final_canvases.png (None: the run)",
     )
     p.add_argument(
         "--video",

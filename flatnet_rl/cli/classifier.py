@@ -293,7 +293,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_training_arguments(p)
     p.add_argument("--out", required=True, help="output checkpoint (.safetensors)")
     p.add_argument(
-        "--name", default=None, help="model name stored in the checkpoint (default: the file name)"
+        "--name", default=None, help="model name stored in the checkpoint (None: the file name)"
     )
     p.add_argument(
         "--evaluation-only",
@@ -305,7 +305,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_train_classifier)
 
     p = add_subparser(sub, "info", "print a checkpoint's metadata (or the zoo manifest)")
-    p.add_argument("path", nargs="?", default=None, help="checkpoint (default: the zoo)")
+    p.add_argument("path", nargs="?", default=None, help="checkpoint (None: the zoo)")
     p.set_defaults(handler=cmd_info)
 
 

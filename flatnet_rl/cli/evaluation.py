@@ -353,7 +353,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--timesteps",
         type=int_in(1, 10**10),
         default=None,
-        help="steps per run (default: the preset's)",
+        help="steps per run (None: the preset's)",
     )
     p.add_argument(
         "--eval-episodes",

@@ -23,7 +23,7 @@ from flatnet_rl.data import NUM_CLASSES, DataSpec, load_embedded_digits
 from flatnet_rl.data.images import MIN_SIDE
 
 ACTION_MODES = ("pixel", "pen")
-STARTS = ("blank", "noise", "digit", "partial")
+STARTS = ("blank", "noise", "digit", "partial", "stroke")
 PIXEL_OPS = ("paint", "toggle")
 MIN_CANVAS = MIN_SIDE
 MAX_CANVAS = 64
@@ -32,6 +32,8 @@ MAX_CANVAS = 64
 PEN_DR = (-1, 1, 0, 0)
 PEN_DC = (0, 0, -1, 1)
 _PEN_STOP = 8
+#: 8-neighbourhood in the order a ``"stroke"`` start's trace pushes it.
+_NEIGHBOURS = ((-1, 0), (0, 1), (1, 0), (0, -1), (-1, -1), (-1, 1), (1, 1), (1, -1))
 
 
 @functools.lru_cache(maxsize=8)
@@ -146,7 +148,10 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     *different* from the target, so the task is to edit it into the target (its label is
     ``info["start_label"]`` after ``reset``). ``start="partial"``: a random embedded digit of
     the target class with a uniformly random fraction of its ink erased (a curriculum: the
-    agent learns which pixels complete a digit). ``start`` may also map modes to weights,
+    agent learns which pixels complete a digit). ``start="stroke"``: a connected piece of a
+    random embedded digit of the target class, of uniformly random length, traced from a
+    random ink pixel, with the cursor on the piece's last pixel (the pen's curriculum: a
+    half-drawn digit to continue from where a pen would be). ``start`` may also map modes to weights,
     e.g. ``{"blank": 0.5, "partial": 0.5}``, to draw the mode per episode.
     ``reset(options={"canvas": ...})`` replaces the
     start canvas for one episode and ``reset(options={"target": k})`` the target.
@@ -254,7 +259,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         self._max_steps = default_steps if max_steps is None else int(max_steps)
         self.render_mode = render_mode
         self._render_scale = max(1, 256 // size) if render_scale is None else int(render_scale)
-        if {"digit", "partial"} & set(start_modes):
+        if {"digit", "partial", "stroke"} & set(start_modes):
             # Load now so a broken data set fails at construction, not at the first reset.
             _digit_bank(size)
 
@@ -332,6 +337,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
             )
         self._target = target
         self._start_label = -1
+        self._row = self._col = self._size // 2
         if canvas is not None:
             self._canvas[...] = canvas
         else:
@@ -356,7 +362,8 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
                     ink = np.flatnonzero(self._canvas)
                     erase = rng.permutation(ink)[: len(ink) - int(rng.integers(len(ink) + 1))]
                     self._canvas.reshape(-1)[erase] = 0
-        self._row = self._col = self._size // 2
+                elif start == "stroke":
+                    self._keep_stroke(rng)
         self._steps = 0
         self._ink = int(np.count_nonzero(self._canvas))
         self._needs_reset = False
@@ -366,6 +373,33 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         if self.render_mode == "human":
             self._render_human()
         return self._obs(), info
+
+    def _keep_stroke(self, rng: np.random.Generator) -> None:
+        """Keep the first pixels of a depth-first trace of the canvas's ink (8-neighbours)
+        from a random ink pixel; a random number of them, the cursor on the last one."""
+        size, canvas = self._size, self._canvas
+        ink = np.argwhere(canvas)
+        keep = int(rng.integers(len(ink) + 1))
+        start = tuple(int(v) for v in ink[rng.integers(len(ink))])
+        trace, seen, stack = [], {start}, [start]
+        while stack and len(trace) < keep:
+            row, col = stack.pop()
+            trace.append((row, col))
+            for dr, dc in _NEIGHBOURS:
+                cell = (row + dr, col + dc)
+                if (
+                    0 <= cell[0] < size
+                    and 0 <= cell[1] < size
+                    and canvas[cell]
+                    and cell not in seen
+                ):
+                    seen.add(cell)
+                    stack.append(cell)
+        canvas.fill(0)
+        for cell in trace:
+            canvas[cell] = 1
+        if trace:
+            self._row, self._col = trace[-1]
 
     def step(
         self, action: int | np.integer

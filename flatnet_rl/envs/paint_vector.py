@@ -342,8 +342,6 @@ class PaintBatch:
         envs' reset infos, as ``PaintEnv.reset`` gives them.
         """
         proto = self._proto
-        centre = self.canvas_size // 2
-        centre_cell = centre * self.canvas_size + centre
         infos: list[dict[str, Any]] = []
         for k, index in enumerate(np.asarray(ids, dtype=np.int64).reshape(-1).tolist()):
             # Lending the env's generator to PaintEnv.reset makes the draws PaintEnv's own, in
@@ -357,9 +355,10 @@ class PaintBatch:
             self.ink[index] = info["ink"]
             self.start_label[index] = info["start_label"]
             self.steps[index] = 0
-            # PaintEnv starts every episode with the cursor at the centre.
-            self._cell[index] = centre_cell
-            self.cursor[index] = centre
+            # The cursor where PaintEnv put it (the centre, or a "stroke" start's end).
+            row, col = proto.cursor
+            self._cell[index] = row * self.canvas_size + col
+            self.cursor[index] = (row, col)
             # Per env, so that after refused options the envs not yet reset still need it.
             self.needs_reset[index] = False
             infos.append(info)
