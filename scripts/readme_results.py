@@ -43,10 +43,19 @@ RESULTS: dict[str, tuple[str, str]] = {
         "flatnet-rl compare-agents --out runs/agents_pixel",
         "runs/agents_pixel/table.md",
     ),
+    "agents-pixel-seeds": (
+        "flatnet-rl compare-agents --out runs/agents_pixel",
+        "runs/agents_pixel/seeds.md",
+    ),
     "agents-pen": (
         "flatnet-rl compare-agents flatnet baseline ensemble:baseline*5 --action-mode pen "
-        "--out runs/agents_pen",
+        "--seeds 3 --out runs/agents_pen",
         "runs/agents_pen/table.md",
+    ),
+    "agents-pen-seeds": (
+        "flatnet-rl compare-agents flatnet baseline ensemble:baseline*5 --action-mode pen "
+        "--seeds 3 --out runs/agents_pen",
+        "runs/agents_pen/seeds.md",
     ),
     "agents-pen-14": (
         "flatnet-rl compare-agents flatnet-14 baseline-14 --action-mode pen --seeds 3 "
@@ -72,7 +81,17 @@ FIGURES: dict[str, str] = {
     "docs/false_positive_bars_28.png": "runs/compare28/false_positive_bars.png",
     "docs/overoptimization_pixel.png": "runs/agents_pixel/overoptimization.png",
     "docs/iqm_pixel.png": "runs/agents_pixel/iqm.png",
+    "docs/final_canvases_pixel_flatnet.png": (
+        "runs/agents_pixel/runs/flatnet/seed0/final_canvases.png"
+    ),
+    "docs/final_canvases_pixel_baseline.png": (
+        "runs/agents_pixel/runs/baseline/seed0/final_canvases.png"
+    ),
     "docs/overoptimization_pen.png": "runs/agents_pen/overoptimization.png",
+    "docs/final_canvases_pen_flatnet.png": "runs/agents_pen/runs/flatnet/seed0/final_canvases.png",
+    "docs/final_canvases_pen_baseline.png": (
+        "runs/agents_pen/runs/baseline/seed0/final_canvases.png"
+    ),
     "docs/shapes_final_frames.png": "runs/shapes/final_frames.png",
     "docs/env_steps.png": "runs/bench/env_steps.png",
     "docs/scaling.png": "runs/bench/scaling.png",

@@ -365,7 +365,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--curve-every",
         type=int_in(0, 10**10),
         default=None,
-        help="overoptimization curve interval in steps (default: 1/10 of the run)",
+        help="overoptimization curve interval in steps (None: 1/10 of the run)",
     )
     p.add_argument(
         "--hyperparams",

@@ -151,8 +151,8 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     agent learns which pixels complete a digit). ``start="stroke"``: a connected piece of a
     random embedded digit of the target class, of uniformly random length, traced from a
     random ink pixel, with the cursor on the piece's last pixel (the pen's curriculum: a
-    half-drawn digit to continue from where a pen would be). ``start`` may also map modes to weights,
-    e.g. ``{"blank": 0.5, "partial": 0.5}``, to draw the mode per episode.
+    half-drawn digit to continue from where a pen would be). ``start`` may also map modes to
+    weights, e.g. ``{"blank": 0.5, "partial": 0.5}``, to draw the mode per episode.
     ``reset(options={"canvas": ...})`` replaces the
     start canvas for one episode and ``reset(options={"target": k})`` the target.
 

@@ -33,7 +33,14 @@ from flatnet_rl.evaluation.stats import (
 )
 from flatnet_rl.util.jsonio import write_json
 
-REPORT_FILES = ("report.md", "results.json", "table.md", "overoptimization.png", "iqm.png")
+REPORT_FILES = (
+    "report.md",
+    "results.json",
+    "table.md",
+    "seeds.md",
+    "overoptimization.png",
+    "iqm.png",
+)
 #: Per-run metrics aggregated over seeds (score matrix: seeds x target classes).
 METRICS = ("judge_p_target", "fooling_rate", "judge_accuracy", "proxy_p_target")
 
@@ -249,6 +256,26 @@ def format_table(rows: dict[str, dict[str, Any]], first: str) -> str:
     return "\n".join(lines)
 
 
+def format_seed_table(runs: list[dict[str, Any]]) -> str:
+    """Markdown: one row per run (the spread behind the IQMs): judge mean, worst class..."""
+    lines = [
+        "| reward | seed | judge p_target | worst class (judge) | fooling rate | proxy p_target "
+        "| train s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        evaluation = run["eval"]
+        overall = evaluation["overall"]
+        worst = min(t["judge_p_target"] for t in evaluation["per_target"].values())
+        seconds = run.get("train_seconds")
+        lines.append(
+            f"| `{run['reward_model']}` | {run['seed']} | {overall['judge_p_target']:.3f} | "
+            f"{worst:.3f} | {overall['fooling_rate']:.2f} | {overall['proxy_p_target']:.3f} | "
+            f"{'—' if seconds is None else f'{seconds:.0f}'} |"
+        )
+    return "\n".join(lines)
+
+
 def run_agent_comparison(
     grid: AgentGrid,
     out: str | Path,
@@ -299,11 +326,16 @@ def run_agent_comparison(
         "![overoptimization curves](overoptimization.png)",
         "",
         "![IQM with 95% CIs](iqm.png)",
+        "",
+        "Per run (judge p_target: mean over the episodes; worst class: the lowest class mean):",
+        "",
+        format_seed_table(runs),
     ]
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "report.md"
     report_path.write_text("\n".join(lines) + "\n")
     (out / "table.md").write_text(table + "\n")
+    (out / "seeds.md").write_text(format_seed_table(runs) + "\n")
     write_json(
         out / "results.json",
         {"grid": asdict(grid), "steps": grid.steps, "judges": judges, "rows": rows, "runs": runs},
