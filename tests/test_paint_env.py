@@ -13,7 +13,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from gymnasium.utils.passive_env_checker import env_render_passive_checker
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from flatnet_rl.data import DataSpec, load_embedded_digits
+from flatnet_rl.data import DataSpec, load_dataset
 from flatnet_rl.envs import paint
 from flatnet_rl.envs.paint import PaintEnv
 
@@ -273,9 +273,10 @@ def test_step_before_reset_and_bad_actions() -> None:
 # ---------------------------------------------------------------------- start canvases
 
 
-@pytest.mark.parametrize("canvas_size", [8, 16])
-def test_digit_start_is_a_digit_of_another_class(canvas_size: int) -> None:
-    split = load_embedded_digits(DataSpec(canvas=canvas_size))
+@pytest.mark.parametrize(("canvas_size", "source"), [(8, "digits"), (16, "mnist5k")])
+def test_digit_start_is_a_digit_of_another_class(canvas_size: int, source: str) -> None:
+    # Canvases above 8x8 start from real MNIST digits, the data of the larger shipped models.
+    split = load_dataset(DataSpec(source=source, canvas=canvas_size))
     env = PaintEnv(canvas_size=canvas_size, start="digit")
     labels = set()
     for seed in range(20):
