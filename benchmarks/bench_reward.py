@@ -8,9 +8,10 @@
 2. the classifier: FLOPs per canvas, batched throughput against the FLOP bound of this CPU
    (its measured float32 matmul rate), one call on 8 and 64 canvases;
 3. the reward's share of PPO wall time at ``train-agent``'s default settings (preset, number
-   of envs, curriculum, native env): the same run with the flatnet reward, with a flat MLP
-   reward (``--light-reward``, the flatnet recipe on an MLP: a tenth of the FLOPs) and with
-   a constant reward, alternated, fastest of ``--repeats`` each (goal: <= 10%).
+   of envs, start canvases, native env, the reward scored once per rollout): the same run
+   with the flatnet reward scored per rollout and per step, with a flat MLP reward
+   (``--light-reward``, the flatnet recipe on an MLP: a tenth of the FLOPs) and with a
+   constant reward, alternated, fastest of ``--repeats`` each (goal: <= 10%).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from torch.utils.flop_counter import FlopCounterMode
 import flatnet_rl
 from flatnet_rl import FlatnetRewardVecEnv
 from flatnet_rl.agents import AgentConfig, build_algorithm
+from flatnet_rl.agents.callbacks import RolloutRewardCallback
+from flatnet_rl.agents.envs import make_env
 from flatnet_rl.envs import PaintEnv, PaintVecEnv
+from flatnet_rl.reward import RolloutRewardVecEnv
 from flatnet_rl.training import resolve_model_spec
 
 
@@ -85,16 +89,27 @@ def env_table(clf: flatnet_rl.Classifier, sizes: list[int]) -> list[dict]:
 LIGHT_REWARD = "entropy:kappa=0.3,outliers=2000,arch=mlp"
 
 
-def ppo_seconds(reward: flatnet_rl.Classifier | None, steps: int) -> float:
-    """Wall time of ``model.learn`` at train-agent's defaults (None: constant reward)."""
-    config = AgentConfig(timesteps=steps, device="cpu", out="/tmp/flatnet-bench")
-    venv: VecEnv = PaintVecEnv(config.n_envs, start=config.start)
-    venv.seed(0)
-    venv = ConstantReward(venv) if reward is None else FlatnetRewardVecEnv(venv, reward)
-    model = build_algorithm(config, VecMonitor(venv))
+def ppo_seconds(
+    reward: flatnet_rl.Classifier | None, steps: int, scoring: str = "rollout"
+) -> float:
+    """Wall time of ``model.learn`` at train-agent's defaults (None: constant reward), with
+    the reward scored per rollout (the default) or per step."""
+    config = AgentConfig(
+        timesteps=steps, device="cpu", out="/tmp/flatnet-bench", reward_scoring=scoring
+    )
+    callbacks = []
+    if reward is None:
+        venv: VecEnv = PaintVecEnv(config.n_envs, start=config.start)
+        venv.seed(0)
+        env = VecMonitor(ConstantReward(venv))
+    else:
+        env = make_env(config, reward)  # the stack train-agent trains on
+        if isinstance(env, RolloutRewardVecEnv):
+            callbacks.append(RolloutRewardCallback(env))
+    model = build_algorithm(config, env)
     model.tensorboard_log = None
     start = time.perf_counter()
-    model.learn(steps)
+    model.learn(steps, callback=callbacks)
     return time.perf_counter() - start
 
 
@@ -169,19 +184,25 @@ def main() -> None:
     say()
 
     light = resolve_model_spec(args.light_reward, "runs/cache", device="cpu")
-    rewards = {"constant reward": None, "flatnet reward": clf, f"`{args.light_reward}`": light}
-    seconds: dict[str, list[float]] = {name: [] for name in rewards}
+    runs = {
+        "constant reward": (None, "rollout"),
+        "flatnet reward, scored per rollout (default)": (clf, "rollout"),
+        "flatnet reward, scored per step": (clf, "step"),
+        f"`{args.light_reward}`, per rollout": (light, "rollout"),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.repeats):  # alternated, so drifts in machine load hit all
-        for name, reward in rewards.items():
-            seconds[name].append(ppo_seconds(reward, args.ppo_steps))
+        for name, (reward, scoring) in runs.items():
+            seconds[name].append(ppo_seconds(reward, args.ppo_steps, scoring))
     fastest = {name: min(values) for name, values in seconds.items()}
     config = AgentConfig()
     say(
-        f"| PPO at train-agent's defaults ({config.n_envs} envs), {args.ppo_steps:,} steps "
-        "| MFLOP / canvas | wall s (fastest; all runs) | the reward's share (goal <= +10%) |"
+        f"| PPO at train-agent's defaults ({config.n_envs} envs, {torch.get_num_threads()} "
+        f"threads), {args.ppo_steps:,} steps | MFLOP / canvas | wall s (fastest; all runs) "
+        "| the reward's share (goal <= +10%) |"
     )
     say("|---|---:|---|---:|")
-    for name, reward in rewards.items():
+    for name, (reward, _) in runs.items():
         mflop = "—" if reward is None else f"{flop_count(reward) / 1e6:.2f}"
         share = fastest[name] / fastest["constant reward"] - 1
         runs = ", ".join(f"{x:.1f}" for x in seconds[name])

@@ -83,7 +83,9 @@ def fingerprint(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> s
     for name in sorted(tensors):
         t = tensors[name].detach().to("cpu").contiguous()
         digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        # Flat first: a 0-dim tensor (BatchNorm's int64 num_batches_tracked) has no last
+        # axis to reinterpret as bytes; the bytes of every other tensor are unchanged.
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()
 
 

@@ -356,6 +356,30 @@ class Classifier:
         return clf
 
 
+def checkpoint_path(name_or_path: str | Path) -> Path:
+    """The checkpoint file of a zoo name (``"flatnet"``, ``"judge-28"``, ...) or a path.
+
+    Raises:
+        CheckpointError: a zoo model that is listed but whose file is missing.
+        ValueError: neither a zoo name nor an existing path.
+    """
+    zoo = zoo_manifest()
+    if isinstance(name_or_path, str) and name_or_path in zoo:
+        path = ZOO_DIR / zoo[name_or_path]["file"]
+        if not path.is_file():
+            raise CheckpointError(
+                f"zoo model {name_or_path!r} is listed but {path} is missing: reinstall flatnet-rl"
+            )
+        return path
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    raise ValueError(
+        f"unknown classifier {str(name_or_path)!r}: not a zoo model "
+        f"({', '.join(sorted(zoo)) or 'none'}) and no such checkpoint file"
+    )
+
+
 def load_classifier(
     name_or_path: str | Path | Classifier, device: str | torch.device = "auto"
 ) -> Classifier:
@@ -368,27 +392,14 @@ def load_classifier(
             "expected a zoo name, a checkpoint path or a Classifier (see "
             f"Classifier.from_module for an nn.Module), got {type(name_or_path).__name__}"
         )
-    zoo = zoo_manifest()
-    if isinstance(name_or_path, str) and name_or_path in zoo:
-        path = ZOO_DIR / zoo[name_or_path]["file"]
-        if not path.is_file():
-            raise CheckpointError(
-                f"zoo model {name_or_path!r} is listed but {path} is missing: reinstall flatnet-rl"
-            )
-        return Classifier.load(path, device=device)
-    path = Path(name_or_path)
-    if path.exists():
-        return Classifier.load(path, device=device)
-    raise ValueError(
-        f"unknown classifier {str(name_or_path)!r}: not a zoo model "
-        f"({', '.join(sorted(zoo)) or 'none'}) and no such file"
-    )
+    return Classifier.load(checkpoint_path(name_or_path), device=device)
 
 
 __all__ = [
     "CHUNK",
     "CanvasError",
     "Classifier",
+    "checkpoint_path",
     "load_classifier",
     "resolve_device",
     "zoo_manifest",

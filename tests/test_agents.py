@@ -12,11 +12,18 @@ import pytest
 import torch
 
 from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, train_agent
-from flatnet_rl.agents.evaluate import evaluate_agent
-from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
+from flatnet_rl.agents.envs import judges_of
+from flatnet_rl.agents.evaluate import evaluate_agent, format_markdown
+from flatnet_rl.agents.metrics import (
+    CORE_KEYS,
+    HACKING_KEYS,
+    EpisodeRecord,
+    score_episodes,
+    summarize,
+)
 from flatnet_rl.agents.presets import RUNS
 from flatnet_rl.agents.runs import load_run
-from flatnet_rl.classifier import load_classifier
+from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.cli import main as cli_main
 
 
@@ -74,6 +81,45 @@ def test_hacking_metrics_flag_fooled_episodes():
     assert summary["episodes"] == 50
     assert summary["judge_p_target"] < 0.2
     assert summary["gap"] == pytest.approx(summary["proxy_p_target"] - summary["judge_p_target"])
+
+
+def test_eval_markdown_columns_are_the_hacking_keys_in_order():
+    """eval.md's table is derived from HACKING_KEYS (one place), in its order."""
+    summary = {k: 0.5 for k in HACKING_KEYS} | {"episodes": 4}
+    result = {
+        "run": "r",
+        "reward_model": "flatnet",
+        "reward_mode": "delta",
+        "judges": ["judge"],
+        "deterministic": True,
+        "overall": summary,
+        "per_target": {"3": summary},
+    }
+    header = format_markdown(result).splitlines()[4]
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns[:2] == ["target", "episodes"]
+    assert set(CORE_KEYS) <= set(columns[2:])
+    assert columns[2:] == [k for k in HACKING_KEYS if k in columns[2:]]
+
+
+def test_shipped_judges_are_refused_for_a_reward_model_of_other_classes(tmp_path):
+    """The digit judges must not silently judge a shapes reward model: judges=[...] needed."""
+    shapes = ["cross", "ring", "slash"]
+    proxy = Classifier.from_module(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 3, 3)),
+        image_size=8,
+        channels=3,
+        class_names=shapes,
+    )
+    with pytest.raises(ValueError, match=r"judges=\[\.\.\.\].*same classes"):
+        judges_of(AgentConfig(), 8, proxy)
+    digits = load_classifier("flatnet", device="cpu")
+    assert judges_of(AgentConfig(), 8, digits) == ["judge", "judge-cnn"]
+    assert judges_of(AgentConfig(judges=("mine.safetensors",)), 8, proxy) == ["mine.safetensors"]
+    config = AgentConfig(env_id="FlatnetShapes-v0", target="ring", out=str(tmp_path / "run"))
+    with pytest.raises(ValueError, match="shipped judge"):  # before any training
+        train_agent(config, reward=proxy, progress=False)
+    assert not (tmp_path / "run").exists()
 
 
 def test_config_validation():

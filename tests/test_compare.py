@@ -12,11 +12,13 @@ import pytest
 from flatnet_rl.agents.metrics import CORE_KEYS
 from flatnet_rl.classifier import load_classifier
 from flatnet_rl.cli import main
+from flatnet_rl.data import NUM_CLASSES
 from flatnet_rl.evaluation import compare
 from flatnet_rl.evaluation.columns import TABLE_COLUMNS
 from flatnet_rl.evaluation.compare import evaluate_models
 from flatnet_rl.evaluation.data import EVAL_FAMILIES, build_eval_data
 from flatnet_rl.evaluation.report import aggregate, write_report
+from flatnet_rl.evaluation.store import load_report, save_report
 from flatnet_rl.evaluation.sweep import make_jobs, run_sweep
 from flatnet_rl.evaluation.tables import best_rows, comparison_table
 from flatnet_rl.training import specs
@@ -364,6 +366,16 @@ def test_aggregate() -> None:
     assert math.isnan(mean["b"])
     _, one = aggregate([{"a": 1.0}])
     assert one["a"] == 0.0
+
+
+def test_stored_report_round_trips_and_old_ones_are_digit_models(tmp_path: Path) -> None:
+    (report,) = evaluate_models([uniform()], seed=0, **SMALL)
+    save_report(report, tmp_path / "r")
+    assert load_report(tmp_path / "r").num_classes == report.num_classes
+    stored = json.loads((tmp_path / "r.json").read_text())
+    del stored["num_classes"]  # a report written before num_classes was stored
+    (tmp_path / "r.json").write_text(json.dumps(stored))
+    assert load_report(tmp_path / "r").num_classes == NUM_CLASSES
 
 
 def test_report_files_and_best_marks(tmp_path: Path) -> None:

@@ -237,6 +237,22 @@ def test_every_option_of_every_subcommand_has_help_and_shows_its_default(capsys)
         assert "default:" in text, name
 
 
+def test_help_shows_each_default_once_and_none_for_required_or_positional():
+    """No "(default: ...)" twice (a help string naming its own default besides argparse's),
+    and no "default: None" on a required option or a positional."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        formatter = p._get_formatter()
+        for action in p._actions:
+            text = formatter._get_help_string(action) or ""
+            assert text.count("default:") <= 1, (name, action.dest, text)
+            if (action.required or not action.option_strings) and action.default is None:
+                assert "%(default)" not in text, (name, action.dest, text)
+    text = " ".join(sub.choices["train-classifier"].format_help().split())
+    assert "output checkpoint (.safetensors) --name" in text
+
+
 BAD_FLAGS = {
     "train-classifier": [
         ["--epochs", "-1"],
@@ -269,6 +285,14 @@ BAD_FLAGS = {
         ["--reward-model", "judge"],
         ["--reward-model", "no-such-model"],
         ["--start", "scribble"],
+        ["--hyperparams", '{"seed": 1}'],
+        ["--hyperparams", '{"tensorboard_log": "/x"}'],
+        ["--hyperparams", '{"_init_setup_model": false}'],
+        ["--hyperparams", '{"rollout_buffer_class": "x"}'],
+        ["--hyperparams", '{"ent_coef": 1e308}'],
+        ["--hyperparams", '{"policy_kwargs": {"foo": 1}}'],
+        ["--algo", "dqn", "--reward-scoring", "rollout"],
+        ["--reward-scoring", "episode"],
     ],
     "evaluate-agent": [["/nonexistent"], [".", "--episodes", "0"], ["."]],
 }
@@ -350,6 +374,65 @@ def test_evaluate_agent_on_an_incomplete_config(tmp_path, capsys):
     assert "not a valid agent config" in capsys.readouterr().err
     (run / "config.json").write_text("[1, 2]")
     assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
+    # A missing key never silently becomes a default (another reward model, action mode).
+    for key in ("reward_model", "action_mode"):
+        (run / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != key}))
+        assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
+        assert f"lacks {key}" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
+
+
+def test_evaluate_agent_refuses_the_reward_model_as_judge_and_a_file_as_run(tmp_path, capsys):
+    run = train_agent(
+        AgentConfig(
+            timesteps=64,
+            n_envs=2,
+            out=str(tmp_path / "run"),
+            hyperparams={"n_steps": 32, "batch_size": 64},
+        ),
+        progress=False,
+    )
+    argv = ["evaluate-agent", str(run), "--episodes", "2", "--judges", "flatnet"]
+    assert cli_main(argv) == 2
+    assert "reward model" in capsys.readouterr().err
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    assert cli_main(["evaluate-agent", str(a_file)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_overwriting_a_run_leaves_no_result_of_the_old_agent(tmp_path):
+    config = AgentConfig(
+        timesteps=64,
+        n_envs=2,
+        out=str(tmp_path / "run"),
+        hyperparams={"n_steps": 32, "batch_size": 64},
+        eval_every=32,
+        curve_episodes=2,
+    )
+    run = train_agent(config, progress=False)
+    from flatnet_rl.agents.evaluate import EVAL_FILES, evaluate_agent
+
+    evaluate_agent(run, episodes=2)
+    assert all((run / name).exists() for name in (*EVAL_FILES, "curve.json"))
+    config.eval_every = 0
+    train_agent(config, progress=False, overwrite=True)
+    assert not any((run / name).exists() for name in (*EVAL_FILES, "curve.json"))
+    assert (run / "model.zip").exists()
+
+
+def test_a_diverged_policy_is_never_saved(tmp_path):
+    import torch
+
+    from flatnet_rl.agents.train import build_algorithm, check_finite
+
+    config = AgentConfig(timesteps=64, n_envs=2, out=str(tmp_path / "run"), device="cpu")
+    model = build_algorithm(config, make_env(config, FLATNET))
+    check_finite(model)
+    with torch.no_grad():
+        next(model.policy.parameters()).view(-1)[0] = float("nan")
+    with pytest.raises(FloatingPointError, match="diverged"):
+        check_finite(model)
 
 
 def test_dummy_vec_env_stack_matches_native(tmp_path):

@@ -13,6 +13,7 @@ from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv
 
 import flatnet_rl
 from flatnet_rl import (
@@ -24,7 +25,7 @@ from flatnet_rl import (
     PaintEnv,
 )
 from flatnet_rl.data import CanvasError, DataSpec, load_embedded_digits
-from flatnet_rl.reward import MODES, ClassifierRewardModel
+from flatnet_rl.reward import MODES, ClassifierRewardModel, RolloutRewardVecEnv
 
 
 @pytest.fixture(scope="module")
@@ -264,6 +265,106 @@ def test_gymnasium_vector_wrapper_matches_single_env(autoreset):
                     pending_reset[i] = True
                 else:
                     env.reset()
+
+
+class BarEnv(gym.Env):
+    """A 32x32 grey frame with a vertical bar the agent moves left or right: light ink on
+    dark paper, or dark ink on light paper (``dark_ink``); truncated after ``max_steps``."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, dark_ink: bool = False, max_steps: int = 4):
+        self.observation_space = spaces.Box(0, 255, (32, 32), np.uint8)
+        self.action_space = spaces.Discrete(3)
+        self.dark_ink, self.max_steps = dark_ink, max_steps
+
+    def _frame(self) -> np.ndarray:
+        img = np.zeros((32, 32), np.uint8)
+        img[4:28, self.column : self.column + 8] = 255
+        return 255 - img if self.dark_ink else img
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.column, self.t = 12, 0
+        return self._frame(), {}
+
+    def step(self, action):
+        self.column = int(np.clip(self.column + 4 * (int(action) - 1), 0, 24))
+        self.t += 1
+        return self._frame(), 0.0, False, self.t >= self.max_steps, {}
+
+
+def _bar_rewards_per_env(dark_ink: list[bool], acts: np.ndarray, next_step: bool) -> np.ndarray:
+    out = np.zeros(acts.shape)
+    for i, dark in enumerate(dark_ink):
+        env = FlatnetReward(BarEnv(dark), "flatnet", target=1, mode="prob")
+        env.reset(seed=i)
+        pending = False
+        for t in range(len(acts)):
+            if pending:  # gymnasium next_step autoreset: this step only resets env i
+                env.reset()
+                pending = False
+                continue
+            _, out[t, i], term, trunc, _ = env.step(int(acts[t, i]))
+            if term or trunc:
+                if next_step:
+                    pending = True
+                else:
+                    env.reset()
+    return out
+
+
+MIXED_INK = [False, True, True, False]
+
+
+@pytest.mark.parametrize("wrapper", ["sb3", "rollout", "next_step", "same_step"])
+def test_vectorized_equals_per_env_with_mixed_ink_polarity(wrapper):
+    """Light ink on dark in some envs, dark ink on light in others: every env's polarity is
+    its own (decided at its first image), as its own wrapper decides it, not env 0's."""
+    acts = np.random.default_rng(0).integers(0, 3, size=(11, len(MIXED_INK)))
+    makers = [lambda dark=dark: BarEnv(dark) for dark in MIXED_INK]
+    options = {"target": 1, "mode": "prob"}
+    if wrapper == "sb3":
+        venv = FlatnetRewardVecEnv(DummyVecEnv(makers), "flatnet", **options)
+        venv.reset()
+        batched = np.stack([venv.step(a)[1] for a in acts])
+    elif wrapper == "rollout":  # one classifier call on all steps, terminal images included
+        venv = RolloutRewardVecEnv(DummyVecEnv(makers), "flatnet", **options)
+        venv.reset()
+        for a in acts:
+            venv.step(a)
+        batched = venv.score_rollout().rewards
+    else:
+        modes = gym.vector.AutoresetMode
+        mode = modes.NEXT_STEP if wrapper == "next_step" else modes.SAME_STEP
+        envs = FlatnetRewardVector(
+            gym.vector.SyncVectorEnv(makers, autoreset_mode=mode), "flatnet", **options
+        )
+        envs.reset(seed=list(range(len(MIXED_INK))))
+        batched = np.stack([envs.step(a)[1] for a in acts])
+    single = _bar_rewards_per_env(MIXED_INK, acts, next_step=wrapper == "next_step")
+    np.testing.assert_allclose(batched, single, atol=1e-6)
+    assert single.mean() > 0.5  # the bar reads as a 1 in both polarities
+
+
+def test_each_row_takes_its_envs_ink_polarity(flatnet):
+    """Rows named by ``envs=`` (e.g. a terminal observation appended to a batch) take their
+    env's polarity, even when the image itself is mostly of the other brightness."""
+    venv = FlatnetRewardVecEnv(
+        DummyVecEnv([lambda: BarEnv(False), lambda: BarEnv(True)]), flatnet, target=1
+    )
+    venv.reset()
+    reader = venv.batch.reader
+    light_ink, dark_ink = BarEnv(False), BarEnv(True)
+    light_ink.reset()
+    dark_ink.reset()
+    flooded = np.full((32, 32), 255, np.uint8)  # env 0 (light ink) painted all over
+    batch = np.stack([dark_ink._frame(), light_ink._frame(), flooded])
+    x = reader.prepare(batch, batched=True, envs=[1, 0, 0])
+    bar = reader.prepare(light_ink._frame(), batched=False)[0]
+    torch.testing.assert_close(x[0], bar)
+    torch.testing.assert_close(x[1], bar)
+    assert bool(x[2].all())  # all ink, not inverted into an empty canvas
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -8,12 +8,16 @@ import numpy as np
 import pytest
 import torch
 
+from flatnet_rl import checkpoint as checkpoint_mod
 from flatnet_rl import cli
-from flatnet_rl.checkpoint import read_metadata
-from flatnet_rl.classifier import MANIFEST, Classifier, load_classifier
-from flatnet_rl.data import DataSpec
+from flatnet_rl.checkpoint import load_checkpoint, read_metadata
+from flatnet_rl.classifier import MANIFEST, Classifier, checkpoint_path, load_classifier
+from flatnet_rl.data import DataSpec, load_dataset
+from flatnet_rl.data.outliers import outlier_format
+from flatnet_rl.data.shapes import SHAPE_CLASSES, make_shape_images
 from flatnet_rl.losses import LOSSES, Objective
 from flatnet_rl.training import TrainConfig, config_from_dict, train_classifier
+from flatnet_rl.training.trainer import _outlier_pool
 from flatnet_rl.zoo.build import command_args
 
 METRIC_KEYS = {
@@ -252,6 +256,88 @@ def test_cli_missing_out_and_command(capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main([])
     assert stop.value.code == 2
+
+
+def _npz(tmp_path, size: int = 16, floats: bool = True):
+    """A tiny labelled .npz of RGB images (3 classes, 8 images each), float in [0, 1] or
+    uint8."""
+    images, labels, names = make_shape_images(8, size, seed=0)
+    path = tmp_path / "pictures.npz"
+    x = images.astype(np.float32) / 255 if floats else images
+    np.savez(path, x=x, y=labels, class_names=np.array(names))
+    return path
+
+
+def test_cli_trains_on_float_images_with_the_default_outliers(tmp_path, capsys):
+    """Float data in [0, 1] with the flatnet recipe's outliers: the generated outliers are
+    uint8 0..255 (inverted and shuffled made from the data as uint8), prepared as such."""
+    out = tmp_path / "m.safetensors"
+    argv = ["train-classifier", "--data", str(_npz(tmp_path)), "--arch", "flatnet_lite"]
+    argv += ["--epochs", "1", "--outliers", "30", "--quiet", "--out", str(out)]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    clf = load_classifier(out, device="cpu")
+    assert clf.class_names == SHAPE_CLASSES and clf.input_spec.channels == 3
+
+
+def test_outlier_pool_of_float_data_is_in_the_models_range(tmp_path):
+    data = DataSpec(source="images", path=str(_npz(tmp_path)))
+    split = load_dataset(data)
+    config = TrainConfig(data=data, outliers=50, outlier_families=("inverted", "shuffled"))
+    pool = _outlier_pool(config, split, split.input_spec())
+    assert pool.shape == (50, 3, 16, 16) and 0 <= float(pool.min()) < float(pool.max()) <= 1
+    # "inverted" is 1 - x of a real image, not 255 - x read as 0..1.
+    shape, examples, value_range = outlier_format(split.x_train)
+    assert shape == (16, 16, 3) and examples.dtype == np.uint8 and value_range == (0, 255)
+    np.testing.assert_array_equal(examples, (split.x_train * 255).round().astype(np.uint8))
+
+
+def test_timm_model_with_batchnorm_trains_saves_and_reloads(tmp_path, capsys):
+    """BatchNorm's 0-dim int64 num_batches_tracked is fingerprinted like any tensor."""
+    pytest.importorskip("timm")
+    out = tmp_path / "timm.safetensors"
+    argv = ["train-classifier", "--data", str(_npz(tmp_path, size=32, floats=False))]
+    argv += ["--arch", "timm:resnet10t", "--epochs", "1", "--outliers", "12", "--batch-size"]
+    argv += ["8", "--quiet", "--out", str(out)]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    tensors, meta = load_checkpoint(out)
+    assert any(t.ndim == 0 for t in tensors.values())  # num_batches_tracked
+    again = Classifier.load(out, device="cpu")
+    images = make_shape_images(2, 32, seed=5)[0]
+    first = load_classifier(out, device="cpu").predict_proba(images)
+    np.testing.assert_array_equal(again.predict_proba(images), first)
+    assert meta["arch"] == "timm:resnet10t"
+
+
+def test_fingerprint_of_odd_tensors():
+    """0-dim, int64 and non-contiguous tensors hash by value; layout does not matter."""
+    base = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    meta = {"arch": "mlp"}
+    a = {"w": base.t().contiguous(), "n": torch.tensor(3), "i": torch.arange(4)}
+    b = {"w": base.t(), "n": torch.tensor(3), "i": torch.arange(4)}  # a strided view
+    assert checkpoint_mod.fingerprint(a, meta) == checkpoint_mod.fingerprint(b, meta)
+    c = {**a, "n": torch.tensor(4)}
+    assert checkpoint_mod.fingerprint(a, meta) != checkpoint_mod.fingerprint(c, meta)
+
+
+@pytest.mark.parametrize("name", ["flatnet", "baseline-14", "judge-cnn"])
+def test_zoo_fingerprints_unchanged(name):
+    """The zoo files keep their recorded fingerprints (they were written by the old hash)."""
+    tensors, meta = load_checkpoint(checkpoint_path(name))
+    assert checkpoint_mod.fingerprint(tensors, meta) == meta["fingerprint"]
+
+
+def test_init_from_a_zoo_name(tmp_path, capsys):
+    """--init takes a zoo name as load_classifier does, and fine-tunes that model."""
+    out = tmp_path / "tuned.safetensors"
+    argv = ["train-classifier", "--init", "baseline", "--arch", "flatnet", "--epochs", "1"]
+    argv += ["--outliers", "40", "--quiet", "--out", str(out)]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    tuned = load_classifier(out, device="cpu")
+    assert tuned.metadata["training"]["init"] == "baseline"
+    # Fine-tuned from the zoo model's weights, not from scratch: still accurate after 1 epoch.
+    assert tuned.metadata["metrics"]["test_accuracy"] > 0.85
+    assert cli.main([*argv[:2], "no-such-model", *argv[3:], "--overwrite"]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------

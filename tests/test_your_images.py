@@ -224,6 +224,56 @@ def test_paint_env_takes_a_module_classifier():
     assert 0 <= info["flatnet"]["p_target"] <= 1
 
 
+class InkCounter(nn.Module):
+    """Logits from the ink of a grey canvas; records the largest input value it was given."""
+
+    def __init__(self, k: int = 10, channels: int = 1) -> None:
+        super().__init__()
+        self.weights = nn.Linear(64 * channels, k)
+        self.seen = 0.0
+
+    def forward(self, x):
+        self.seen = max(self.seen, float(x.max()))
+        return self.weights(x.flatten(1))
+
+
+def test_paint_env_takes_any_grey_square_module():
+    """The README's "any module works": a grey 8x8 module with the default image spec (no
+    threshold) scores the 0/1 canvas as 0/1 floats, in the env and in its vector version."""
+    net = InkCounter()
+    digits = [str(k) for k in range(10)]
+    clf = Classifier.from_module(net, image_size=8, channels=1, class_names=digits)
+    env = gym.make("FlatnetPaint-v0", classifier=clf, target=3, reward_mode="prob")
+    obs, _ = env.reset(seed=0)
+    obs, reward, *_ = env.step(27)
+    expected = clf.predict_proba(obs["canvas"].astype(np.float32))[3]
+    assert reward == pytest.approx(float(expected), abs=1e-6)
+    assert net.seen == 1.0  # 0/1 canvas, declared 0..1: not read as 0..255 (1/255)
+    envs = gym.make_vec("FlatnetPaint-v0", num_envs=2, classifier=clf, reward_mode="prob")
+    envs.reset(seed=0)
+    assert envs.step(np.array([1, 2]))[1].shape == (2,)
+
+
+def test_paint_env_refuses_a_classifier_without_ten_classes():
+    # A binary digit-canvas spec used to pass make() and fail at reset on the target.
+    three = Classifier.from_module(
+        InkCounter(k=3),
+        image_size=8,
+        channels=1,
+        class_names=["a", "b", "c"],
+        preprocess=InputSpec.binary(8),
+    )
+    with pytest.raises(ValueError, match="digits 0..9.*3 classes"):
+        gym.make("FlatnetPaint-v0", classifier=three)
+    with pytest.raises(ValueError, match="digits 0..9"):
+        gym.make_vec("FlatnetPaint-v0", num_envs=2, classifier=three)
+    rgb = Classifier.from_module(
+        InkCounter(channels=3), image_size=8, channels=3, class_names=list("0123456789")
+    )
+    with pytest.raises(ValueError, match="grey square"):
+        gym.make("FlatnetPaint-v0", classifier=rgb)
+
+
 def test_colour_matters_only_to_a_colour_model():
     """A grey digit model cannot tell a red bar from a blue one (a one-time warning says so);
     an RGB model can."""

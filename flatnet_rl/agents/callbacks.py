@@ -2,6 +2,8 @@
 
 * :class:`RewardHackingCallback` logs ``flatnet/*`` metrics (:mod:`~flatnet_rl.agents.metrics`
   schema) of the training episodes finished in each rollout.
+* :class:`RolloutRewardCallback` scores the learned reward of each rollout in one classifier
+  call and writes it into the on-policy rollout buffer.
 * :class:`OveroptimizationCallback` evaluates the policy every ``every`` steps on episodes
   that start as the task does, and records proxy and judge ``p_target`` against steps and
   wall seconds: the overoptimization curve (Gao et al. 2022) and the time-to-judge curve.
@@ -18,6 +20,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
 from flatnet_rl.classifier import Classifier
 from flatnet_rl.reward.episodes import EPISODE_KEY
+from flatnet_rl.reward.rollout import RolloutRewardVecEnv
 
 
 class RewardHackingCallback(BaseCallback):
@@ -50,6 +53,11 @@ class RewardHackingCallback(BaseCallback):
                 self.record.add_episode(episode)
         return True
 
+    def add_episodes(self, records: Sequence[dict[str, Any]]) -> None:
+        """Episodes scored after the fact (:class:`RolloutRewardCallback`)."""
+        for record in records:
+            self.record.add_episode(record)
+
     def _on_rollout_end(self) -> None:
         if len(self.record) < self.min_episodes:
             return
@@ -57,6 +65,53 @@ class RewardHackingCallback(BaseCallback):
         for key, value in self.last.items():
             self.logger.record(f"flatnet/{key}", value)
         self.record.clear()
+
+
+class RolloutRewardCallback(BaseCallback):
+    """Puts the learned reward of each rollout into SB3's rollout buffer (PPO, A2C).
+
+    At the end of a rollout, :meth:`RolloutRewardVecEnv.score_rollout
+    <flatnet_rl.reward.rollout.RolloutRewardVecEnv.score_rollout>` scores its steps in one
+    classifier call; the rewards are added to the buffer's (which hold the env's weighted
+    reward and SB3's bootstrap of truncated episodes), returns and advantages are computed
+    again, and the finished episodes go to ``ep_info_buffer`` (``rollout/ep_rew_mean``) and
+    to ``on_episodes`` (e.g. :meth:`RewardHackingCallback.add_episodes`). Put it first in the
+    callback list: later callbacks' ``_on_rollout_end`` then see the rewards.
+    """
+
+    def __init__(
+        self,
+        venv: RolloutRewardVecEnv,
+        on_episodes: Callable[[list[dict[str, Any]]], None] | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        self.venv, self.on_episodes = venv, on_episodes
+
+    def _on_rollout_start(self) -> None:
+        # Steps of a rollout that was cut short (a callback stopped training) were never
+        # stored: score them to keep potentials and episode sums in step, then drop them.
+        if self.venv.pending_steps:
+            self.venv.score_rollout()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        scored = self.venv.score_rollout()
+        buffer = self.model.rollout_buffer
+        if scored.rewards.shape != buffer.rewards.shape:
+            raise RuntimeError(
+                f"scored {scored.rewards.shape} rewards for a rollout buffer of "
+                f"{buffer.rewards.shape}: the RolloutRewardVecEnv is not the model's env"
+            )
+        buffer.rewards += scored.rewards.astype(buffer.rewards.dtype)
+        buffer.compute_returns_and_advantage(
+            last_values=self.locals["values"], dones=self.locals["dones"]
+        )
+        self.model.ep_info_buffer.extend(scored.monitor)
+        if self.on_episodes is not None:
+            self.on_episodes([record for _, _, record in scored.episodes])
 
 
 class OveroptimizationCallback(BaseCallback):

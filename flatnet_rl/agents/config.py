@@ -20,6 +20,12 @@ _CONFIG_OWNED = {"self", "canvas_size", "action_mode", "target", "start", "max_s
 #: Limits that keep a typo from running for days.
 MAX_TIMESTEPS = 10**10
 MAX_ENVS = 4096
+#: When the learned reward is scored during training (see ``AgentConfig.reward_scoring``).
+REWARD_SCORING = ("rollout", "step")
+#: Algorithms that read each step's reward as they go (replay buffers): scored per step.
+OFF_POLICY = ("dqn",)
+#: Fields a saved run config must hold: they say what the agent was trained on.
+REQUIRED_KEYS = ("env_id", "algo", "reward_model", "reward_mode", "action_mode")
 
 
 def judge_panel(canvas: int) -> tuple[str, ...]:
@@ -56,6 +62,10 @@ class AgentConfig:
         eval_every: record proxy and judge scores of ``curve_episodes`` evaluation episodes
             every this many steps (the overoptimization curve); 0 = never.
         cache_dir: where reward models named by training specs are cached.
+        reward_scoring: when training scores the learned reward: ``"rollout"`` (one
+            classifier call per rollout, :mod:`flatnet_rl.reward.rollout`; on-policy
+            algorithms only) or ``"step"`` (one call per vector step); ``None``: rollout for
+            PPO and A2C, step for DQN. Evaluation always scores per step.
     """
 
     env_id: str = PAINT_ID
@@ -79,6 +89,7 @@ class AgentConfig:
     eval_every: int = 0
     curve_episodes: int = 40
     cache_dir: str = "runs/cache"
+    reward_scoring: str | None = None
 
     def __post_init__(self) -> None:
         if self.action_mode not in ("pixel", "pen"):
@@ -88,6 +99,17 @@ class AgentConfig:
                 setattr(self, key, value)
         if self.algo not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {self.algo!r}; expected one of {ALGORITHMS}")
+        if self.reward_scoring is None:
+            self.reward_scoring = "step" if self.algo in OFF_POLICY else "rollout"
+        if self.reward_scoring not in REWARD_SCORING:
+            raise ValueError(
+                f"reward_scoring must be one of {REWARD_SCORING}, got {self.reward_scoring!r}"
+            )
+        if self.reward_scoring == "rollout" and self.algo in OFF_POLICY:
+            raise ValueError(
+                f"reward_scoring='rollout' needs an on-policy algorithm (ppo, a2c): {self.algo} "
+                "stores every step's reward in its replay buffer as it goes; use 'step'"
+            )
         if self.reward_mode not in MODES:
             raise ValueError(f"unknown reward mode {self.reward_mode!r}; expected one of {MODES}")
         for name, value, low, high in (
@@ -156,5 +178,10 @@ class AgentConfig:
         values = dict(values)
         if "judge" in values and "judges" not in values:
             values["judges"] = [values.pop("judge")]
+        missing = [key for key in REQUIRED_KEYS if key not in values]
+        if missing:
+            # A default here would silently evaluate another agent's setting (a run trained
+            # on the baseline reward read back as a flatnet run, a pen agent in pixel mode).
+            raise ValueError(f"the run config lacks {', '.join(missing)}")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})

@@ -5,6 +5,12 @@ one numpy operation), one batched reward wrapper (one classifier call per vector
 then ``VecMonitor``: above the learned reward, so ``rollout/ep_rew_mean``,
 ``evaluate_policy`` and ``EvalCallback`` report the reward being optimised; the env's own
 return stays in each episode record (``env_return``) and ``info["env_reward"]``.
+
+On-policy training scores the reward once per rollout instead (``reward_scoring="rollout"``,
+the default for PPO and A2C): the stack is the envs under
+:class:`~flatnet_rl.reward.rollout.RolloutRewardVecEnv`, with no ``VecMonitor``;
+:class:`~flatnet_rl.agents.callbacks.RolloutRewardCallback` writes the rewards into the
+rollout buffer and the episodes into ``rollout/ep_rew_mean``.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import gymnasium as gym
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
 from flatnet_rl.agents.config import AgentConfig, judge_panel
-from flatnet_rl.classifier import Classifier
+from flatnet_rl.checkpoint import read_metadata
+from flatnet_rl.classifier import Classifier, checkpoint_path
 from flatnet_rl.envs.paint_vector import PaintVecEnv
-from flatnet_rl.reward import FlatnetRewardVecEnv
+from flatnet_rl.reward import FlatnetRewardVecEnv, RolloutRewardVecEnv
 from flatnet_rl.training.specs import resolve_model_spec
 
 
@@ -39,14 +46,26 @@ def canvas_of(config: AgentConfig, proxy: Classifier) -> int:
     return side
 
 
-def judges_of(config: AgentConfig, canvas: int) -> list[str]:
-    """The run's judges: its own list, else the shipped panel for the canvas size."""
-    judges = list(config.judges) or list(judge_panel(canvas))
+def judges_of(config: AgentConfig, canvas: int, proxy: Classifier) -> list[str]:
+    """The run's judges: its own list, else the shipped panel for the canvas size, which
+    only judges a reward model of the same classes (the digits)."""
+    if config.judges:
+        return list(config.judges)
+    judges = list(judge_panel(canvas))
     if not judges:
         raise ValueError(
             f"no shipped judge for {canvas}x{canvas} canvases: pass judges=[...] (classifiers "
             "trained independently of the reward model)"
         )
+    # A judge of other classes would score every episode against the wrong class: refused.
+    for name in judges:
+        classes = tuple(read_metadata(checkpoint_path(name))["class_names"])
+        if classes != tuple(proxy.class_names):
+            raise ValueError(
+                f"the shipped judge {name!r} has classes {list(classes)} but the reward model "
+                f"{proxy.name!r} has {list(proxy.class_names)}: pass judges=[...] (classifiers "
+                "of the same classes, trained independently of the reward model)"
+            )
     return judges
 
 
@@ -85,17 +104,17 @@ def make_env(
             raise ValueError(f"env {config.env_id!r} does not take env_kwargs: {err}") from err
         venv.seed(seed)
         target = config.target
-    rewarded = FlatnetRewardVecEnv(
-        venv, proxy, target=target, mode=config.reward_mode, device=config.device
-    )
-    return VecMonitor(rewarded)
+    options = {"target": target, "mode": config.reward_mode, "device": config.device}
+    if config.reward_scoring == "rollout" and not evaluation:
+        return RolloutRewardVecEnv(venv, proxy, **options)
+    return VecMonitor(FlatnetRewardVecEnv(venv, proxy, **options))
 
 
 def value_range_of(venv: VecEnv) -> tuple[float, float]:
     """The value range of the images in the episode records of a rewarded env stack."""
     env: VecEnv | None = venv
     while env is not None:
-        if isinstance(env, FlatnetRewardVecEnv):
+        if isinstance(env, FlatnetRewardVecEnv | RolloutRewardVecEnv):
             return env.batch.reader.value_range
         env = getattr(env, "venv", None)
-    raise ValueError("the env stack has no FlatnetRewardVecEnv")
+    raise ValueError("the env stack has no reward wrapper")

@@ -111,14 +111,22 @@ def evaluate_agent(
     ``video``: also record ``video_episodes`` episodes as an MP4 (needs ``moviepy``).
     ``reward``: the run's reward classifier when it was given as an object to ``train_agent``."""
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a folder: expected a train-agent run folder")
     out_dir = Path(out) if out is not None else run_dir
     check_outputs(out_dir, EVAL_FILES, overwrite=overwrite)
     if video is not None:  # before any work: a path in the way must not cost the evaluation
         check_writable_file(video, overwrite=overwrite, suffix=".mp4")
     config, model = load_run(run_dir)
     proxy = reward if reward is not None else reward_classifier(config, device="cpu")
-    judge_names = list(judges) if judges else judges_of(config, canvas_of(config, proxy))
+    judge_names = list(judges) if judges else judges_of(config, canvas_of(config, proxy), proxy)
     judge_clfs = [load_classifier(name, device="cpu") for name in judge_names]
+    for name, judge in zip(judge_names, judge_clfs, strict=True):
+        if name == config.reward_model or judge.name == proxy.name:
+            raise ValueError(
+                f"judge {name!r} is the run's reward model: a judge must be independent of "
+                "the reward it judges"
+            )
     scores, record = evaluate_model(
         config, model, proxy, judge_clfs, episodes=episodes, deterministic=deterministic
     )
@@ -144,14 +152,10 @@ def evaluate_agent(
     return result
 
 
-_TABLE = (
-    "proxy_p_target",
-    "judge_p_target",
-    "gap",
-    "fooling_rate",
-    "judge_accuracy",
-    "judge_agreement",
-    "ep_len",
+#: Columns of ``eval.md``: the hacking metrics in their schema order; ``episodes`` has its
+#: own integer column, and the entropy, ink and learned return stay in ``eval.json``.
+_TABLE = tuple(
+    k for k in HACKING_KEYS if k not in ("episodes", "proxy_entropy", "ink", "learned_return")
 )
 
 

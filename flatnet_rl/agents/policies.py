@@ -184,9 +184,12 @@ class PenViewExtractor(BaseFeaturesExtractor):
 class PenHeads(nn.Module):
     """Actor: 9 logits (+ the (target, cell) template; moves off the canvas masked); critic."""
 
-    def __init__(self, ext: PenViewExtractor, net_arch: list[int], n_actions: int) -> None:
+    def __init__(
+        self, ext: PenViewExtractor, net_arch: list[int], n_actions: int, can_stop: bool = True
+    ) -> None:
         super().__init__()
         self.n_mlp, self.n_pair = ext.n_mlp, ext.k * ext.h * ext.w
+        self.can_stop = can_stop
         self.actor = _mlp(self.n_mlp, net_arch, n_actions, 0.01)
         self.critic = _mlp(self.n_mlp, net_arch, 1, 1.0)
         self.template = nn.Parameter(torch.zeros(self.n_pair, n_actions))
@@ -196,7 +199,8 @@ class PenHeads(nn.Module):
         logits = self.actor(x[:, : self.n_mlp])
         logits = logits + x[:, self.n_mlp : self.n_mlp + self.n_pair] @ self.template
         leaves = x[:, -4:] > 0.5  # the same walls for pen-up (0-3) and pen-down (4-7) moves
-        mask = torch.cat([leaves, leaves, torch.zeros_like(leaves[:, :1])], 1)
+        stop = torch.full_like(leaves[:, :1], not self.can_stop)
+        mask = torch.cat([leaves, leaves, stop], 1)
         return logits.masked_fill(mask, MASKED)
 
     def forward_critic(self, x: torch.Tensor) -> torch.Tensor:
@@ -212,6 +216,12 @@ class PenMLPPolicy(_HeadsPolicy):
     Args:
         net_arch: hidden widths of both MLPs (default ``[256, 256]``).
         radius: half-width of the egocentric window (default 3: 7x7 cells).
+        can_stop: whether the stop action may be taken. ``False`` masks it: every episode
+            then runs to the env's step limit, and the pen lifts (moves with the pen up) to
+            leave a finished picture as it is. An agent that may stop can learn to stop on
+            a digit it has not learned to draw yet, and PPO then never sees the rest of
+            that episode (with stopping allowed, one digit of two seeds in three stayed
+            below 0.35 at 600k steps).
     """
 
     def __init__(
@@ -221,9 +231,11 @@ class PenMLPPolicy(_HeadsPolicy):
         lr_schedule: Any,
         net_arch: list[int] | None = None,
         radius: int = 3,
+        can_stop: bool = True,
         **kwargs: Any,
     ) -> None:
         self.widths = list(net_arch or [256, 256])
+        self.can_stop = bool(can_stop)
         super().__init__(
             observation_space,
             action_space,
@@ -235,7 +247,9 @@ class PenMLPPolicy(_HeadsPolicy):
         )
 
     def _heads(self) -> nn.Module:
-        return PenHeads(self.features_extractor, self.widths, int(self.action_space.n))
+        return PenHeads(
+            self.features_extractor, self.widths, int(self.action_space.n), self.can_stop
+        )
 
 
 #: Policy names usable in presets and ``--hyperparams '{"policy": ...}'``.

@@ -74,7 +74,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             **_PPO_COMMON,
             "gamma": 0.9,
             "policy": "pen_mlp",
-            "policy_kwargs": {"net_arch": [256, 256]},
+            "policy_kwargs": {"net_arch": [256, 256], "can_stop": False},
         },
     },
     "a2c": dict.fromkeys(
@@ -148,15 +148,19 @@ def algorithm_class(algo: str) -> type:
     return classes[algo]
 
 
-#: Hyperparameters with a known valid range: name -> (low, high, low inclusive).
+#: Constructor arguments the run sets itself (from the run config), not hyperparameters.
+RUN_OWNED = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose")
+#: Hyperparameters with a known valid range: name -> (low, high, low inclusive). The upper
+#: bounds are far above any useful value; they stop a typo (1e308) from training a
+#: network into NaN.
 _RANGES: dict[str, tuple[float, float, bool]] = {
     "gamma": (0.0, 1.0, False),
     "gae_lambda": (0.0, 1.0, True),
-    "learning_rate": (0.0, math.inf, False),
-    "clip_range": (0.0, math.inf, False),
-    "ent_coef": (0.0, math.inf, True),
-    "vf_coef": (0.0, math.inf, True),
-    "max_grad_norm": (0.0, math.inf, False),
+    "learning_rate": (0.0, 1.0, False),
+    "clip_range": (0.0, 10.0, False),
+    "ent_coef": (0.0, 10.0, True),
+    "vf_coef": (0.0, 100.0, True),
+    "max_grad_norm": (0.0, 1e6, False),
     "exploration_fraction": (0.0, 1.0, True),
     "exploration_final_eps": (0.0, 1.0, True),
     "tau": (0.0, 1.0, False),
@@ -179,7 +183,10 @@ def check_hyperparams(algo: str, params: dict[str, Any]) -> None:
         ValueError: naming the key and what the algorithm takes or the valid range.
     """
     accepted = set(inspect.signature(algorithm_class(algo).__init__).parameters)
-    accepted -= {"self", "policy", "env"}
+    # Private switches and arguments that take a Python class cannot come from JSON.
+    accepted = {
+        k for k in accepted - set(RUN_OWNED) if not k.startswith("_") and not k.endswith("_class")
+    }
     for key, value in params.items():
         if key in OWN_KEYS:
             if key == "features_extractor" and value not in FEATURES_EXTRACTORS:
@@ -195,6 +202,11 @@ def check_hyperparams(algo: str, params: dict[str, Any]) -> None:
         if key == "learning_rate" and isinstance(value, dict):
             schedule(value)
             continue
+        if key in RUN_OWNED:
+            raise ValueError(
+                f"hyperparameter {key!r} is set by the run itself: use the train-agent option "
+                f"(--{key.replace('_', '-')}) or the AgentConfig field instead"
+            )
         if key not in accepted:
             raise ValueError(
                 f"hyperparameter {key!r} is not taken by {algo}; it takes "

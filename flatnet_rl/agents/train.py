@@ -21,7 +21,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-from flatnet_rl.agents.callbacks import OveroptimizationCallback, RewardHackingCallback
+from flatnet_rl.agents.callbacks import (
+    OveroptimizationCallback,
+    RewardHackingCallback,
+    RolloutRewardCallback,
+)
 from flatnet_rl.agents.config import AgentConfig
 from flatnet_rl.agents.envs import (
     canvas_of,
@@ -30,12 +34,13 @@ from flatnet_rl.agents.envs import (
     reward_classifier,
     value_range_of,
 )
-from flatnet_rl.agents.evaluate import EVAL_SEED_OFFSET, evaluate_model
+from flatnet_rl.agents.evaluate import EVAL_FILES, EVAL_SEED_OFFSET, evaluate_model
 from flatnet_rl.agents.features import CanvasFeaturesExtractor
 from flatnet_rl.agents.policies import POLICIES
 from flatnet_rl.agents.presets import algorithm_class, preset, schedule
 from flatnet_rl.agents.runs import RUN_FILES, check_outputs
 from flatnet_rl.classifier import Classifier, load_classifier, resolve_device
+from flatnet_rl.reward import RolloutRewardVecEnv
 from flatnet_rl.util.jsonio import write_json
 
 #: Evaluation episodes of the overoptimization curve use seeds of their own.
@@ -66,15 +71,32 @@ def build_algorithm(config: AgentConfig, env: VecEnv) -> BaseAlgorithm:
         params["learning_rate"] = schedule(params["learning_rate"])
     if config.algo == "dqn" and not isinstance(env.action_space, gym.spaces.Discrete):
         raise ValueError("dqn needs a discrete action space")
-    return algorithm_class(config.algo)(
-        policy,
-        env,
-        seed=config.seed,
-        device=resolve_device(config.device),
-        tensorboard_log=str(Path(config.out) / "tb"),
-        verbose=0,
-        **params,
-    )
+    try:
+        return algorithm_class(config.algo)(
+            policy,
+            env,
+            seed=config.seed,
+            device=resolve_device(config.device),
+            tensorboard_log=str(Path(config.out) / "tb"),
+            verbose=0,
+            **params,
+        )
+    except TypeError as err:  # e.g. a policy_kwargs key the policy does not take
+        raise ValueError(f"{config.algo} refused the hyperparameters: {err}") from None
+
+
+def check_finite(model: BaseAlgorithm) -> None:
+    """The trained policy's parameters are finite (hyperparameters can make PPO diverge).
+
+    Raises:
+        FloatingPointError: naming the first non-finite parameter; nothing is saved.
+    """
+    for name, param in model.policy.state_dict().items():
+        if param.is_floating_point() and not bool(torch.isfinite(param).all()):
+            raise FloatingPointError(
+                f"training diverged: the policy's {name} is not finite (NaN or inf); nothing "
+                "was saved. Lower the learning rate or the loss coefficients"
+            )
 
 
 def train_agent(
@@ -102,11 +124,13 @@ def train_agent(
     torch.manual_seed(config.seed)
     proxy = reward if reward is not None else reward_classifier(config)
     canvas = canvas_of(config, proxy)
-    judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas)]
+    judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas, proxy)]
     env = make_env(config, proxy)
     model = build_algorithm(config, env)
     hacking = RewardHackingCallback(proxy, judges, value_range_of(env))
     callbacks: list[BaseCallback] = [hacking]
+    if isinstance(env, RolloutRewardVecEnv):  # first: the others then see the rewards
+        callbacks.insert(0, RolloutRewardCallback(env, hacking.add_episodes))
     curve = None
     if config.eval_every:
         evaluate = partial(_curve_scores, config=config, proxy=proxy, judges=judges)
@@ -122,9 +146,13 @@ def train_agent(
         config.timesteps, callback=callbacks, progress_bar=progress, tb_log_name=config.algo
     )
     wall = time.perf_counter() - started
+    check_finite(model)
     # Training time without the curve's evaluation episodes (a measurement, not training).
     seconds = curve.points[-1]["seconds"] if curve is not None and curve.points else wall
     out.mkdir(parents=True, exist_ok=True)
+    # An overwritten run keeps no result of the agent it replaces.
+    for name in (*EVAL_FILES, "curve.json"):
+        (out / name).unlink(missing_ok=True)
     model.save(out / "model.zip")
     env.close()
     record: dict[str, Any] = {

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from flatnet_rl.agents.config import REWARD_SCORING
 from flatnet_rl.agents.presets import ALGORITHMS, RUNS
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
@@ -34,6 +35,7 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
         algo=args.algo,
         reward_model=args.reward_model,
         reward_mode=args.reward_mode,
+        reward_scoring=args.reward_scoring,
         action_mode=args.action_mode,
         target=args.target,
         start=args.start,
@@ -98,7 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train-agent",
         "train an SB3 agent on a classifier reward (then evaluate it against the judges)",
         "Train PPO (default), A2C or DQN on the paint env or any env with image observations, "
-        "rewarded by a classifier in one batched call per step, then evaluate the agent on "
+        "rewarded by a classifier in one batched call per rollout (PPO, A2C) or per step, "
+        "then evaluate the agent on "
         "--eval-episodes episodes from the task's start, scored by independent judges.",
     )
     p.add_argument(
@@ -114,6 +117,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "spec (e.g. ensemble:baseline*5)",
     )
     p.add_argument("--reward-mode", choices=MODES, default="delta", help="reward mode")
+    p.add_argument(
+        "--reward-scoring",
+        choices=REWARD_SCORING,
+        default=None,
+        help="score the learned reward once per rollout (one classifier call; PPO, A2C) or "
+        "at every step (None: rollout for ppo and a2c, step for dqn)",
+    )
     p.add_argument(
         "--action-mode",
         choices=ACTION_MODES,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from flatnet_rl.classifier import checkpoint_path
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import (
     csv_of,
@@ -43,8 +43,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         choices=SOURCES,
         default=None,
         help="labelled images: digits (embedded 8x8), mnist5k (5,000 bundled 28x28 MNIST "
-        "digits), mnist (torchvision files), images (--data); default: images with --data, "
-        "else digits",
+        "digits), mnist (torchvision files), images (--data) (None: images with --data, else "
+        "digits)",
     )
     d.add_argument(
         "--data",
@@ -151,7 +151,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         type=csv_of(str),
         default=None,
         help=f"comma-separated families; digits: {','.join(FAMILIES)}; images: "
-        f"{','.join(IMAGE_FAMILIES)} (default: all but blocks, held out for evaluation)",
+        f"{','.join(IMAGE_FAMILIES)} (None: all but blocks, held out for evaluation)",
     )
     g.add_argument(
         "--outliers-from-env",
@@ -187,7 +187,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--init",
         default=None,
         metavar="CHECKPOINT",
-        help="fine-tune this classifier (same architecture, input and classes)",
+        help="fine-tune this classifier, a zoo name (flatnet, ...) or a checkpoint file (same "
+        "architecture, input and classes)",
     )
     o.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), default=40, help="training epochs")
     o.add_argument("--batch-size", type=int_in(1, 1 << 20), default=128, help="batch size")
@@ -254,8 +255,11 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     from flatnet_rl.training import train_classifier
 
     out = check_writable_file(args.out, overwrite=args.overwrite, suffix=".safetensors")
-    if args.init and not Path(args.init).is_file():
-        raise FileNotFoundError(f"--init {args.init}: no such checkpoint file")
+    if args.init:
+        try:  # before any training
+            checkpoint_path(args.init)
+        except ValueError as err:
+            raise FileNotFoundError(f"--init {args.init}: {err}") from err
     config = config_from_args(args, name=args.name or out.stem)
     result = train_classifier(config, progress=not args.quiet)
     result.classifier.save(out)
@@ -305,7 +309,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_train_classifier)
 
     p = add_subparser(sub, "info", "print a checkpoint's metadata (or the zoo manifest)")
-    p.add_argument("path", nargs="?", default=None, help="checkpoint (None: the zoo)")
+    p.add_argument("path", nargs="?", default=None, help="checkpoint (omitted: the zoo)")
     p.set_defaults(handler=cmd_info)
 
 

@@ -29,6 +29,15 @@ USER_ERRORS = (
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults shown for every option; descriptions keep their line breaks."""
 
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # A required option or a positional has no default worth showing when it is None:
+        # "(default: None)" would read as if it could be left out; its help says the rest.
+        if (action.required or not action.option_strings) and (
+            action.default is None or action.default == argparse.SUPPRESS
+        ):
+            return action.help
+        return super()._get_help_string(action)
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``flatnet-rl <cmd>: error: ...`` and exit status 2."""

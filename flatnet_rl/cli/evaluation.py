@@ -107,8 +107,8 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--address",
         default=None,
-        help="Ray cluster address ('auto': the running cluster); default: start a "
-        "local Ray for the run",
+        help="Ray cluster address ('auto': the running cluster; None: start a local Ray for "
+        "the run)",
     )
     g.add_argument(
         "--workers",

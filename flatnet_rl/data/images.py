@@ -317,7 +317,7 @@ class InputSpec:
         value_range: Any = None,
         batched: bool | None = None,
         resize_to_fit: bool | None = None,
-        invert: bool = False,
+        invert: bool | Sequence[bool] | np.ndarray = False,
     ) -> tuple[torch.Tensor, bool]:
         """Convert images to model input ``(N, C, H, W)`` float32 (on the input's device).
 
@@ -327,7 +327,8 @@ class InputSpec:
                 uint8 0..255, floats 0..1).
             batched: whether ``images`` has a leading batch axis (default: :meth:`is_batch`).
             resize_to_fit: resize a wrong-sized image (default: :attr:`any_size`).
-            invert: flip grey levels (``1 - x``) before thresholding/normalizing.
+            invert: flip grey levels (``1 - x``) before thresholding/normalizing: one bool
+                for every image, or one per image (the vector wrappers' envs may differ).
 
         Returns:
             ``(batch, single)``: the model input and whether one image was given.
@@ -358,8 +359,14 @@ class InputSpec:
                     "resize_to_fit=True to resize, or use a classifier trained for this size"
                 )
             x = resize(x.float(), self.size)
-        if invert:
-            x = 1.0 - x
+        flip = torch.as_tensor(np.asarray(invert, dtype=bool), device=x.device)
+        if flip.ndim == 0:
+            if flip:
+                x = 1.0 - x
+        elif flip.shape != (len(x),):
+            raise CanvasError(f"invert has {flip.numel()} values for {len(x)} images")
+        else:
+            x = torch.where(flip.view(-1, 1, 1, 1), 1.0 - x, x)
         if self.threshold is not None:
             x = (x >= self.threshold).to(torch.float32)
         elif self.mean is not None:

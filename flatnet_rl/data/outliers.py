@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from flatnet_rl.data.images import resize
+from flatnet_rl.data.images import BINARY, ValueRange, resize
 
 FAMILIES = ("bernoulli", "inverted", "shuffled", "scribble", "blocks")
 #: Families mixed into training by default; ``blocks`` stays out so evaluation has one
@@ -36,6 +36,8 @@ TRAIN_FAMILIES = ("bernoulli", "inverted", "shuffled", "scribble")
 IMAGE_FAMILIES = ("noise", "blobs", "inverted", "shuffled", "scribble", "blocks")
 IMAGE_TRAIN_FAMILIES = ("noise", "blobs", "inverted", "shuffled", "scribble")
 DEFAULT_DENSITY = (0.03, 0.5)
+#: The values generated image outliers span (binary canvases: :data:`BINARY`).
+IMAGE_OUTLIER_RANGE: ValueRange = (0.0, 255.0)
 _STEPS = np.array([(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)])
 Shape = int | tuple[int, int, int]
 
@@ -45,6 +47,23 @@ def families_for(shape: Shape, train: bool = False) -> tuple[str, ...]:
     if isinstance(shape, int | np.integer):
         return TRAIN_FAMILIES if train else FAMILIES
     return IMAGE_TRAIN_FAMILIES if train else IMAGE_FAMILIES
+
+
+def outlier_format(examples: np.ndarray) -> tuple[Shape, np.ndarray, ValueRange]:
+    """How to make outliers like real ``examples`` (binary canvases ``(N, c, c)``, or images
+    ``(N, H, W, C)`` in ``uint8`` 0..255 or float 0..1).
+
+    Returns the ``shape`` argument of :func:`make_outliers`, the examples in the outliers'
+    own format (float images as ``uint8`` 0..255: ``inverted`` and ``shuffled`` are made
+    from them) and the value range of the generated outliers: binary 0..1, images 0..255,
+    whatever range the data themselves are in.
+    """
+    if examples.ndim == 3:
+        return int(examples.shape[2]), examples, BINARY
+    if examples.dtype != np.uint8:
+        examples = (np.asarray(examples) * 255).round().astype(np.uint8)
+    h, w, c = (int(s) for s in examples.shape[1:])
+    return (h, w, c), examples, IMAGE_OUTLIER_RANGE
 
 
 def _check_density(density: float | tuple[float, float]) -> tuple[float, float]:

@@ -21,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 
 from flatnet_rl.classifier import Classifier, load_classifier, zoo_manifest, zoo_name
+from flatnet_rl.data import NUM_CLASSES
 from flatnet_rl.envs.paint import PaintEnv
 from flatnet_rl.envs.paint_vector import make_paint_vector_env
 from flatnet_rl.reward.vector import FlatnetRewardVector
@@ -56,10 +57,12 @@ def make_flatnet_paint(
 
     Args:
         classifier: a zoo name (``"flatnet"``, ``"baseline"``, ``"flatnet-28"``, ...), a
-            checkpoint path or a :class:`Classifier` taking binary square canvases. Default:
-            the shipped ``flatnet`` model for ``canvas_size`` (8 if not given; ``flatnet-28``
-            at 28, ...). Its canvas size is the env's unless ``canvas_size`` is given, which
-            must then match.
+            checkpoint path or a :class:`Classifier` (e.g. :meth:`Classifier.from_module`)
+            with 10 classes (digit k is class k) taking grey square images: the 0/1 canvas
+            becomes 0/1 floats (then thresholded or normalized as the classifier declares).
+            Default: the shipped ``flatnet`` model for ``canvas_size`` (8 if not given;
+            ``flatnet-28`` at 28, ...). Its canvas size is the env's unless ``canvas_size``
+            is given, which must then match.
         reward_mode: ``prob``, ``log_prob``, ``pmi``, ``delta`` (default), ``final``, ``entropy``.
         canvas_size, action_mode, target, start, max_steps, **env_kwargs: passed to
             :class:`PaintEnv` (``render_mode``, ``noise_density``, ``pixel_op``, ...).
@@ -95,10 +98,18 @@ def _paint_classifier(classifier: Classifier | str | None, canvas_size: int | No
             )
         classifier = name
     clf = load_classifier(classifier, device=device)
-    if not clf.input_spec.is_binary or clf.input_spec.square_side is None:
+    # The canvas is one grey 0/1 channel, declared as such: any grey square model reads it.
+    if clf.input_spec.channels != 1 or clf.input_spec.square_side is None:
         raise ValueError(
-            f"FlatnetPaint-v0 paints binary square canvases; classifier {clf.name!r} takes "
+            f"FlatnetPaint-v0 paints grey square canvases; classifier {clf.name!r} takes "
             f"{clf.input_spec.size} images with {clf.input_spec.channels} channel(s)"
+        )
+    # The env's targets are the digits 0..9: refused here, not at the first reset.
+    if clf.num_classes != NUM_CLASSES:
+        raise ValueError(
+            f"FlatnetPaint-v0 asks for digits 0..{NUM_CLASSES - 1}; classifier {clf.name!r} "
+            f"has {clf.num_classes} classes {list(clf.class_names)}: wrap your own env with "
+            "FlatnetReward for other classes"
         )
     if canvas_size is not None and canvas_size != clf.canvas_size:
         raise ValueError(

@@ -20,7 +20,7 @@ import numpy as np
 
 from flatnet_rl.data import DataSpec, DataSplit, load_dataset, make_family
 from flatnet_rl.data.images import BINARY, MIN_SIDE, ValueRange
-from flatnet_rl.data.outliers import IMAGE_FAMILIES
+from flatnet_rl.data.outliers import IMAGE_FAMILIES, IMAGE_OUTLIER_RANGE, outlier_format
 from flatnet_rl.evaluation.morph import image_morph_paths, morph_paths
 
 #: Densities of the Bernoulli outlier families (each pixel on with this probability).
@@ -110,7 +110,7 @@ class EvalData:
 
     def outlier_range(self) -> ValueRange:
         """Generated outliers are binary canvases (digits) or ``uint8`` images."""
-        return BINARY if self.is_binary else (0.0, 255.0)
+        return BINARY if self.is_binary else IMAGE_OUTLIER_RANGE
 
 
 def _check_count(value: int, name: str, minimum: int) -> int:
@@ -120,10 +120,7 @@ def _check_count(value: int, name: str, minimum: int) -> int:
 
 
 def _outliers(split: DataSplit, families: tuple[str, ...], n: int, seed: int) -> dict:
-    x = split.x_test
-    if not split.is_binary and x.dtype != np.uint8:
-        x = (x * 255).round().astype(np.uint8)  # float images: families are uint8
-    shape: Any = split.canvas if split.is_binary else (*split.image_size, split.channels)
+    shape, x, _ = outlier_format(split.x_test)  # float images: families are uint8
     out = {}
     for i, family in enumerate(families):
         base, _, density = family.partition("@")

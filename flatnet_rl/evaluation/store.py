@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from flatnet_rl.checkpoint import atomic_write
+from flatnet_rl.data import NUM_CLASSES
 from flatnet_rl.evaluation.compare import ModelReport, PathCurves
 from flatnet_rl.util.jsonio import json_safe
 
@@ -73,7 +74,8 @@ def load_report(base: str | Path) -> ModelReport | None:
         families={k: _nan(v) for k, v in values["families"].items()},
         smoothness=_nan(values["smoothness"]),
         hacking=values["hacking"],
-        num_classes=values.get("num_classes", 10),
+        # Reports from before num_classes was stored are of the digit models.
+        num_classes=values.get("num_classes", NUM_CLASSES),
         forward=curves.get("forward"),
         reverse=curves.get("reverse"),
     )

@@ -9,6 +9,7 @@ the env's own reward in ``info["env_reward"]``.
 
 from flatnet_rl.reward.episodes import EPISODE_FIELDS, EPISODE_KEY
 from flatnet_rl.reward.functions import ClassifierRewardModel, RewardFn, Scores
+from flatnet_rl.reward.rollout import RolloutRewardVecEnv, ScoredRollout
 from flatnet_rl.reward.sources import ImageWarning, ObservationReader
 from flatnet_rl.reward.spec import MODES, RewardSpec
 from flatnet_rl.reward.vector import FlatnetRewardVecEnv, FlatnetRewardVector
@@ -26,5 +27,7 @@ __all__ = [
     "ObservationReader",
     "RewardFn",
     "RewardSpec",
+    "RolloutRewardVecEnv",
     "Scores",
+    "ScoredRollout",
 ]

@@ -98,6 +98,15 @@ class Scores:
         ]
 
 
+def distinct_rows(batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)``: the index of the first of each distinct item of ``batch`` (equal
+    bytes) and, per item, the position of its distinct item in ``first``."""
+    rows = np.ascontiguousarray(batch.detach().cpu().reshape(len(batch), -1).numpy())
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
 def check_targets(targets: np.ndarray, num_classes: int) -> np.ndarray:
     """Integer class indices in ``[0, num_classes)``; a clear error otherwise."""
     t = np.asarray(targets)
@@ -162,13 +171,26 @@ class ClassifierRewardModel:
     def stateful(self) -> bool:
         return self.mode in ("delta", "delta_log", "final")
 
-    def score_input(self, batch: torch.Tensor, targets: np.ndarray) -> Scores:
-        """Scores of prepared model input ``(N, C, H, W)`` (one classifier call)."""
+    def score_input(
+        self, batch: torch.Tensor, targets: np.ndarray, *, distinct: bool = False
+    ) -> Scores:
+        """Scores of prepared model input ``(N, C, H, W)`` (one classifier call).
+
+        ``distinct=True`` runs the classifier on each distinct input once (worth it for a
+        rollout: a pen moving with the pen up leaves the canvas as it was).
+        """
         targets = check_targets(targets, self.num_classes)
         if len(batch) != len(targets):
             raise ValueError(f"{len(batch)} images but {len(targets)} targets")
+        inverse = None
+        if distinct and len(batch) > 1:
+            first, inverse = distinct_rows(batch)
+            if len(first) < len(batch):
+                batch = batch[torch.from_numpy(first).to(batch.device)]
+            else:
+                inverse = None
         probs = self.classifier.probs_of_input(batch).double().cpu().numpy()
-        return Scores.from_probs(probs, targets)
+        return Scores.from_probs(probs if inverse is None else probs[inverse], targets)
 
     def score(self, images: Any, targets: np.ndarray, **prepare: Any) -> Scores:
         """Scores of images (any form :meth:`Classifier.prepare` reads, batched)."""

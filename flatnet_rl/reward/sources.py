@@ -3,15 +3,18 @@
 One :class:`ObservationReader` serves the single-env and the vectorized wrappers, so both
 read observations the same way (and the same tests cover both). It turns images into the
 classifier's input with the value range the observation space declares (never guessed from
-the data), decides inversion once per env, and warns once when the images cannot mean
-anything to the classifier (colour frames for a grey model, or nothing but identical, e.g.
-empty, inputs over the first steps): never a silent constant reward.
+the data), decides inversion once per env (each env of a vector by itself, at its first
+image, so a batch gives every env the reward its own wrapper would), and warns once when
+the images cannot mean anything to the classifier (colour frames for a grey model, or
+nothing but identical, e.g. empty, inputs over the first steps): never a silent constant
+reward.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -81,6 +84,10 @@ class ObservationReader:
             self.invert: bool | None = bool(spec.invert)
         else:
             self.invert = None if input_spec.is_binary and not exact else False
+        # invert="auto": each env's polarity, decided at its first image and then kept (an
+        # agent must not flip it by filling the canvas). Envs of a vector may differ.
+        self._env_invert: dict[int, bool] = {}
+        self._num_envs: int | None = None  # rows of the first call (the reset)
         self._checked_colour = False
         self._first: torch.Tensor | None = None
         self._watched = 0
@@ -132,19 +139,73 @@ class ObservationReader:
     def image(self, obs: Any) -> Any:
         return obs[self.key] if self.key is not None else obs
 
-    def _decide_invert(self, images: Any, batched: bool) -> bool:
+    def _light(self, images: Any, batched: bool) -> np.ndarray:
+        """Per image: mostly light, i.e. dark ink on light paper ``(N,)``."""
         grey = dataclasses.replace(
             self.input_spec, channels=1, threshold=None, mean=None, std=None, any_size=True
         )
         x, _ = grey.prepare(images, value_range=self.value_range, batched=batched)
-        # Mostly light means dark ink on light paper (decided once, on the first image).
-        return bool(x[:1].mean() > 0.5)
+        return (x.mean(dim=(1, 2, 3)) > 0.5).cpu().numpy()
 
-    def prepare(self, images: Any, *, batched: bool) -> torch.Tensor:
-        """Model input ``(N, C, H, W)`` of one image or a batch."""
+    def _row_inverts(
+        self, images: Any, batched: bool, envs: Sequence[int] | np.ndarray | None
+    ) -> np.ndarray:
+        """The polarity of every row: its env's, decided at the env's first image.
+
+        Without ``envs``, row ``i`` is env ``i`` for the envs of the first call (the reset:
+        one row per env); rows after them (terminal observations a vector wrapper appends)
+        take the envs' common polarity, or their own image's when the envs differ.
+        """
+        n = len(images) if batched else 1
+        if envs is None:
+            if self._num_envs is None:
+                self._num_envs = n
+            rows = np.arange(n)
+            named = rows < self._num_envs
+        else:
+            rows = np.asarray(envs, dtype=np.int64).reshape(-1)
+            if len(rows) != n:
+                raise ValueError(f"envs names {len(rows)} envs for {n} images")
+            named = np.ones(n, dtype=bool)
+        undecided = any(int(e) not in self._env_invert for e in rows[named])
+        agreed = set(self._env_invert.values())
+        unnamed_differ = not named.all() and len(agreed) != 1
+        light = self._light(images, batched) if undecided or unnamed_differ else None
+        out = np.empty(n, dtype=bool)
+        for r in np.flatnonzero(named):
+            env = int(rows[r])
+            if env not in self._env_invert:  # the env's first image decides
+                self._env_invert[env] = bool(light[r])
+            out[r] = self._env_invert[env]
+        if not named.all():
+            agreed = set(self._env_invert.values())
+            out[~named] = light[~named] if len(agreed) != 1 else agreed.pop()
+        return out
+
+    def _describe_invert(self) -> str:
+        if self.invert is not None or not self._env_invert:
+            return str(self.invert)
+        values = set(self._env_invert.values())
+        if len(values) == 1:
+            return str(values.pop())
+        return f"per env {dict(sorted(self._env_invert.items()))}"
+
+    def prepare(
+        self,
+        images: Any,
+        *,
+        batched: bool,
+        envs: Sequence[int] | np.ndarray | None = None,
+    ) -> torch.Tensor:
+        """Model input ``(N, C, H, W)`` of one image or a batch.
+
+        ``envs``: the env index of each row of a batch (for the ink polarity, decided per
+        env); default: row ``i`` is env ``i`` (see :meth:`_row_inverts`).
+        """
         try:
-            if self.invert is None:
-                self.invert = self._decide_invert(images, batched)
+            invert = self.invert
+            if invert is None:
+                invert = self._row_inverts(images, batched, envs)
             if not self._checked_colour and self.input_spec.channels == 1:
                 self._warn_if_colour(images, batched)
             x, _ = self.input_spec.prepare(
@@ -152,7 +213,7 @@ class ObservationReader:
                 value_range=self.value_range,
                 batched=batched,
                 resize_to_fit=True,
-                invert=self.invert,
+                invert=invert,
             )
         except CanvasError as err:
             raise CanvasError(f"FlatnetReward cannot read the image: {err}") from err
@@ -196,7 +257,8 @@ class ObservationReader:
                 f"FlatnetReward: every image of the first {self._watched} steps converted to "
                 f"{what} for "
                 f"classifier {self.classifier.name!r}: the reward is constant. Check invert= "
-                f"(now {self.invert}), threshold= and value_range= (now {self.value_range}); "
+                f"(now {self._describe_invert()}), threshold= and value_range= "
+                f"(now {self.value_range}); "
                 "the frames may be too faint or inverted for the classifier.",
                 ImageWarning,
                 stacklevel=4,

@@ -35,10 +35,11 @@ def _stack(observations: list[Any]) -> Any:
     return np.stack(observations)
 
 
-def _concat(a: Any, b: Any) -> Any:
-    if isinstance(a, dict):
-        return {k: np.concatenate([a[k], b[k]]) for k in a}
-    return np.concatenate([a, b])
+def _concat(*batches: Any) -> Any:
+    """Concatenate batched observations (arrays or dicts of arrays) along the batch axis."""
+    if isinstance(batches[0], dict):
+        return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+    return np.concatenate(batches)
 
 
 class BatchedReward:
@@ -62,11 +63,16 @@ class BatchedReward:
         self.previous = np.zeros(num_envs)
         self.episodes = EpisodeTracker(num_envs)
 
-    def score(self, obs: Any, n: int) -> tuple[Scores, np.ndarray]:
-        """One classifier call on ``n`` observations: (scores, images)."""
+    def score(
+        self, obs: Any, n: int, *, envs: np.ndarray | None = None, distinct: bool = False
+    ) -> tuple[Scores, np.ndarray]:
+        """One classifier call on ``n`` observations: (scores, images). ``envs``: the env of
+        each row (default: row ``i`` is env ``i``); ``distinct``: run the classifier on each
+        distinct model input once."""
         images = self.reader.image(obs)
-        batch = self.reader.prepare(images, batched=True)
-        return self.model.score_input(batch, self.reader.targets(obs, n)), images
+        batch = self.reader.prepare(images, batched=True, envs=envs)
+        targets = self.reader.targets(obs, n)
+        return self.model.score_input(batch, targets, distinct=distinct), images
 
     def score_with_final(
         self, obs: Any, final: list[Any], done_idx: np.ndarray
@@ -78,7 +84,8 @@ class BatchedReward:
         if not len(done_idx):
             scores, images = self.score(obs, n)
             return scores, scores, images
-        scores, images = self.score(_concat(obs, _stack(final)), n + len(done_idx))
+        envs = np.concatenate([np.arange(n), done_idx])
+        scores, images = self.score(_concat(obs, _stack(final)), n + len(done_idx), envs=envs)
         rows = np.arange(n)
         rows[done_idx] = n + np.arange(len(done_idx))
         return scores.take(np.arange(n)), scores.take(rows), images[rows]
@@ -95,6 +102,32 @@ class BatchedReward:
         rewards = self.model.reward(self.model.value(last), self.previous, episode_over)
         self.previous = self.model.value(starts)
         return rewards
+
+    def advance(
+        self,
+        starts: Scores,
+        last: Scores,
+        images: np.ndarray,
+        done_idx: np.ndarray,
+        env_rewards: np.ndarray,
+    ) -> tuple[np.ndarray, list[tuple[int, dict[str, Any]]]]:
+        """One SB3 vector step (finished envs already reset): the learned rewards, and the
+        record of every episode that ended, as ``(env index, record)`` pairs.
+
+        ``last`` scores the transitions' last observations (terminal ones for finished envs),
+        ``starts`` the observations the envs go on from, ``images`` are the former's images.
+        """
+        dones = np.zeros(len(self.previous), dtype=bool)
+        dones[done_idx] = True
+        rewards = self.rewards(last, dones, starts)
+        self.episodes.add(rewards, env_rewards)
+        ended = [
+            (i, self.episodes.finish(i, int(last.targets[i]), float(last.p_target[i]), images[i]))
+            for i in done_idx.tolist()
+        ]
+        if len(done_idx):
+            self.episodes.start(done_idx, starts.p_target[done_idx])
+        return rewards, ended
 
 
 class FlatnetRewardVecEnv(VecEnvWrapper):
@@ -144,18 +177,12 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
             obs, [infos[i]["terminal_observation"] for i in done_idx], done_idx
         )
         env_rewards = np.asarray(env_rewards, dtype=np.float64)
-        rewards = self.batch.rewards(last, dones.astype(bool), starts)
-        episodes = self.batch.episodes
-        episodes.add(rewards, env_rewards)
+        rewards, ended = self.batch.advance(starts, last, images, done_idx, env_rewards)
         for info, env_reward, flatnet in zip(infos, env_rewards.tolist(), last.rows(), strict=True):
             info["env_reward"] = env_reward
             info["flatnet"] = flatnet
-        for i in done_idx:
-            infos[i][EPISODE_KEY] = episodes.finish(
-                i, int(last.targets[i]), float(last.p_target[i]), images[i]
-            )
-        if len(done_idx):
-            episodes.start(done_idx, starts.p_target[done_idx])
+        for i, record in ended:
+            infos[i][EPISODE_KEY] = record
         total = self.batch.model.total(rewards, env_rewards)
         return obs, total.astype(np.float32), dones, infos
 

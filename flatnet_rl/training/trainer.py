@@ -25,10 +25,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from flatnet_rl.classifier import Classifier, resolve_device
+from flatnet_rl.classifier import Classifier, load_classifier, resolve_device
 from flatnet_rl.data import DataSpec, DataSplit, InputSpec, load_dataset, make_family
 from flatnet_rl.data.frames import collect_frames
-from flatnet_rl.data.outliers import DEFAULT_DENSITY, families_for, make_outliers
+from flatnet_rl.data.outliers import (
+    DEFAULT_DENSITY,
+    families_for,
+    make_outliers,
+    outlier_format,
+)
 from flatnet_rl.losses import Objective
 from flatnet_rl.models import build_classifier_net, check_arch
 from flatnet_rl.numerics import entropy
@@ -60,7 +65,8 @@ class TrainConfig:
         outlier_ratio: at most this many outliers per labelled image in a step.
         env_outliers, env_id, env_image: add ``env_outliers`` frames of random-policy
             episodes of ``env_id`` (image from ``env_image``: ``auto``, a key or ``render``).
-        init: a checkpoint to fine-tune (same architecture, input and classes).
+        init: a classifier to fine-tune, a zoo name (``"flatnet"``, ...) or a checkpoint
+            path (same architecture, input and classes).
         evaluation_only: mark the model as a judge (refused as a reward).
         epochs, batch_size, lr, weight_decay: AdamW with cosine decay.
         shift: random translation augmentation in pixels.
@@ -218,15 +224,15 @@ def quick_metrics(clf: Classifier, data: DataSplit) -> dict[str, float]:
 
 def _outlier_pool(config: TrainConfig, data: DataSplit, spec: InputSpec) -> torch.Tensor:
     """Generated outliers of the data's format, plus env frames, as model input."""
-    shape = data.canvas if data.is_binary else (*data.image_size, data.channels)
+    # Generated outliers are uint8 0..255 even for float data: prepared with their own range.
+    shape, examples, value_range = outlier_format(data.x_train)
     generated = make_outliers(
         config.outliers,
         shape,
         seed=config.seed + 1,
         families=config.families(),
-        examples=data.x_train,
+        examples=examples,
     )
-    value_range = (0, 1) if data.is_binary else data.value_range
     pool = [spec.prepare(generated, value_range=value_range, batched=True)[0]]
     if config.env_outliers:
         frames, frame_range = collect_frames(
@@ -241,7 +247,7 @@ def _outlier_pool(config: TrainConfig, data: DataSplit, spec: InputSpec) -> torc
 def _initial_model(config: TrainConfig, spec: InputSpec, class_names: tuple[str, ...]):
     if config.init is None:
         return build_classifier_net(config.arch, spec.size, len(class_names), spec.channels)
-    base = Classifier.load(config.init, device="cpu")
+    base = load_classifier(config.init, device="cpu")  # a zoo name or a checkpoint path
     mismatch = [
         what
         for what, ours, theirs in (
