@@ -5,9 +5,10 @@ string), so one atomic rename publishes weights and metadata together, and loadi
 unpickles anything: safetensors holds raw tensors only.
 
 Integrity: every tensor must be finite (checked at save and at load, naming the tensor),
-and the metadata that says how to use the weights (architecture, input spec, class names)
-is bound to them by a SHA-256 ``fingerprint`` over both, so an edited ``canvas_size`` or a
-swapped weight is refused instead of producing a silent wrong reward. Identical training
+and the metadata that says how to use the weights (architecture, input spec, class names
+and, from format 3, the evaluation-only flag of a judge) is bound to them by a SHA-256
+``fingerprint`` over both, so an edited ``canvas_size``, a judge edited into a reward model
+or a swapped weight is refused instead of producing a silent wrong reward. Identical training
 writes identical bytes (no timestamps or timings inside).
 """
 
@@ -28,15 +29,21 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 FORMAT = "flatnet-rl/classifier"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 _META_KEY = "flatnet_rl"
 REQUIRED_KEYS = {
     1: ("format", "format_version", "arch", "canvas_size", "num_classes"),
     2: ("format", "format_version", "arch", "input", "class_names", "fingerprint"),
+    3: ("format", "format_version", "arch", "input", "class_names", "fingerprint"),
 }
-#: Metadata that decides what the weights mean; covered by the fingerprint.
-BOUND_KEYS = ("arch", "input", "class_names")
+#: Per format version, the metadata covered by the fingerprint: what the weights mean and,
+#: from version 3, whether they may be a reward at all (a judge edited into a reward model
+#: is refused). Each version verifies with its own set, so older files still load.
+BOUND_KEYS = {
+    2: ("arch", "input", "class_names"),
+    3: ("arch", "input", "class_names", "evaluation_only"),
+}
 
 
 class CheckpointError(ValueError):
@@ -71,11 +78,22 @@ def non_finite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
     ]
 
 
+def is_evaluation_only(metadata: dict[str, Any]) -> bool:
+    """Whether metadata marks a judge (evaluation only, never a reward); a missing flag is
+    ``False``. The one reading of the flag, for the fingerprint and for the classifier."""
+    return bool(metadata.get("evaluation_only", False))
+
+
 def fingerprint(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> str:
-    """SHA-256 over the bound metadata (:data:`BOUND_KEYS`) and every tensor's name, dtype,
-    shape and bytes, in name order."""
+    """SHA-256 over the bound metadata (:data:`BOUND_KEYS` of the metadata's format version,
+    this version's when it names none) and every tensor's name, dtype, shape and bytes, in
+    name order."""
     digest = hashlib.sha256()
-    bound = {k: metadata.get(k) for k in BOUND_KEYS}
+    keys = BOUND_KEYS[metadata.get("format_version", FORMAT_VERSION)]
+    bound = {k: metadata.get(k) for k in keys}
+    if "evaluation_only" in bound:
+        # Bound as it is read: a missing flag and ``false`` are the same fact.
+        bound["evaluation_only"] = is_evaluation_only(metadata)
     if isinstance(bound["input"], dict):
         # "steps" is a readable rendering of the other fields, not a fact of its own.
         bound["input"] = {k: v for k, v in bound["input"].items() if k != "steps"}
@@ -132,9 +150,15 @@ def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metad
     return path
 
 
-def _check_path(path: Path) -> None:
+def check_checkpoint_file(path: Path) -> None:
+    """``path`` names a readable file: the one message for a folder, a missing or an
+    unreadable checkpoint, wherever a checkpoint path is taken.
+
+    Raises:
+        CheckpointError: a directory, a missing path or an unreadable file.
+    """
     if path.is_dir():
-        raise CheckpointError(f"checkpoint {path} is a directory, not a file")
+        raise CheckpointError(f"{path} is a directory, expected a .safetensors checkpoint file")
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
     if not os.access(path, os.R_OK):
@@ -144,7 +168,7 @@ def _check_path(path: Path) -> None:
 def read_metadata(path: str | Path) -> dict:
     """The JSON metadata of a checkpoint, checked for format and keys, without the weights."""
     path = Path(path)
-    _check_path(path)
+    check_checkpoint_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
@@ -183,9 +207,10 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     bad = non_finite_tensors(tensors)
     if bad:
         raise CheckpointError(f"checkpoint {path} has non-finite weights (NaN or inf) in {bad}")
-    if meta["format_version"] >= 2 and fingerprint(tensors, meta) != meta["fingerprint"]:
+    version = meta["format_version"]
+    if version >= 2 and fingerprint(tensors, meta) != meta["fingerprint"]:
         raise CheckpointError(
-            f"checkpoint {path}: its metadata ({', '.join(BOUND_KEYS)}) does not match its "
-            "weights (fingerprint mismatch): the file was edited or corrupted"
+            f"checkpoint {path}: its metadata ({', '.join(BOUND_KEYS[version])}) does not match "
+            "its weights (fingerprint mismatch): the file was edited or corrupted"
         )
     return tensors, meta

@@ -29,7 +29,14 @@ import torch
 from torch import nn
 
 from flatnet_rl._version import __version__
-from flatnet_rl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from flatnet_rl.checkpoint import (
+    CheckpointError,
+    check_checkpoint_file,
+    is_evaluation_only,
+    load_checkpoint,
+    read_metadata,
+    save_checkpoint,
+)
 from flatnet_rl.data.images import ArrayLike, CanvasError, InputSpec
 from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.models import build_classifier_net
@@ -83,6 +90,21 @@ def zoo_manifest() -> dict[str, dict[str, Any]]:
     if not MANIFEST.is_file():
         return {}
     return json.loads(MANIFEST.read_text())
+
+
+@lru_cache(maxsize=1)
+def _zoo_judge_fingerprints() -> frozenset[str]:
+    """Fingerprints of the shipped judges (manifest role ``judge``), read from their headers.
+
+    The zoo files are format 2, whose fingerprint does not cover ``evaluation_only``; an
+    edit of that flag leaves the fingerprint as it was, so matching it finds the judge.
+    """
+    found: set[str | None] = set()
+    for entry in zoo_manifest().values():
+        path = ZOO_DIR / entry["file"]
+        if entry.get("role") == "judge" and path.is_file():
+            found.add(read_metadata(path).get("fingerprint"))
+    return frozenset(found - {None})
 
 
 def zoo_name(base: str, canvas: int) -> str:
@@ -169,7 +191,7 @@ class Classifier:
 
     @property
     def evaluation_only(self) -> bool:
-        return bool(self.metadata.get("evaluation_only", False))
+        return is_evaluation_only(self.metadata)
 
     def class_index(self, target: int | str) -> int:
         """A class by index or by name (``"circle"``); a clear error otherwise."""
@@ -327,6 +349,10 @@ class Classifier:
         """Load a checkpoint; :class:`CheckpointError` if it is missing, corrupt, edited or
         inconsistent. ``module``: the network of a :meth:`from_module` checkpoint."""
         tensors, meta = load_checkpoint(path)
+        if meta["format_version"] >= 2 and meta["fingerprint"] in _zoo_judge_fingerprints():
+            # A shipped judge's weights and metadata (verified; format 2 does not bind the
+            # flag): a judge whatever a copy's edited header says.
+            meta = {**meta, "evaluation_only": True}
         try:
             if meta["format_version"] == 1:
                 meta = _upgrade_v1(meta)
@@ -360,7 +386,8 @@ def checkpoint_path(name_or_path: str | Path) -> Path:
     """The checkpoint file of a zoo name (``"flatnet"``, ``"judge-28"``, ...) or a path.
 
     Raises:
-        CheckpointError: a zoo model that is listed but whose file is missing.
+        CheckpointError: a zoo model that is listed but whose file is missing; a directory or
+            an unreadable file.
         ValueError: neither a zoo name nor an existing path.
     """
     zoo = zoo_manifest()
@@ -373,6 +400,7 @@ def checkpoint_path(name_or_path: str | Path) -> Path:
         return path
     path = Path(name_or_path)
     if path.exists():
+        check_checkpoint_file(path)  # a folder is named as one, not as a missing file
         return path
     raise ValueError(
         f"unknown classifier {str(name_or_path)!r}: not a zoo model "

@@ -232,11 +232,11 @@ def test_corrupt_or_foreign_metadata(saved):
     _expect_checkpoint_error(saved, "not a flatnet-rl classifier checkpoint")
 
 
-@pytest.mark.parametrize("version", [0, 3, "1", "2", None, True])
+@pytest.mark.parametrize("version", [0, 4, "1", "2", "3", None, True])
 def test_wrong_format_version(saved, version):
     tensors, meta = load_checkpoint(saved)
     _rewrite(saved, tensors, {**meta, "format_version": version})
-    _expect_checkpoint_error(saved, "format version", "reads versions [1, 2]")
+    _expect_checkpoint_error(saved, "format version", "reads versions [1, 2, 3]")
 
 
 @pytest.mark.parametrize("key", ["arch", "input", "class_names", "fingerprint"])
@@ -339,6 +339,48 @@ def test_version_1_checkpoints_still_load(tmp_path, canvases):
     for bad in ({"canvas_size": 8.7}, {"canvas_size": True}, {"num_classes": -1}):
         _rewrite(v1, tensors, {**meta, **bad})
         _expect_checkpoint_error(v1, "inconsistent")
+
+
+@pytest.mark.parametrize(
+    "judge, edit",
+    [
+        (True, {"evaluation_only": False}),
+        (True, {"evaluation_only": None}),
+        (True, {"evaluation_only": 0}),
+        (False, {"evaluation_only": True}),
+    ],
+)
+def test_format_3_binds_the_evaluation_only_flag(tmp_path, judge, edit):
+    """A judge edited into a reward model (or back) breaks the fingerprint; an edit that
+    reads the same (a missing flag for ``False``) does not."""
+    clf = _small_classifier()
+    clf.metadata = {**clf.metadata, "evaluation_only": judge}
+    path = clf.save(tmp_path / "judge.safetensors")
+    tensors, meta = load_checkpoint(path)
+    assert meta["format_version"] == FORMAT_VERSION == 3
+    assert "evaluation_only" in checkpoint_mod.BOUND_KEYS[3]
+    _rewrite(path, tensors, {**meta, **edit})
+    _expect_checkpoint_error(path, "fingerprint", "evaluation_only")
+    _rewrite(path, tensors, {k: v for k, v in meta.items() if k != "evaluation_only"})
+    if judge:
+        _expect_checkpoint_error(path, "fingerprint")
+    else:
+        assert not Classifier.load(path, device="cpu").evaluation_only
+
+
+def test_format_2_checkpoints_still_load_and_verify_with_their_own_keys(saved, canvases, tiny):
+    """Format 2 fingerprints arch, input and class_names only: such files still load, and
+    an edit of what their weights mean is still refused."""
+    tensors, meta = load_checkpoint(saved)
+    v2 = {k: v for k, v in meta.items() if k != "fingerprint"}
+    v2["format_version"] = 2
+    v2["fingerprint"] = checkpoint_mod.fingerprint(tensors, v2)
+    assert v2["fingerprint"] != meta["fingerprint"]
+    _rewrite(saved, tensors, v2)
+    old = Classifier.load(saved, device="cpu")
+    np.testing.assert_array_equal(old.logits(canvases), tiny.logits(canvases))
+    _rewrite(saved, tensors, {**v2, "class_names": list("abcdefghij")})
+    _expect_checkpoint_error(saved, "fingerprint", "arch, input, class_names)")
 
 
 def test_identical_saves_are_byte_identical(tmp_path, tiny):

@@ -462,3 +462,140 @@ def test_a_model_returning_nan_is_named_in_compare():
 
     with pytest.raises(ValueError, match="broken-model"):
         evaluate_models([Broken()], n_outliers=10, n_paths=2)
+
+
+# ------------------------------------------------------------ second adversarial pass
+
+
+def _one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the CLI, expect a user error: exit 2, one line, no traceback; return the line."""
+    code = cli_main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.strip().splitlines() if "%|" not in line]  # no tqdm bars
+    assert code == 2 and "Traceback" not in err and len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("canvas_size", [3, 65, 200, "x", "8", True, 8.0])
+def test_paint_canvas_size_is_the_envs_before_any_model_is_looked_up(canvas_size):
+    """A size the env cannot paint says so, and never suggests training a model for it."""
+    for make in (gym.make, lambda *a, **k: gym.make_vec(*a, num_envs=2, **k)):
+        with pytest.raises(ValueError, match=r"canvas_size must be an int in 4\.\.64") as info:
+            make("FlatnetPaint-v0", canvas_size=canvas_size)
+        assert "train-classifier" not in str(info.value)
+
+
+@pytest.mark.parametrize("canvas_size", [4, 5, 64])
+def test_paint_suggests_training_only_sizes_the_trainer_accepts(canvas_size, tmp_path):
+    from flatnet_rl.data.images import MAX_SIDE, MIN_SIDE
+    from flatnet_rl.envs.paint import MAX_CANVAS, MIN_CANVAS
+
+    # Every size the env paints is one the trainer takes, so every suggestion can run.
+    assert MIN_SIDE <= MIN_CANVAS and MAX_CANVAS <= MAX_SIDE
+    with pytest.raises(ValueError, match="no shipped flatnet model") as info:
+        gym.make("FlatnetPaint-v0", canvas_size=canvas_size)
+    suggested = str(info.value).split("`")[1].split()
+    assert suggested[:2] == ["flatnet-rl", "train-classifier"] and suggested[-1] == "..."
+    out = str(tmp_path / "m.safetensors")
+    args = build_parser().parse_args([*suggested[1:-1], "--out", out])  # exits if refused
+    assert args.canvas == canvas_size
+
+
+def test_a_folder_given_as_a_checkpoint_is_named_as_a_folder(tmp_path, capsys):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    expected = f"{folder} is a directory, expected a .safetensors checkpoint file"
+    out = tmp_path / "out"
+    tiny = ["--epochs", "1", "--arch", "mlp", "--outliers", "0", "--quiet"]
+    for argv in (
+        ["train-classifier", "--init", str(folder), *tiny, "--out", f"{out}.safetensors"],
+        ["train-agent", "--reward-model", str(folder), "--out", str(out)],
+        ["train-agent", "--reward-model", f"{folder}/", "--out", str(out)],
+        ["compare", str(folder), "--out", str(out), "--quiet"],
+    ):
+        assert expected in _one_line_exit_2(argv, capsys), argv
+    assert not any(tmp_path.glob("out*")) and not any(folder.iterdir())
+    with pytest.raises(ValueError, match="is a directory, expected a .safetensors"):
+        load_classifier(folder)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_an_output_folder_that_takes_no_files_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys
+):
+    """os.access says yes to root (and on some mounts) where no file can be created: the
+    check creates one, so training never runs only to lose its model at save."""
+    import flatnet_rl.training
+    from flatnet_rl.util.paths import check_writable_dir, check_writable_file
+
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: True)  # as root sees it
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started before the output path was proved")
+
+    monkeypatch.setattr(flatnet_rl.training, "train_classifier", no_training)
+    for out in ("/proc/flatnet-rl-audit.safetensors", "/proc/no/such/m.safetensors"):
+        argv = ["train-classifier", "--epochs", "1", "--arch", "mlp", "--outliers", "0"]
+        assert "cannot write to output folder" in _one_line_exit_2(
+            [*argv, "--quiet", "--out", out], capsys
+        )
+        assert not os.path.exists(out)
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for folder in ("/proc/flatnet-rl-audit", a_file / "sub"):
+        with pytest.raises(ValueError, match="cannot|is a file"):
+            check_writable_dir(folder)
+    with pytest.raises(ValueError, match="is a file"):
+        check_writable_file(a_file / "m.safetensors")
+    # The probe leaves nothing behind, and creates no folder it was not asked to keep.
+    assert check_writable_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"] and a_file.read_text() == "x"
+
+
+@pytest.mark.parametrize("edit", ["flag false", "flag removed"])
+def test_an_edited_zoo_judge_is_still_a_judge(edit, tmp_path, capsys):
+    """Format 2 (the zoo) does not fingerprint the evaluation-only flag: a judge whose
+    header says otherwise is recognised by its fingerprint and refused as a reward."""
+    from safetensors.torch import save_file
+
+    from flatnet_rl.checkpoint import load_checkpoint
+    from flatnet_rl.classifier import checkpoint_path
+
+    tensors, meta = load_checkpoint(checkpoint_path("judge"))
+    assert meta["format_version"] == 2 and meta["evaluation_only"] is True
+    if edit == "flag false":
+        header = {**meta, "evaluation_only": False, "name": "my-reward"}
+    else:
+        header = {k: v for k, v in meta.items() if k != "evaluation_only"}
+    path = tmp_path / "edited.safetensors"
+    save_file(tensors, str(path), metadata={"flatnet_rl": json.dumps(header)})
+    clf = load_classifier(path, device="cpu")
+    assert clf.evaluation_only
+    for make in (
+        lambda: FlatnetReward(PaintEnv(target=3), clf),
+        lambda: FlatnetReward(PaintEnv(target=3), str(path)),
+        lambda: ClassifierRewardModel(clf),
+        lambda: gym.make("FlatnetPaint-v0", classifier=str(path)),
+    ):
+        with pytest.raises(ValueError, match="judge"):
+            make()
+    out = tmp_path / "run"
+    line = _one_line_exit_2(["train-agent", "--reward-model", str(path), "--out", str(out)], capsys)
+    assert "judge" in line and not out.exists()
+    assert not load_classifier("flatnet", device="cpu").evaluation_only
+
+
+@pytest.mark.parametrize("content", [b"ab", b"\x93NUMPY"])
+def test_data_that_is_neither_an_archive_nor_a_folder_says_so(content, tmp_path, capsys):
+    data = tmp_path / "afile"
+    data.write_bytes(content)
+    out = tmp_path / "m.safetensors"
+    argv = ["train-classifier", "--data", str(data), "--epochs", "1", "--outliers", "0"]
+    line = _one_line_exit_2([*argv, "--quiet", "--out", str(out)], capsys)
+    assert "is neither an .npz archive" in line and "image folder" in line, line
+    assert "pickle" not in line and not out.exists()
+    np.save(tmp_path / "x.npy", np.zeros((4, 8, 8)))
+    argv[2] = str(tmp_path / "x.npy")
+    assert "is neither an .npz archive" in _one_line_exit_2(
+        [*argv, "--quiet", "--out", str(out)], capsys
+    )

@@ -12,6 +12,7 @@ sizes need it). The split is stratified and seeded like the digit sources.
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,15 @@ def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, .
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+    # np.load takes anything that is not a zip or .npy file for a pickle and, with
+    # allow_pickle=False, blames "pickled data": say what the file is not instead.
+    with path.open("rb") as handle:  # an unreadable file raises its own PermissionError
+        is_archive = zipfile.is_zipfile(handle)
+    if not is_archive:
+        raise ValueError(
+            f"{path} is neither an .npz archive (arrays 'x' and 'y') nor an image folder "
+            "(one sub-folder of images per class)"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             if "x" not in data or "y" not in data:

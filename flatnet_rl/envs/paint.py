@@ -103,6 +103,19 @@ def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def check_canvas_size(canvas_size: object) -> int:
+    """``canvas_size`` as an int in ``MIN_CANVAS..MAX_CANVAS``, the sides this env paints.
+
+    Raises:
+        ValueError: not an int (a bool is refused), or out of range.
+    """
+    if not _is_int(canvas_size) or not MIN_CANVAS <= canvas_size <= MAX_CANVAS:
+        raise ValueError(
+            f"canvas_size must be an int in {MIN_CANVAS}..{MAX_CANVAS}, got {canvas_size!r}"
+        )
+    return int(canvas_size)
+
+
 class PaintEnv(gym.Env[dict[str, Any], int]):
     """Paint a digit on a small binary canvas.
 
@@ -217,10 +230,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         render_scale: int | None = None,
     ) -> None:
         super().__init__()
-        if not _is_int(canvas_size) or not MIN_CANVAS <= canvas_size <= MAX_CANVAS:
-            raise ValueError(
-                f"canvas_size must be an int in {MIN_CANVAS}..{MAX_CANVAS}, got {canvas_size!r}"
-            )
+        size = check_canvas_size(canvas_size)
         if action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
         if target is not None and (not _is_int(target) or not 0 <= target < NUM_CLASSES):
@@ -251,7 +261,6 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         if render_scale is not None and (not _is_int(render_scale) or render_scale < 1):
             raise ValueError(f"render_scale must be None or an int >= 1, got {render_scale!r}")
 
-        size = int(canvas_size)
         self._size = size
         self._action_mode = action_mode
         self._pen = action_mode == "pen"

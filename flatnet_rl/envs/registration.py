@@ -22,7 +22,7 @@ import gymnasium as gym
 
 from flatnet_rl.classifier import Classifier, load_classifier, zoo_manifest, zoo_name
 from flatnet_rl.data import NUM_CLASSES
-from flatnet_rl.envs.paint import PaintEnv
+from flatnet_rl.envs.paint import PaintEnv, check_canvas_size
 from flatnet_rl.envs.paint_vector import make_paint_vector_env
 from flatnet_rl.reward.vector import FlatnetRewardVector
 from flatnet_rl.reward.wrappers import FlatnetReward
@@ -88,9 +88,15 @@ def make_flatnet_paint(
 
 def _paint_classifier(classifier: Classifier | str | None, canvas_size: int | None, device: str):
     """The reward classifier of the paint env and its canvas size (checked to agree)."""
+    # The env's own size check first: a size it cannot paint (3, 200, 'x', True) must not
+    # read as a missing model, nor be offered to the trainer as a size worth training for.
+    if canvas_size is not None:
+        canvas_size = check_canvas_size(canvas_size)
     if classifier is None:
         name = zoo_name("flatnet", 8 if canvas_size is None else canvas_size)
         if name not in zoo_manifest():
+            # Every size the env paints (MIN_CANVAS..MAX_CANVAS) is one the trainer accepts
+            # (MIN_SIDE..MAX_SIDE), so the suggested command runs.
             raise ValueError(
                 f"no shipped flatnet model for canvas_size={canvas_size} (shipped: "
                 f"{_shipped_sizes()}): pass classifier= a model trained for it, e.g. with "

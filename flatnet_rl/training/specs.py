@@ -24,7 +24,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from flatnet_rl.checkpoint import CheckpointError
-from flatnet_rl.classifier import Classifier, load_classifier, zoo_manifest
+from flatnet_rl.classifier import Classifier, checkpoint_path, load_classifier, zoo_manifest
 from flatnet_rl.data import SOURCES, DataSpec
 from flatnet_rl.data.images import MIN_SIDE
 from flatnet_rl.ensemble import EnsembleClassifier
@@ -267,6 +267,8 @@ def check_model_spec(spec: str, data: DataSpec | None = None) -> str:
         return spec
     if spec in zoo_manifest() or Path(spec).is_file():
         return spec
+    if Path(spec).is_dir() and spec.partition(":")[0].strip() not in LOSSES:
+        checkpoint_path(spec)  # raises: a folder is named as one, not as a missing file
     if spec.endswith(".safetensors") or "/" in spec:
         raise ValueError(f"model spec {spec!r}: no such checkpoint file")
     if spec.partition(":")[0].strip() not in LOSSES:

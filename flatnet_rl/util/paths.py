@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -16,8 +17,8 @@ def check_writable_dir(folder: str | Path) -> Path:
     """A folder that exists and is writable, or that can be created.
 
     Raises:
-        ValueError: a file is in the way, or the folder (or its nearest existing parent)
-            is not writable.
+        ValueError: a file is in the way, or no file can be created in the folder (or in its
+            nearest existing parent): proved by creating and removing one, before any work.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -25,8 +26,16 @@ def check_writable_dir(folder: str | Path) -> Path:
     anchor = _first_existing(folder.absolute())
     if not anchor.is_dir():
         raise ValueError(f"cannot create output folder {folder}: {anchor} is a file")
-    if not os.access(anchor, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot write to output folder {folder}: {anchor} is not writable")
+    # os.access proves nothing for root, on /proc or on a read-only mount: create and remove
+    # a file where the first new entry (the output or its first missing folder) would go.
+    try:
+        with tempfile.NamedTemporaryFile(prefix=".flatnet-rl-probe-", dir=anchor):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ValueError(
+            f"cannot write to output folder {folder}: cannot create files in {anchor} ({reason})"
+        ) from err
     return folder
 
 
