@@ -62,6 +62,15 @@ RESULTS: dict[str, tuple[str, str]] = {
         "--out runs/agents_pen14",
         "runs/agents_pen14/table.md",
     ),
+    "agents-pen-14-seeds": (
+        "flatnet-rl compare-agents flatnet-14 baseline-14 --action-mode pen --seeds 3 "
+        "--out runs/agents_pen14",
+        "runs/agents_pen14/seeds.md",
+    ),
+    "painter": (
+        "python benchmarks/bench_time_to_painter.py --out runs/bench/painter",
+        "runs/bench/painter/painter.md",
+    ),
     "shapes": ("python examples/shapes_end_to_end.py --full", "runs/shapes/table.md"),
     "bench-reward": (
         "python benchmarks/bench_reward.py --out runs/bench/reward.md",
@@ -92,6 +101,10 @@ FIGURES: dict[str, str] = {
     "docs/final_canvases_pen_baseline.png": (
         "runs/agents_pen/runs/baseline/seed0/final_canvases.png"
     ),
+    "docs/final_canvases_pen14_flatnet.png": (
+        "runs/agents_pen14/runs/flatnet-14/seed0/final_canvases.png"
+    ),
+    "docs/painter.png": "runs/bench/painter/painter.png",
     "docs/shapes_final_frames.png": "runs/shapes/final_frames.png",
     "docs/env_steps.png": "runs/bench/env_steps.png",
     "docs/scaling.png": "runs/bench/scaling.png",

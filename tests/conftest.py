@@ -17,3 +17,17 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    """A finished 64-step PPO run folder (pixel mode, 2 envs) in ``tmp_path / "run"``."""
+    from flatnet_rl.agents import AgentConfig, train_agent
+
+    config = AgentConfig(
+        timesteps=64,
+        n_envs=2,
+        out=str(tmp_path / "run"),
+        hyperparams={"n_steps": 32, "batch_size": 64},
+    )
+    return train_agent(config, progress=False)

@@ -279,19 +279,11 @@ def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):
     runpy.run_path(str(path), run_name="__main__")
 
 
-def test_evaluate_agent_writes_a_video(tmp_path):
+def test_evaluate_agent_writes_a_video(tiny_run, tmp_path):
     pytest.importorskip("moviepy")
     from moviepy import VideoFileClip
 
-    run = train_agent(
-        AgentConfig(
-            timesteps=64,
-            n_envs=2,
-            out=str(tmp_path / "run"),
-            hyperparams={"n_steps": 32, "batch_size": 64},
-        ),
-        progress=False,
-    )
+    run = tiny_run
     video = tmp_path / "episodes.mp4"
     evaluate_agent(run, episodes=2, video=video, video_episodes=2)
     clip = VideoFileClip(str(video))

@@ -358,16 +358,8 @@ def test_debug_shows_the_traceback(tmp_path):
         cli_main(["compare", "nonsense", "--out", str(tmp_path / "o"), "--debug", "--quiet"])
 
 
-def test_evaluate_agent_on_an_incomplete_config(tmp_path, capsys):
-    run = train_agent(
-        AgentConfig(
-            timesteps=64,
-            n_envs=2,
-            out=str(tmp_path / "run"),
-            hyperparams={"n_steps": 32, "batch_size": 64},
-        ),
-        progress=False,
-    )
+def test_evaluate_agent_on_an_incomplete_config(tiny_run, tmp_path, capsys):
+    run = tiny_run
     config = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**config, "algo": "sac"}))
     assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
@@ -382,16 +374,8 @@ def test_evaluate_agent_on_an_incomplete_config(tmp_path, capsys):
     assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
 
 
-def test_evaluate_agent_refuses_the_reward_model_as_judge_and_a_file_as_run(tmp_path, capsys):
-    run = train_agent(
-        AgentConfig(
-            timesteps=64,
-            n_envs=2,
-            out=str(tmp_path / "run"),
-            hyperparams={"n_steps": 32, "batch_size": 64},
-        ),
-        progress=False,
-    )
+def test_evaluate_agent_refuses_the_reward_model_as_judge_and_a_file_as_run(tiny_run, tmp_path, capsys):
+    run = tiny_run
     argv = ["evaluate-agent", str(run), "--episodes", "2", "--judges", "flatnet"]
     assert cli_main(argv) == 2
     assert "reward model" in capsys.readouterr().err

@@ -164,3 +164,80 @@ def test_distinct_scoring_gives_the_same_scores():
     np.testing.assert_allclose(distinct.probs, plain.probs, atol=1e-6)
     np.testing.assert_array_equal(distinct.targets, targets)
     np.testing.assert_array_equal(distinct.probs[0], distinct.probs[2])
+
+
+def test_training_without_the_scoring_callback_is_refused():
+    env = RolloutRewardVecEnv(PaintVecEnv(2), FLATNET)
+    env.max_pending_steps = 40
+    model = PPO("MultiInputPolicy", env, n_steps=16, batch_size=32, device="cpu")
+    with pytest.raises(RuntimeError, match="RolloutRewardCallback"):
+        model.learn(160)  # no callback: the learned reward would never reach the buffer
+
+
+def test_scoring_in_chunks_gives_the_same_rollout(monkeypatch):
+    import flatnet_rl.reward.rollout as rollout_module
+
+    results = []
+    for chunk in (10_000, 7):
+        monkeypatch.setattr(rollout_module, "CHUNK_IMAGES", chunk)
+        _, rollout = _pair("pen", "delta")
+        rollout.reset()
+        rng = np.random.default_rng(2)
+        for _ in range(15):
+            rollout.step(rng.integers(0, 9, rollout.num_envs))
+        results.append(rollout.score_rollout())
+    np.testing.assert_allclose(results[0].rewards, results[1].rewards, atol=1e-6)
+    assert [(t, i) for t, i, _ in results[0].episodes] == [
+        (t, i) for t, i, _ in results[1].episodes
+    ]
+
+
+def test_a_constant_input_is_reported_after_as_many_steps_as_per_step_scoring():
+    import warnings
+
+    from flatnet_rl.reward import ImageWarning
+
+    env = RolloutRewardVecEnv(PaintVecEnv(2, action_mode="pen", max_steps=500), FLATNET)
+    env.reset()
+    pen_up = np.zeros(2, dtype=int)  # moves with the pen up: the canvas stays blank
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImageWarning)
+        for _ in range(40):
+            env.step(pen_up)
+        env.score_rollout()  # 41 steps watched (with the reset): no warning yet
+    with pytest.warns(ImageWarning, match="first 81 steps"):
+        for _ in range(40):
+            env.step(pen_up)
+        env.score_rollout()
+
+
+def test_episodes_of_a_rollout_cut_short_are_reported():
+    """A callback stops training 5 steps into a rollout; training resumes. Every episode
+    that ended is reported, as under per-step scoring (same seeds, same episodes)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class StopAfter(BaseCallback):
+        def __init__(self, steps: int) -> None:
+            super().__init__()
+            self.steps = steps
+
+        def _on_step(self) -> bool:
+            return self.num_timesteps < self.steps
+
+    lengths = {}
+    for scoring in ("step", "rollout"):
+        venv = PaintVecEnv(4, max_steps=3)
+        venv.seed(0)
+        if scoring == "step":
+            env, extra = VecMonitor(FlatnetRewardVecEnv(venv, FLATNET)), []
+        else:
+            env = RolloutRewardVecEnv(venv, FLATNET)
+            extra = [RolloutRewardCallback(env)]
+        model = PPO(
+            "MultiInputPolicy", env, n_steps=8, batch_size=32, n_epochs=1, device="cpu", seed=0
+        )
+        model.learn(64, callback=[*extra, StopAfter(32 + 5 * 4)])  # a rollout and 5 steps
+        model.learn(32, callback=extra, reset_num_timesteps=False)
+        lengths[scoring] = [e["l"] for e in model.ep_info_buffer]
+    assert len(lengths["step"]) > 16
+    assert lengths["rollout"] == lengths["step"]

@@ -20,7 +20,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
 from flatnet_rl.classifier import Classifier
 from flatnet_rl.reward.episodes import EPISODE_KEY
-from flatnet_rl.reward.rollout import RolloutRewardVecEnv
+from flatnet_rl.reward.rollout import RolloutRewardVecEnv, ScoredRollout
 
 
 class RewardHackingCallback(BaseCallback):
@@ -90,9 +90,10 @@ class RolloutRewardCallback(BaseCallback):
 
     def _on_rollout_start(self) -> None:
         # Steps of a rollout that was cut short (a callback stopped training) were never
-        # stored: score them to keep potentials and episode sums in step, then drop them.
+        # stored: score them to keep potentials and episode sums in step, and report the
+        # episodes that ended in them; their rewards are not trained on.
         if self.venv.pending_steps:
-            self.venv.score_rollout()
+            self._report(self.venv.score_rollout())
 
     def _on_step(self) -> bool:
         return True
@@ -109,6 +110,9 @@ class RolloutRewardCallback(BaseCallback):
         buffer.compute_returns_and_advantage(
             last_values=self.locals["values"], dones=self.locals["dones"]
         )
+        self._report(scored)
+
+    def _report(self, scored: ScoredRollout) -> None:
         self.model.ep_info_buffer.extend(scored.monitor)
         if self.on_episodes is not None:
             self.on_episodes([record for _, _, record in scored.episodes])

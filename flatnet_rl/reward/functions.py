@@ -73,6 +73,11 @@ class Scores:
             probs.argmax(-1),
         )
 
+    @classmethod
+    def concat(cls, parts: list[Scores]) -> Scores:
+        """The scores of several batches, in order."""
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in _SCORE_FIELDS))
+
     def take(self, indices: np.ndarray) -> Scores:
         """The scores of the canvases at ``indices``, in that order."""
         return Scores(
@@ -96,6 +101,9 @@ class Scores:
                 strict=True,
             )
         ]
+
+
+_SCORE_FIELDS = ("probs", "targets", "p_target", "entropy", "predicted")
 
 
 def distinct_rows(batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,9 @@ gives on the same steps (tested, up to float rounding: a batch of another size r
 kernels). Until a rollout is scored, ``step`` returns only the env's own reward times
 ``env_reward_weight`` and the infos carry no ``flatnet`` keys: anything that needs the
 learned reward at each step (off-policy replay, ``evaluate_policy``, ``VecMonitor``) takes
-:class:`~flatnet_rl.reward.FlatnetRewardVecEnv` instead.
+:class:`~flatnet_rl.reward.FlatnetRewardVecEnv` instead. Stepping on past
+``MAX_PENDING_STEPS`` unscored steps raises: training without the scoring callback would
+otherwise run on no learned reward at all.
 """
 
 from __future__ import annotations
@@ -26,11 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import VecEnv
 
 from flatnet_rl.classifier import Classifier
+from flatnet_rl.reward.functions import Scores
 from flatnet_rl.reward.spec import RewardSpec
-from flatnet_rl.reward.vector import BatchedReward, _concat, _stack
+from flatnet_rl.reward.vector import _BatchedRewardVecEnv, _concat, _stack
+
+#: Rows prepared and scored together (bounds the memory of the model input).
+CHUNK_IMAGES = 4096
+#: Unscored steps allowed before ``step`` refuses (SB3's largest default rollout is 2048).
+MAX_PENDING_STEPS = 8192
 
 
 def _copy(obs: Any) -> Any:
@@ -68,7 +76,7 @@ class ScoredRollout:
     monitor: list[dict[str, float]] = field(default_factory=list)
 
 
-class RolloutRewardVecEnv(VecEnvWrapper):
+class RolloutRewardVecEnv(_BatchedRewardVecEnv):
     """SB3 ``VecEnvWrapper`` whose learned reward is computed per rollout, not per step.
 
     Same options as :class:`~flatnet_rl.reward.FlatnetRewardVecEnv`. ``step`` records the
@@ -94,26 +102,44 @@ class RolloutRewardVecEnv(VecEnvWrapper):
         spec: RewardSpec | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(venv)
-        self.reward_spec = RewardSpec.from_options(spec, options)
-        self.batch = BatchedReward(
-            venv.observation_space, venv.num_envs, classifier, self.reward_spec
-        )
+        super().__init__(venv, classifier, spec=spec, **options)
         self._pending: list[_Step] = []
         self._made = time.time()
+        #: More unscored steps than this is an error: the scoring callback is missing.
+        self.max_pending_steps = MAX_PENDING_STEPS
 
     @property
     def pending_steps(self) -> int:
         """Steps recorded and not yet scored."""
         return len(self._pending)
 
+    def _score_in_chunks(self, obs: Any, envs: np.ndarray, steps: int) -> tuple[Scores, np.ndarray]:
+        """Scores of every row, prepared and scored ``CHUNK_IMAGES`` at a time: model input
+        (floats, often larger than the frames) never exists for the whole rollout at once."""
+        parts, images = [], []
+        for start in range(0, len(envs), CHUNK_IMAGES):
+            rows = slice(start, start + CHUNK_IMAGES)
+            part = {k: v[rows] for k, v in obs.items()} if isinstance(obs, dict) else obs[rows]
+            scores, chunk_images = self.batch.score(
+                part, len(envs[rows]), envs=envs[rows], distinct=True, steps=steps
+            )
+            parts.append(scores)
+            images.append(chunk_images)
+            steps = 0  # the watch counts the rollout's steps once
+        return Scores.concat(parts), np.concatenate(images)
+
     def reset(self) -> Any:
-        obs = self.venv.reset()
-        self.batch.reset(obs, self.num_envs)  # scores the reset observations now
         self._pending.clear()
-        return obs
+        return super().reset()  # scores the reset observations now
 
     def step_wait(self) -> Any:
+        if len(self._pending) >= self.max_pending_steps:
+            raise RuntimeError(
+                f"RolloutRewardVecEnv holds {len(self._pending)} unscored steps: nothing calls "
+                "score_rollout(), so the agent gets no learned reward. Train with "
+                "flatnet_rl.agents.callbacks.RolloutRewardCallback(env) (train_agent adds it), "
+                "or use FlatnetRewardVecEnv, which rewards every step"
+            )
         obs, env_rewards, dones, infos = self.venv.step_wait()
         done_idx = np.flatnonzero(dones)
         env_rewards = np.asarray(env_rewards, dtype=np.float64)
@@ -144,7 +170,7 @@ class RolloutRewardVecEnv(VecEnvWrapper):
         finals = [o for s in steps for o in s.final]
         batch = _concat(*[s.obs for s in steps], *([_stack(finals)] if finals else []))
         envs = np.concatenate([np.tile(np.arange(n), len(steps)), *[s.done_idx for s in steps]])
-        scores, images = self.batch.score(batch, len(envs), envs=envs, distinct=True)
+        scores, images = self._score_in_chunks(batch, envs, len(steps))
         rewards = np.empty((len(steps), n))
         scored = ScoredRollout(rewards)
         next_final = len(steps) * n

@@ -29,7 +29,7 @@ from flatnet_rl.reward.spec import RewardSpec
 
 #: Calls (env steps and resets) watched for a changing input before warning of a constant
 #: reward: a vector's reset batch alone holds many identical blank canvases.
-WATCH_CALLS = 64
+WATCH_STEPS = 64
 
 
 class ImageWarning(UserWarning):
@@ -196,11 +196,14 @@ class ObservationReader:
         *,
         batched: bool,
         envs: Sequence[int] | np.ndarray | None = None,
+        steps: int = 1,
     ) -> torch.Tensor:
         """Model input ``(N, C, H, W)`` of one image or a batch.
 
         ``envs``: the env index of each row of a batch (for the ink polarity, decided per
-        env); default: row ``i`` is env ``i`` (see :meth:`_row_inverts`).
+        env); default: row ``i`` is env ``i`` (see :meth:`_row_inverts`). ``steps``: the env
+        steps the batch covers (a rollout scored at once covers many), for the warning about
+        a constant input.
         """
         try:
             invert = self.invert
@@ -217,8 +220,8 @@ class ObservationReader:
             )
         except CanvasError as err:
             raise CanvasError(f"FlatnetReward cannot read the image: {err}") from err
-        if self._watched < WATCH_CALLS:
-            self._watch(x)
+        if self._watched < WATCH_STEPS:
+            self._watch(x, steps)
         return x
 
     def _warn_if_colour(self, images: Any, batched: bool) -> None:
@@ -241,16 +244,16 @@ class ObservationReader:
                 stacklevel=4,
             )
 
-    def _watch(self, x: torch.Tensor) -> None:
+    def _watch(self, x: torch.Tensor, steps: int = 1) -> None:
         if self._first is None and len(x):
             self._first = x[0].clone()
         if self._first is None:
             return
         if not bool((x == self._first).all()):
-            self._watched = WATCH_CALLS + 1  # something changed: stop watching
+            self._watched = WATCH_STEPS + 1  # something changed: stop watching
             return
-        self._watched += 1
-        if self._watched >= WATCH_CALLS:
+        self._watched += steps
+        if self._watched >= WATCH_STEPS:
             empty = self.input_spec.is_binary and not bool(self._first.any())
             what = "an empty canvas" if empty else "the same input"
             warnings.warn(

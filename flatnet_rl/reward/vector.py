@@ -64,13 +64,19 @@ class BatchedReward:
         self.episodes = EpisodeTracker(num_envs)
 
     def score(
-        self, obs: Any, n: int, *, envs: np.ndarray | None = None, distinct: bool = False
+        self,
+        obs: Any,
+        n: int,
+        *,
+        envs: np.ndarray | None = None,
+        distinct: bool = False,
+        steps: int = 1,
     ) -> tuple[Scores, np.ndarray]:
         """One classifier call on ``n`` observations: (scores, images). ``envs``: the env of
         each row (default: row ``i`` is env ``i``); ``distinct``: run the classifier on each
-        distinct model input once."""
+        distinct model input once; ``steps``: env steps the observations cover."""
         images = self.reader.image(obs)
-        batch = self.reader.prepare(images, batched=True, envs=envs)
+        batch = self.reader.prepare(images, batched=True, envs=envs, steps=steps)
         targets = self.reader.targets(obs, n)
         return self.model.score_input(batch, targets, distinct=distinct), images
 
@@ -130,25 +136,9 @@ class BatchedReward:
         return rewards, ended
 
 
-class FlatnetRewardVecEnv(VecEnvWrapper):
-    """Stable-Baselines3 ``VecEnvWrapper`` giving every env the :class:`FlatnetReward` reward.
-
-    Same options as :class:`~flatnet_rl.reward.wrappers.FlatnetReward` (images come from
-    observations only). Each ``step_wait`` makes one classifier call on the current
-    observations plus the terminal observations of the envs that just finished. Wrap it in
-    ``VecMonitor`` so that ``rollout/ep_rew_mean``, ``evaluate_policy`` and ``EvalCallback``
-    report the learned reward (the env's own is in ``info["env_reward"]`` and the episode
-    record).
-
-    Example:
-        >>> from stable_baselines3.common.env_util import make_vec_env
-        >>> from flatnet_rl.envs import PaintEnv
-        >>> venv = FlatnetRewardVecEnv(make_vec_env(PaintEnv, n_envs=4, seed=0), "flatnet")
-        >>> obs = venv.reset()
-        >>> obs, rewards, dones, infos = venv.step(np.zeros(4, dtype=int))
-        >>> rewards.shape
-        (4,)
-    """
+class _BatchedRewardVecEnv(VecEnvWrapper):
+    """What both SB3 reward wrappers share: the options (one :class:`RewardSpec`), the
+    :class:`BatchedReward` state, and a reset that scores the first observations."""
 
     def __init__(
         self,
@@ -168,6 +158,30 @@ class FlatnetRewardVecEnv(VecEnvWrapper):
         obs = self.venv.reset()
         self.batch.reset(obs, self.num_envs)
         return obs
+
+    def step_wait(self) -> Any:
+        raise NotImplementedError
+
+
+class FlatnetRewardVecEnv(_BatchedRewardVecEnv):
+    """Stable-Baselines3 ``VecEnvWrapper`` giving every env the :class:`FlatnetReward` reward.
+
+    Same options as :class:`~flatnet_rl.reward.wrappers.FlatnetReward` (images come from
+    observations only). Each ``step_wait`` makes one classifier call on the current
+    observations plus the terminal observations of the envs that just finished. Wrap it in
+    ``VecMonitor`` so that ``rollout/ep_rew_mean``, ``evaluate_policy`` and ``EvalCallback``
+    report the learned reward (the env's own is in ``info["env_reward"]`` and the episode
+    record).
+
+    Example:
+        >>> from stable_baselines3.common.env_util import make_vec_env
+        >>> from flatnet_rl.envs import PaintEnv
+        >>> venv = FlatnetRewardVecEnv(make_vec_env(PaintEnv, n_envs=4, seed=0), "flatnet")
+        >>> obs = venv.reset()
+        >>> obs, rewards, dones, infos = venv.step(np.zeros(4, dtype=int))
+        >>> rewards.shape
+        (4,)
+    """
 
     def step_wait(self) -> Any:
         obs, env_rewards, dones, infos = self.venv.step_wait()
