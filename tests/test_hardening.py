@@ -374,7 +374,9 @@ def test_evaluate_agent_on_an_incomplete_config(tiny_run, tmp_path, capsys):
     assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
 
 
-def test_evaluate_agent_refuses_the_reward_model_as_judge_and_a_file_as_run(tiny_run, tmp_path, capsys):
+def test_evaluate_agent_refuses_its_reward_model_as_judge_and_a_file_as_run(
+    tiny_run, tmp_path, capsys
+):
     run = tiny_run
     argv = ["evaluate-agent", str(run), "--episodes", "2", "--judges", "flatnet"]
     assert cli_main(argv) == 2
