@@ -109,9 +109,9 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.set_xticks(range(10))
         ax.set_xlabel("target digit")
         ax.set_title(f"{mode} mode: judge p_target per digit", fontsize=10)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", ncol=len(mine))
     axes[0].set_ylabel("judge p_target")
-    axes[0].set_ylim(0, 1.05)
+    axes[0].set_ylim(0, 1.2)
     fig.savefig(path, dpi=120)
 
 

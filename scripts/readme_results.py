@@ -59,12 +59,12 @@ RESULTS: dict[str, tuple[str, str]] = {
     ),
     "agents-pen-14": (
         "flatnet-rl compare-agents flatnet-14 baseline-14 --action-mode pen --seeds 3 "
-        "--out runs/agents_pen14",
+        "--timesteps 2000000 --out runs/agents_pen14",
         "runs/agents_pen14/table.md",
     ),
     "agents-pen-14-seeds": (
         "flatnet-rl compare-agents flatnet-14 baseline-14 --action-mode pen --seeds 3 "
-        "--out runs/agents_pen14",
+        "--timesteps 2000000 --out runs/agents_pen14",
         "runs/agents_pen14/seeds.md",
     ),
     "painter": (

@@ -239,7 +239,9 @@ def test_stop_terminates(action_mode: str) -> None:
     ("kwargs", "expected"),
     [
         ({"canvas_size": 6}, 18),
-        ({"canvas_size": 6, "action_mode": "pen"}, 36),
+        ({"canvas_size": 6, "action_mode": "pen"}, 48),
+        ({"canvas_size": 8, "action_mode": "pen"}, 64),
+        ({"canvas_size": 14, "action_mode": "pen"}, 112),
         ({"canvas_size": 6, "max_steps": 3}, 3),
         ({"canvas_size": 6, "action_mode": "pen", "max_steps": 1}, 1),
     ],

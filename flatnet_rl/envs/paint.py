@@ -32,6 +32,8 @@ MAX_CANVAS = 64
 PEN_DR = (-1, 1, 0, 0)
 PEN_DC = (0, 0, -1, 1)
 _PEN_STOP = 8
+#: Pen-mode episode length per canvas row (the default ``max_steps`` is this times H).
+PEN_STEPS_PER_ROW = 8
 #: 8-neighbourhood in the order a ``"stroke"`` start's trace pushes it.
 _NEIGHBOURS = ((-1, 0), (0, 1), (1, 0), (0, -1), (-1, -1), (-1, 1), (1, 1), (1, -1))
 
@@ -179,7 +181,9 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     ## Episode end
 
     Termination: the agent takes the stop action. Truncation: after ``max_steps`` steps
-    (default ``H * W // 2`` in pixel mode, ``H * W`` in pen mode). Stopping on the last step
+    (default ``H * W // 2`` in pixel mode, ``8 * H`` in pen mode: 64 at 8x8, 112 at 14x14;
+    a digit's strokes take a few canvas widths, and at 14x14 the pen learned to draw every
+    digit in 2M steps with 112 steps an episode but not with 196). Stopping on the last step
     sets both flags, as :class:`gymnasium.wrappers.TimeLimit` would.
 
     ## Info
@@ -271,7 +275,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
         self._noise_density = float(noise_density)
         self._n_pixels = size * size
         self._stop_action = _PEN_STOP if self._pen else self._n_pixels
-        default_steps = self._n_pixels if self._pen else self._n_pixels // 2
+        default_steps = PEN_STEPS_PER_ROW * size if self._pen else self._n_pixels // 2
         self._max_steps = default_steps if max_steps is None else int(max_steps)
         self.render_mode = render_mode
         self._render_scale = max(1, 256 // size) if render_scale is None else int(render_scale)
