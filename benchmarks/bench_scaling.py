@@ -5,7 +5,8 @@
 For each canvas side, with the shipped flatnet model of that size, side by side in one run:
 
 * reward FLOPs per canvas and the time of one classifier call on the default vector of
-  envs (ms per vector step, us per env step);
+  envs (ms per vector step, us per env step), and per env step when a rollout of 32 steps
+  is scored in one call (train-agent's default);
 * env steps/s of the native vectorized paint env (pen mode), bare and rewarded;
 * classifier training: seconds per epoch of the shipped recipe (measured over
   ``--train-epochs`` epochs) and the recipe's full time at that rate;
@@ -36,6 +37,10 @@ from flatnet_rl.training import TrainConfig, config_from_spec, train_classifier
 SIDES = (8, 14, 28)
 MODES = ("pixel", "pen")
 JUDGE_GOAL = 0.8
+#: The judges score CURVE_EPISODES evaluation episodes every EVAL_EVERY training steps
+#: (evaluation time is not training time; at 28x28 a pen episode is 224 steps).
+EVAL_EVERY = 20_000
+CURVE_EPISODES = 30
 
 
 def steps_per_second(venv, steps: int) -> float:
@@ -68,8 +73,8 @@ def time_to_goal(
         timesteps=10**8,
         out=str(out / f"ppo_{mode}_{side}"),
         device="cpu",
-        eval_every=10_000,
-        curve_episodes=40,
+        eval_every=EVAL_EVERY,
+        curve_episodes=CURVE_EPISODES,
     )
     run = train_agent(
         config,
@@ -107,6 +112,9 @@ def main() -> None:
         with FlopCounterMode(display=False) as counter:
             clf.predict_proba(canvases[:1])
         call_ms = best_of(lambda c=clf, x=canvases: [c.predict_proba(x) for _ in range(50)]) / 50e-3
+        # A rollout scored at once (train-agent's default): 32 steps of the vector.
+        rollout = np.random.default_rng(1).random((32 * n_envs, side, side)) < 0.2
+        rollout_us = best_of(lambda c=clf, x=rollout: c.predict_proba(x)) / len(rollout) * 1e6
         steps = max(50, 20_000 // n_envs)
         bare = steps_per_second(PaintVecEnv(n_envs, canvas_size=side, action_mode="pen"), steps)
         rewarded = steps_per_second(
@@ -121,6 +129,7 @@ def main() -> None:
                 "mflops": counter.get_total_flops() / 1e6,
                 "call_ms": call_ms,
                 "us_per_step": 1e3 * call_ms / n_envs,
+                "rollout_us": rollout_us,
                 "bare": bare,
                 "rewarded": rewarded,
                 "per_epoch": per_epoch,
@@ -136,17 +145,19 @@ def main() -> None:
         f"each action mode's preset, goal judge p_target >= {JUDGE_GOAL}, at most "
         f"{args.ppo_seconds:.0f} training seconds per run (one seed).",
         "",
-        "| canvas | reward MFLOP / canvas | reward ms / vector step | us / env step | env "
-        "steps/s bare | env steps/s rewarded | classifier s / epoch | recipe training s | "
+        "| canvas | reward MFLOP / canvas | reward ms / vector step | us / env step | "
+        "us / env step, per rollout | env steps/s bare | env steps/s rewarded | classifier "
+        "s / epoch | recipe training s | "
         + " | ".join(f"PPO s to judge {JUDGE_GOAL} ({m})" for m in args.modes)
         + " |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(args.modes),
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(args.modes),
     ]
     for r in rows:
         goals = " | ".join(goal_cell(*r["agents"][m], args.ppo_seconds) for m in args.modes)
         lines.append(
             f"| {r['side']}x{r['side']} | {r['mflops']:.2f} | {r['call_ms']:.2f} | "
-            f"{r['us_per_step']:.1f} | {r['bare']:,.0f} | {r['rewarded']:,.0f} | "
+            f"{r['us_per_step']:.1f} | {r['rollout_us']:.1f} | {r['bare']:,.0f} | "
+            f"{r['rewarded']:,.0f} | "
             f"{r['per_epoch']:.1f} | {r['recipe_s']:.0f} ({r['epochs']} epochs) | {goals} |"
         )
     table = "\n".join(lines)
@@ -164,6 +175,9 @@ def plot(rows: list[dict], path: Path) -> None:
     left.plot(sides, [r["mflops"] for r in rows], "o-", label="reward MFLOP / canvas")
     left.plot(sides, [r["per_epoch"] for r in rows], "s-", label="classifier s / epoch")
     left.plot(sides, [r["us_per_step"] for r in rows], "^-", label="reward us / env step")
+    left.plot(
+        sides, [r["rollout_us"] for r in rows], "v-", label="reward us / env step, per rollout"
+    )
     left.set_yscale("log")
     left.set_xlabel("canvas side")
     left.legend(fontsize=8)
