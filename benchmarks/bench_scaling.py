@@ -10,9 +10,10 @@ For each canvas side, with the shipped flatnet model of that size, side by side 
 * env steps/s of the native vectorized paint env (pen mode), bare and rewarded;
 * classifier training: seconds per epoch of the shipped recipe (measured over
   ``--train-epochs`` epochs) and the recipe's full time at that rate;
-* PPO (``train-agent``'s preset of each action mode, pixel and pen): training seconds until
-  the judge panel's mean p_target on evaluation episodes first reaches 0.8, within
-  ``--ppo-seconds`` per run (and the judge reached when not).
+* PPO (``train-agent``'s preset of each action mode, pixel and pen, with its budget and
+  learning-rate decay): training seconds until the judge panel's mean p_target on
+  evaluation episodes first reaches 0.8, within ``--ppo-seconds`` per run and the preset's
+  steps (and the judge reached when not).
 Writes the markdown table to ``--out`` and a figure next to it.
 """
 
@@ -70,7 +71,6 @@ def time_to_goal(
     config = AgentConfig(
         reward_model=zoo_name("flatnet", side),
         action_mode=mode,
-        timesteps=10**8,
         out=str(out / f"ppo_{mode}_{side}"),
         device="cpu",
         eval_every=EVAL_EVERY,
@@ -92,7 +92,7 @@ def goal_cell(goal: float | None, points: list[dict], max_seconds: float) -> str
     if goal is not None:
         return f"{goal:.0f}"
     reached = max((p["judge_p_target"] for p in points), default=float("nan"))
-    return f"not within {max_seconds:.0f} (best {reached:.2f})"
+    return f"not within {max_seconds:.0f} s or the preset's steps (best {reached:.2f})"
 
 
 def main() -> None:
@@ -142,7 +142,7 @@ def main() -> None:
 
     lines = [
         f"Machine: {machine()}; {n_envs} envs per vector (env steps/s: pen mode); PPO with "
-        f"each action mode's preset, goal judge p_target >= {JUDGE_GOAL}, at most "
+        f"each action mode's preset (its steps), goal judge p_target >= {JUDGE_GOAL}, at most "
         f"{args.ppo_seconds:.0f} training seconds per run (one seed).",
         "",
         "| canvas | reward MFLOP / canvas | reward ms / vector step | us / env step | "

@@ -1,8 +1,9 @@
 """Presets per algorithm and paint-env action mode: the run settings and hyperparameters
 ``flatnet-rl train-agent`` uses by default, in one readable place.
 
-``train_agent(..., hyperparams={...})`` overrides any hyperparameter (``policy_kwargs``
-merged); ``n_envs``, ``timesteps`` and ``start`` are fields of the run config.
+``AgentConfig(hyperparams={...})`` (``--hyperparams`` on the command line) overrides any
+hyperparameter (``policy_kwargs`` merged); ``n_envs``, ``timesteps`` and ``start`` are fields
+of the run config.
 
 **PPO, pixel mode** (chosen over 5 seeds per setting; ``flatnet-rl compare-agents`` reruns
 it): 32 natively vectorized envs x 32 steps per
@@ -28,10 +29,13 @@ at 600k steps: a ring's first half lowers p(0), so the agent stopped on the blan
 From 1 blank start in 10 and 9 strokes, 600k steps, two seeds in three left one digit
 below 0.35 (the agent stopped early on it, or, with stopping masked, drew something else):
 the blank canvas every evaluation starts from was a tenth of training. 3 blank starts in
-10 and 1M steps drew every digit on 3 seeds of 3 (judge 0.96-0.98 mean, worst digit >=
-0.85); the policy may not stop (``can_stop=False``: episodes run to the step limit, the
-pen lifts to leave a finished digit as it is), which gave a better worst digit than
-allowing it (0.79-0.94 on the same seeds).
+10 and 1M steps drew every digit on 3 seeds of 3, whether the policy may stop or not
+(one torch thread: judge 0.96-0.97 mean and worst digit 0.85-0.91 with stopping masked,
+0.93-0.97 and 0.79-0.94 with it allowed; ``benchmarks/bench_time_to_painter.py`` reruns the
+preset on 3 more seeds with 2 threads). The preset masks it (``can_stop=False``: episodes
+run to the step limit, 8 steps per canvas row, and the pen lifts to leave a finished digit
+as it is), the safer of the two: an agent that stops on a digit it has not learned yet
+never sees the rest of that episode.
 
 The A2C and DQN presets are untuned starting points (an earlier A2C run at 300k steps ended
 at judge p_target 0.105: it had not learned to paint).
@@ -49,7 +53,7 @@ ACTION_MODES = ("pixel", "pen")
 #: Preset keys that are ours, not SB3 constructor arguments.
 OWN_KEYS = ("policy", "features_extractor")
 FEATURES_EXTRACTORS = ("flatten", "canvas_cnn")
-#: The start mixture of the old preset, kept for reference and the CLI's examples.
+#: The start mixture of an older pixel-mode preset, kept for reference.
 CURRICULUM: dict[str, float] = {"blank": 0.25, "partial": 0.75}
 
 #: Run settings per action mode: envs per vector, training steps, start canvases.

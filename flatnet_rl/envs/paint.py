@@ -197,8 +197,8 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     - ``canvas_size`` (int, 4..64): side ``H = W`` of the canvas.
     - ``action_mode`` (``"pixel"`` | ``"pen"``): see Action space.
     - ``target`` (int 0..9 | None): fixed target; None draws one at every reset.
-    - ``start`` (``"blank"`` | ``"noise"`` | ``"digit"`` | ``"partial"`` | a mapping of them
-      to weights): see Starting state.
+    - ``start`` (``"blank"`` | ``"noise"`` | ``"digit"`` | ``"partial"`` | ``"stroke"`` | a
+      mapping of them to weights): see Starting state.
     - ``max_steps`` (int >= 1 | None): truncation horizon; None picks the default above.
     - ``noise_density`` (float in [0, 1]): pixel probability for ``start="noise"``.
     - ``pixel_op`` (``"paint"`` | ``"toggle"``): what a pixel action does. Pixel mode only:

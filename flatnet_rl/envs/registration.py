@@ -9,8 +9,8 @@
 * ``FlatnetShapes-v0``: coloured shapes on a grid, RGB frames, reward 0 (not digits: for a
   classifier trained on your own pictures).
 
-Both have a native vector entry point: ``gymnasium.make_vec(id, num_envs=N)`` steps all N
-canvases in one numpy operation (:mod:`~flatnet_rl.envs.paint_vector`) and, for
+The two paint envs have a native vector entry point: ``gymnasium.make_vec(id, num_envs=N)``
+steps all N canvases in one numpy operation (:mod:`~flatnet_rl.envs.paint_vector`) and, for
 ``FlatnetPaint-v0``, scores them in one classifier call (``FlatnetRewardVector``).
 """
 
@@ -63,7 +63,8 @@ def make_flatnet_paint(
             Default: the shipped ``flatnet`` model for ``canvas_size`` (8 if not given;
             ``flatnet-28`` at 28, ...). Its canvas size is the env's unless ``canvas_size``
             is given, which must then match.
-        reward_mode: ``prob``, ``log_prob``, ``pmi``, ``delta`` (default), ``final``, ``entropy``.
+        reward_mode: ``prob``, ``log_prob``, ``pmi``, ``delta`` (default), ``delta_log``,
+            ``final``, ``entropy``.
         canvas_size, action_mode, target, start, max_steps, **env_kwargs: passed to
             :class:`PaintEnv` (``render_mode``, ``noise_density``, ``pixel_op``, ...).
     """
