@@ -49,12 +49,12 @@ RESULTS: dict[str, tuple[str, str]] = {
     ),
     "agents-pen": (
         "flatnet-rl compare-agents flatnet baseline ensemble:baseline*5 --action-mode pen "
-        "--seeds 3 --out runs/agents_pen",
+        "--seeds 5 --out runs/agents_pen",
         "runs/agents_pen/table.md",
     ),
     "agents-pen-seeds": (
         "flatnet-rl compare-agents flatnet baseline ensemble:baseline*5 --action-mode pen "
-        "--seeds 3 --out runs/agents_pen",
+        "--seeds 5 --out runs/agents_pen",
         "runs/agents_pen/seeds.md",
     ),
     "agents-pen-14": (
