@@ -13,6 +13,10 @@ A classifier declares what it takes (:attr:`Classifier.input_spec`: channels, si
 threshold or normalization; see :mod:`flatnet_rl.data.images`) and its
 :attr:`~Classifier.class_names`; every input goes through that one conversion, with a value
 range that is declared, never guessed from the batch.
+
+The module is long on purpose: it keeps the whole ``Classifier`` type together (the three
+constructors, the declared input, validated scoring and device placement), so no other
+module has to know how a classifier turns an image into probabilities.
 """
 
 from __future__ import annotations
