@@ -11,6 +11,8 @@ import pytest
 import torch
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env as gym_check_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -25,7 +27,13 @@ from flatnet_rl import (
     PaintEnv,
 )
 from flatnet_rl.data import CanvasError, DataSpec, load_embedded_digits
-from flatnet_rl.reward import MODES, ClassifierRewardModel, RolloutRewardVecEnv
+from flatnet_rl.reward import (
+    MODES,
+    ClassifierRewardModel,
+    ObservationReader,
+    RewardSpec,
+    RolloutRewardVecEnv,
+)
 
 
 @pytest.fixture(scope="module")
@@ -365,6 +373,54 @@ def test_each_row_takes_its_envs_ink_polarity(flatnet):
     torch.testing.assert_close(x[0], bar)
     torch.testing.assert_close(x[1], bar)
     assert bool(x[2].all())  # all ink, not inverted into an empty canvas
+
+
+def _reference_row_inverts(memory: dict, images: np.ndarray, envs) -> np.ndarray:
+    """The rule of ``ObservationReader._row_inverts`` written row by row: an env's first image
+    decides its polarity (mostly light: invert); rows past the first call's envs take the
+    decided envs' common polarity, or their own image's when the envs differ."""
+    light = images.reshape(len(images), -1).mean(axis=1) / 255.0 > 0.5
+    if envs is None:
+        memory.setdefault("n", len(images))
+        envs = [i if i < memory["n"] else None for i in range(len(images))]
+    decided = memory.setdefault("envs", {})
+    out = np.empty(len(images), dtype=bool)
+    for row, env in enumerate(envs):
+        if env is not None:
+            out[row] = decided.setdefault(env, bool(light[row]))
+    common = set(decided.values())
+    for row, env in enumerate(envs):
+        if env is None:
+            out[row] = common.pop() if len(common) == 1 else light[row]
+            common = set(decided.values())
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 255), min_size=1, max_size=7),  # brightness per row
+            st.one_of(st.none(), st.integers(0, 2**16)),  # None: rows are envs; else a seed
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_row_polarity_follows_each_envs_first_image(flatnet, calls):
+    """Property: over any sequence of calls (plain batches, batches naming their envs, in
+    any order and with repeats), each row's polarity is the one the row-by-row rule gives."""
+    space = spaces.Box(0, 255, (8, 8), np.uint8)
+    reader = ObservationReader(space, flatnet, RewardSpec(target=1))
+    memory: dict = {}
+    for levels, seed in calls:
+        images = np.stack([np.full((8, 8), v, np.uint8) for v in levels])
+        envs = None
+        if seed is not None:
+            envs = np.random.default_rng(seed).integers(0, 5, len(levels)).tolist()
+        expected = _reference_row_inverts(memory, images, envs)
+        got = reader._row_inverts(images, True, envs)
+        np.testing.assert_array_equal(got, expected)
 
 
 # -- bad input --------------------------------------------------------------------------------

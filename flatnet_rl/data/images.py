@@ -359,13 +359,13 @@ class InputSpec:
                     "resize_to_fit=True to resize, or use a classifier trained for this size"
                 )
             x = resize(x.float(), self.size)
-        flip = torch.as_tensor(np.asarray(invert, dtype=bool), device=x.device)
-        if flip.ndim == 0:
-            if flip:
+        if np.ndim(invert) == 0:  # one flag for all: no tensor built on the per-step path
+            if bool(invert):
                 x = 1.0 - x
-        elif flip.shape != (len(x),):
-            raise CanvasError(f"invert has {flip.numel()} values for {len(x)} images")
         else:
+            flip = torch.as_tensor(np.asarray(invert, dtype=bool), device=x.device)
+            if flip.shape != (len(x),):
+                raise CanvasError(f"invert has {flip.numel()} values for {len(x)} images")
             x = torch.where(flip.view(-1, 1, 1, 1), 1.0 - x, x)
         if self.threshold is not None:
             x = (x >= self.threshold).to(torch.float32)

@@ -86,7 +86,8 @@ class ObservationReader:
             self.invert = None if input_spec.is_binary and not exact else False
         # invert="auto": each env's polarity, decided at its first image and then kept (an
         # agent must not flip it by filling the canvas). Envs of a vector may differ.
-        self._env_invert: dict[int, bool] = {}
+        # One entry per env index seen: 1 light paper (invert), 0 dark paper, -1 not yet.
+        self._env_invert = np.full(0, -1, dtype=np.int8)
         self._num_envs: int | None = None  # rows of the first call (the reset)
         self._checked_colour = False
         self._first: torch.Tensor | None = None
@@ -154,7 +155,8 @@ class ObservationReader:
 
         Without ``envs``, row ``i`` is env ``i`` for the envs of the first call (the reset:
         one row per env); rows after them (terminal observations a vector wrapper appends)
-        take the envs' common polarity, or their own image's when the envs differ.
+        take the envs' common polarity, or their own image's when the envs differ. Runs at
+        every step: array operations only, the images are measured only when needed.
         """
         n = len(images) if batched else 1
         if envs is None:
@@ -167,28 +169,42 @@ class ObservationReader:
             if len(rows) != n:
                 raise ValueError(f"envs names {len(rows)} envs for {n} images")
             named = np.ones(n, dtype=bool)
-        undecided = any(int(e) not in self._env_invert for e in rows[named])
-        agreed = set(self._env_invert.values())
-        unnamed_differ = not named.all() and len(agreed) != 1
-        light = self._light(images, batched) if undecided or unnamed_differ else None
+        env_of = rows[named]
+        if len(env_of) and env_of.max() >= len(self._env_invert):
+            grown = np.full(int(env_of.max()) + 1, -1, dtype=np.int8)
+            grown[: len(self._env_invert)] = self._env_invert
+            self._env_invert = grown
+        undecided = self._env_invert[env_of] < 0
+        common = self._common_invert()
+        all_named = bool(named.all())
+        light = None
+        if undecided.any() or (not all_named and common is None):
+            light = self._light(images, batched)
+        if undecided.any():  # each such env's first row decides
+            new_envs, first = np.unique(env_of[undecided], return_index=True)
+            self._env_invert[new_envs] = light[np.flatnonzero(named)[undecided][first]]
+            common = self._common_invert()
         out = np.empty(n, dtype=bool)
-        for r in np.flatnonzero(named):
-            env = int(rows[r])
-            if env not in self._env_invert:  # the env's first image decides
-                self._env_invert[env] = bool(light[r])
-            out[r] = self._env_invert[env]
-        if not named.all():
-            agreed = set(self._env_invert.values())
-            out[~named] = light[~named] if len(agreed) != 1 else agreed.pop()
+        out[named] = self._env_invert[env_of] == 1
+        if not all_named:
+            out[~named] = light[~named] if common is None else common
         return out
 
+    def _common_invert(self) -> bool | None:
+        """The polarity all decided envs share; None if none is decided or they differ."""
+        decided = self._env_invert[self._env_invert >= 0]
+        if not len(decided) or decided.min() != decided.max():
+            return None
+        return bool(decided[0])
+
     def _describe_invert(self) -> str:
-        if self.invert is not None or not self._env_invert:
+        if self.invert is not None or not (self._env_invert >= 0).any():
             return str(self.invert)
-        values = set(self._env_invert.values())
-        if len(values) == 1:
-            return str(values.pop())
-        return f"per env {dict(sorted(self._env_invert.items()))}"
+        common = self._common_invert()
+        if common is not None:
+            return str(common)
+        per_env = {i: bool(v) for i, v in enumerate(self._env_invert.tolist()) if v >= 0}
+        return f"per env {per_env}"
 
     def prepare(
         self,
