@@ -30,6 +30,18 @@ from flatnet_rl.envs.paint import PEN_DC, PEN_DR
 MASKED = -1e8
 
 
+def _check_options(flags: dict[str, Any], radius: int | None = None) -> None:
+    """Policy options come from JSON (``--hyperparams``): a flag must be a real bool (the
+    string ``"no"`` would read as true) and the pen's window radius an int >= 1."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"policy_kwargs {name!r} must be true or false, got {value!r}")
+    if radius is not None and (
+        isinstance(radius, bool) or not isinstance(radius, int) or radius < 1
+    ):
+        raise ValueError(f"policy_kwargs 'radius' must be an int >= 1, got {radius!r}")
+
+
 def _mlp(n_in: int, widths: list[int], n_out: int, gain: float) -> nn.Sequential:
     """ReLU MLP with orthogonal init (SB3's recipe: sqrt 2 hidden, ``gain`` for the output)."""
     layers: list[nn.Module] = []
@@ -121,6 +133,7 @@ class MaskedMLPPolicy(_HeadsPolicy):
         template: bool = True,
         **kwargs: Any,
     ) -> None:
+        _check_options({"template": template})
         self.widths = list(net_arch or [256, 256])
         self.template = template
         super().__init__(
@@ -233,8 +246,9 @@ class PenMLPPolicy(_HeadsPolicy):
         can_stop: bool = True,
         **kwargs: Any,
     ) -> None:
+        _check_options({"can_stop": can_stop}, radius=radius)
         self.widths = list(net_arch or [256, 256])
-        self.can_stop = bool(can_stop)
+        self.can_stop = can_stop
         super().__init__(
             observation_space,
             action_space,
