@@ -29,7 +29,8 @@ from flatnet_rl.agents.envs import make_env
 from flatnet_rl.agents.runs import load_run
 from flatnet_rl.cli import build_parser
 from flatnet_rl.cli import main as cli_main
-from flatnet_rl.envs.paint_vector import PaintVecEnv, PaintVectorEnv
+from flatnet_rl.envs.paint_sb3 import PaintVecEnv
+from flatnet_rl.envs.paint_vector import PaintVectorEnv
 from flatnet_rl.reward import EPISODE_FIELDS, EPISODE_KEY, ClassifierRewardModel
 
 FLATNET = load_classifier("flatnet", device="cpu")

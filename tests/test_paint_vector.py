@@ -27,12 +27,10 @@ from stable_baselines3.common.vec_env import (
 )
 
 from flatnet_rl.envs.paint import PaintEnv
-from flatnet_rl.envs.paint_vector import (
-    PaintBatch,
-    PaintVecEnv,
-    PaintVectorEnv,
-    make_paint_vector_env,
-)
+from flatnet_rl.envs.paint_config import PaintConfig
+from flatnet_rl.envs.paint_core import PaintBatch
+from flatnet_rl.envs.paint_sb3 import PaintVecEnv
+from flatnet_rl.envs.paint_vector import PaintVectorEnv, make_paint_vector_env
 
 try:
     from hypothesis import HealthCheck, given, settings
@@ -569,7 +567,7 @@ def test_gymnasium_record_episode_statistics(mode: AutoresetMode) -> None:
 
 
 def test_batch_core_steps_a_subset() -> None:
-    batch = PaintBatch(3, canvas_size=4)
+    batch = PaintBatch(3, PaintConfig(canvas_size=4))
     batch.reset(range(3), seeds=[0, 1, 2])
     terminated, truncated = batch.step(batch.check_actions([1, 2, 16]), np.array([0, 2]))
     assert terminated.tolist() == [False, False, True] and not truncated.any()

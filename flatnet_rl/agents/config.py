@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
-from flatnet_rl.agents.presets import ALGORITHMS, preset, run_defaults
+from flatnet_rl.agents.presets import ACTION_MODES, ALGORITHMS, preset, run_defaults
 from flatnet_rl.classifier import zoo_manifest
-from flatnet_rl.envs.paint import PaintEnv, parse_start
+from flatnet_rl.envs.paint_config import PaintConfig, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
 
 #: PaintEnv arguments the run config sets itself (not env_kwargs).
-_CONFIG_OWNED = {"self", "canvas_size", "action_mode", "target", "start", "max_steps"}
+_CONFIG_OWNED = {"canvas_size", "action_mode", "target", "start", "max_steps"}
+#: PaintEnv arguments a run may set through env_kwargs.
+PAINT_ENV_KWARGS = frozenset(
+    {f.name for f in dataclasses.fields(PaintConfig) if f.init} - _CONFIG_OWNED | {"render_mode"}
+)
 #: Limits that keep a typo from running for days.
 MAX_TIMESTEPS = 10**10
 MAX_ENVS = 4096
@@ -92,8 +95,10 @@ class AgentConfig:
     reward_scoring: str | None = None
 
     def __post_init__(self) -> None:
-        if self.action_mode not in ("pixel", "pen"):
-            raise ValueError(f"action_mode must be 'pixel' or 'pen', got {self.action_mode!r}")
+        if self.action_mode not in ACTION_MODES:
+            raise ValueError(
+                f"action_mode must be one of {', '.join(ACTION_MODES)}, got {self.action_mode!r}"
+            )
         for key, value in run_defaults(self.action_mode).items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
@@ -139,7 +144,7 @@ class AgentConfig:
             raise ValueError("hyperparams and env_kwargs must be dicts (JSON objects)")
         preset(self.algo, self.hyperparams, self.action_mode)  # bad keys/values fail now
         if self.is_paint:
-            allowed = set(inspect.signature(PaintEnv.__init__).parameters) - _CONFIG_OWNED
+            allowed = PAINT_ENV_KWARGS
             unknown = sorted(set(self.env_kwargs) - allowed)
             if unknown:
                 raise ValueError(

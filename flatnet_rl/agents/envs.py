@@ -21,7 +21,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 from flatnet_rl.agents.config import AgentConfig, judge_panel
 from flatnet_rl.checkpoint import read_metadata
 from flatnet_rl.classifier import Classifier, checkpoint_path
-from flatnet_rl.envs.paint_vector import PaintVecEnv
+from flatnet_rl.envs.paint_sb3 import PaintVecEnv
 from flatnet_rl.reward import FlatnetRewardVecEnv, RolloutRewardVecEnv
 from flatnet_rl.training.specs import resolve_model_spec
 

@@ -30,7 +30,7 @@ from flatnet_rl.envs.paint import PEN_DC, PEN_DR
 MASKED = -1e8
 
 
-def _check_options(flags: dict[str, Any], radius: int | None = None) -> None:
+def check_policy_options(flags: dict[str, Any], radius: int | None = None) -> None:
     """Policy options come from JSON (``--hyperparams``): a flag must be a real bool (the
     string ``"no"`` would read as true) and the pen's window radius an int >= 1."""
     for name, value in flags.items():
@@ -42,7 +42,7 @@ def _check_options(flags: dict[str, Any], radius: int | None = None) -> None:
         raise ValueError(f"policy_kwargs 'radius' must be an int >= 1, got {radius!r}")
 
 
-def _mlp(n_in: int, widths: list[int], n_out: int, gain: float) -> nn.Sequential:
+def mlp(n_in: int, widths: list[int], n_out: int, gain: float) -> nn.Sequential:
     """ReLU MLP with orthogonal init (SB3's recipe: sqrt 2 hidden, ``gain`` for the output)."""
     layers: list[nn.Module] = []
     for width in widths:
@@ -57,7 +57,7 @@ def _mlp(n_in: int, widths: list[int], n_out: int, gain: float) -> nn.Sequential
     return nn.Sequential(*layers, out)
 
 
-class _HeadsPolicy(ActorCriticPolicy):
+class HeadsPolicy(ActorCriticPolicy):
     """Plumbing shared by the policies: ``_heads()`` builds the actor-critic heads."""
 
     def _heads(self) -> nn.Module:
@@ -95,8 +95,8 @@ class MaskedPixelHeads(nn.Module):
     def __init__(self, ext: CanvasTargetExtractor, net_arch: list[int], template: bool) -> None:
         super().__init__()
         self.hw, self.k = ext.hw, ext.k
-        self.actor = _mlp(ext.features_dim, net_arch, self.hw + 1, 0.01)
-        self.critic = _mlp(ext.features_dim, net_arch, 1, 1.0)
+        self.actor = mlp(ext.features_dim, net_arch, self.hw + 1, 0.01)
+        self.critic = mlp(ext.features_dim, net_arch, 1, 1.0)
         self.template = nn.Parameter(torch.zeros(ext.k, self.hw + 1)) if template else None
         self.latent_dim_pi, self.latent_dim_vf = self.hw + 1, 1
 
@@ -116,7 +116,7 @@ class MaskedPixelHeads(nn.Module):
         return self.forward_actor(x), self.forward_critic(x)
 
 
-class MaskedMLPPolicy(_HeadsPolicy):
+class MaskedMLPPolicy(HeadsPolicy):
     """Pixel-mode actor-critic (see the module docstring).
 
     Args:
@@ -133,7 +133,7 @@ class MaskedMLPPolicy(_HeadsPolicy):
         template: bool = True,
         **kwargs: Any,
     ) -> None:
-        _check_options({"template": template})
+        check_policy_options({"template": template})
         self.widths = list(net_arch or [256, 256])
         self.template = template
         super().__init__(
@@ -203,8 +203,8 @@ class PenHeads(nn.Module):
         super().__init__()
         self.n_mlp, self.n_pair = ext.n_mlp, ext.k * ext.h * ext.w
         self.can_stop = can_stop
-        self.actor = _mlp(self.n_mlp, net_arch, n_actions, 0.01)
-        self.critic = _mlp(self.n_mlp, net_arch, 1, 1.0)
+        self.actor = mlp(self.n_mlp, net_arch, n_actions, 0.01)
+        self.critic = mlp(self.n_mlp, net_arch, 1, 1.0)
         self.template = nn.Parameter(torch.zeros(self.n_pair, n_actions))
         self.latent_dim_pi, self.latent_dim_vf = n_actions, 1
 
@@ -223,7 +223,7 @@ class PenHeads(nn.Module):
         return self.forward_actor(x), self.forward_critic(x)
 
 
-class PenMLPPolicy(_HeadsPolicy):
+class PenMLPPolicy(HeadsPolicy):
     """Pen-mode actor-critic (see the module docstring).
 
     Args:
@@ -246,7 +246,7 @@ class PenMLPPolicy(_HeadsPolicy):
         can_stop: bool = True,
         **kwargs: Any,
     ) -> None:
-        _check_options({"can_stop": can_stop}, radius=radius)
+        check_policy_options({"can_stop": can_stop}, radius=radius)
         self.widths = list(net_arch or [256, 256])
         self.can_stop = can_stop
         super().__init__(
@@ -263,10 +263,3 @@ class PenMLPPolicy(_HeadsPolicy):
         return PenHeads(
             self.features_extractor, self.widths, int(self.action_space.n), self.can_stop
         )
-
-
-#: Policy names usable in presets and ``--hyperparams '{"policy": ...}'``.
-POLICIES: dict[str, type[ActorCriticPolicy]] = {
-    "masked_mlp": MaskedMLPPolicy,
-    "pen_mlp": PenMLPPolicy,
-}

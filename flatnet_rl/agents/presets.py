@@ -49,7 +49,7 @@ from collections.abc import Callable
 from typing import Any
 
 ALGORITHMS = ("ppo", "a2c", "dqn")
-ACTION_MODES = ("pixel", "pen")
+ACTION_MODES = ("pixel", "pen", "stroke")
 #: Preset keys that are ours, not SB3 constructor arguments.
 OWN_KEYS = ("policy", "features_extractor")
 FEATURES_EXTRACTORS = ("flatten", "canvas_cnn")
@@ -60,6 +60,7 @@ CURRICULUM: dict[str, float] = {"blank": 0.25, "partial": 0.75}
 RUNS: dict[str, dict[str, Any]] = {
     "pixel": {"n_envs": 32, "timesteps": 200_000, "start": {"blank": 0.1, "partial": 0.9}},
     "pen": {"n_envs": 32, "timesteps": 1_000_000, "start": {"blank": 0.3, "stroke": 0.7}},
+    "stroke": {"n_envs": 32, "timesteps": 200_000, "start": {"blank": 0.5, "stroke": 0.5}},
 }
 
 _PPO_COMMON: dict[str, Any] = {
@@ -85,6 +86,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "gamma": 0.9,
             "policy": "pen_mlp",
             "policy_kwargs": {"net_arch": [256, 256], "can_stop": False},
+        },
+        "stroke": {
+            **_PPO_COMMON,
+            "gamma": 0.9,
+            "policy": "stroke_map",
+            "policy_kwargs": {"channels": 32, "hidden": 128, "can_stop": False},
         },
     },
     "a2c": dict.fromkeys(
@@ -204,7 +211,7 @@ def check_hyperparams(algo: str, params: dict[str, Any]) -> None:
                     f"features_extractor must be one of {FEATURES_EXTRACTORS}, got {value!r}"
                 )
             if key == "policy":
-                from flatnet_rl.agents.policies import POLICIES
+                from flatnet_rl.agents.policy_names import POLICIES
 
                 if value not in POLICIES:
                     raise ValueError(f"policy must be one of {sorted(POLICIES)}, got {value!r}")

@@ -36,7 +36,7 @@ from flatnet_rl.agents.envs import (
 )
 from flatnet_rl.agents.evaluate import EVAL_FILES, EVAL_SEED_OFFSET, evaluate_model
 from flatnet_rl.agents.features import CanvasFeaturesExtractor
-from flatnet_rl.agents.policies import POLICIES
+from flatnet_rl.agents.policy_names import POLICIES
 from flatnet_rl.agents.presets import algorithm_class, preset, schedule
 from flatnet_rl.agents.runs import RUN_FILES, check_outputs
 from flatnet_rl.classifier import Classifier, load_classifier, resolve_device

@@ -2,7 +2,9 @@
 and a coloured-shapes env."""
 
 from flatnet_rl.envs.paint import PaintEnv
-from flatnet_rl.envs.paint_vector import PaintVecEnv, PaintVectorEnv
+from flatnet_rl.envs.paint_config import PaintConfig
+from flatnet_rl.envs.paint_sb3 import PaintVecEnv
+from flatnet_rl.envs.paint_vector import PaintVectorEnv
 from flatnet_rl.envs.registration import (
     BARE_ID,
     PAINT_ID,
@@ -16,6 +18,7 @@ __all__ = [
     "BARE_ID",
     "PAINT_ID",
     "SHAPES_ID",
+    "PaintConfig",
     "PaintEnv",
     "PaintVecEnv",
     "PaintVectorEnv",
