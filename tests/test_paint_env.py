@@ -24,6 +24,8 @@ CONFIGS = [
     {"action_mode": "pen"},
     {"action_mode": "pen", "start": "noise", "noise_density": 0.3},
     {"action_mode": "pen", "start": "digit", "target": 3},
+    {"action_mode": "stroke"},
+    {"action_mode": "stroke", "start": "stroke", "canvas_size": 14},
 ]
 
 
@@ -55,7 +57,7 @@ def test_sb3_check_env(config: dict) -> None:
     assert [m for m in messages if "unconventional shape" not in m] == []
 
 
-@pytest.mark.parametrize("action_mode", ["pixel", "pen"])
+@pytest.mark.parametrize("action_mode", ["pixel", "pen", "stroke"])
 @pytest.mark.parametrize("render_mode", ["rgb_array", "ansi"])
 def test_render_passive_checker(action_mode: str, render_mode: str) -> None:
     env = PaintEnv(action_mode=action_mode, render_mode=render_mode)
@@ -510,6 +512,11 @@ def test_pickle_round_trip(action_mode: str) -> None:
         {"render_mode": "rgb"},
         {"render_scale": 0},
         {"render_scale": 2.0},
+        {"stroke_grid": 1, "action_mode": "stroke"},
+        {"stroke_grid": 5, "action_mode": "pen"},
+        {"stroke_width": 0, "action_mode": "stroke"},
+        {"stroke_width": True, "action_mode": "stroke"},
+        {"action_mode": "brush"},
     ],
     ids=repr,
 )
@@ -519,7 +526,7 @@ def test_invalid_constructor_arguments(kwargs: dict) -> None:
         PaintEnv(**kwargs)
 
 
-@pytest.mark.parametrize("action_mode", ["pixel", "pen"])
+@pytest.mark.parametrize("action_mode", ["pixel", "pen", "stroke"])
 def test_ppo_smoke(action_mode: str) -> None:
     from stable_baselines3 import PPO
 

@@ -99,7 +99,10 @@ class AgentConfig:
             raise ValueError(
                 f"action_mode must be one of {', '.join(ACTION_MODES)}, got {self.action_mode!r}"
             )
-        for key, value in run_defaults(self.action_mode).items():
+        # The canvas the run will paint: its own, else the zoo reward model's (stroke mode's
+        # budget depends on it; a path or spec resolves later and takes the 8x8 preset).
+        canvas = self.canvas_size or zoo_manifest().get(self.reward_model, {}).get("canvas")
+        for key, value in run_defaults(self.action_mode, canvas).items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
         if self.algo not in ALGORITHMS:

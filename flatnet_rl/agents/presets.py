@@ -62,6 +62,8 @@ RUNS: dict[str, dict[str, Any]] = {
     "pen": {"n_envs": 32, "timesteps": 1_000_000, "start": {"blank": 0.3, "stroke": 0.7}},
     "stroke": {"n_envs": 32, "timesteps": 200_000, "start": {"blank": 0.5, "stroke": 0.5}},
 }
+#: Stroke-mode budgets per canvas size (``RUNS["stroke"]["timesteps"]`` is the 8x8 one).
+STROKE_TIMESTEPS: dict[int, int] = {8: 200_000, 14: 300_000, 28: 300_000}
 
 _PPO_COMMON: dict[str, Any] = {
     "n_steps": 32,
@@ -131,15 +133,20 @@ def _check_mode(action_mode: str) -> str:
     return action_mode
 
 
-def run_defaults(action_mode: str) -> dict[str, Any]:
-    """``n_envs``, ``timesteps`` and ``start`` of an action mode (copies)."""
+def run_defaults(action_mode: str, canvas_size: int | None = None) -> dict[str, Any]:
+    """``n_envs``, ``timesteps`` and ``start`` of an action mode (copies); stroke mode's
+    budget depends on the canvas size (the nearest size with a preset)."""
     values = RUNS[_check_mode(action_mode)]
-    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in values.items()}
+    defaults = {k: (dict(v) if isinstance(v, dict) else v) for k, v in values.items()}
+    if action_mode == "stroke" and canvas_size is not None:
+        nearest = min(STROKE_TIMESTEPS, key=lambda side: abs(side - canvas_size))
+        defaults["timesteps"] = STROKE_TIMESTEPS[nearest]
+    return defaults
 
 
-def default_timesteps(action_mode: str) -> int:
-    """The default training budget of an action mode."""
-    return run_defaults(action_mode)["timesteps"]
+def default_timesteps(action_mode: str, canvas_size: int | None = None) -> int:
+    """The default training budget of an action mode (at a canvas size)."""
+    return run_defaults(action_mode, canvas_size)["timesteps"]
 
 
 def schedule(value: Any) -> float | Callable[[float], float]:

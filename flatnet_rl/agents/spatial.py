@@ -162,10 +162,15 @@ class StrokeMapPolicy(HeadsPolicy):
                 raise ValueError(f"policy_kwargs {name!r} must be an int in 2..1024, got {value!r}")
         h = observation_space["canvas"].shape[-1]
         grid = int(round(np.sqrt((action_space.n - 1) / 2)))
-        if 2 * grid * grid + 1 != action_space.n or "cursor" not in observation_space.spaces:
+        # 9 actions would also fit a 2x2 grid: that is the pen's action space, not a stroke one.
+        if (
+            2 * grid * grid + 1 != action_space.n
+            or grid < 3
+            or "cursor" not in observation_space.spaces
+        ):
             raise ValueError(
                 "the stroke_map policy is for the paint env's stroke mode "
-                f"(Discrete(2 G² + 1) actions and a cursor); got {action_space}"
+                f"(Discrete(2 G² + 1) actions, G >= 3, and a cursor); got {action_space}"
             )
         self.head_kwargs = {
             "grid": grid,

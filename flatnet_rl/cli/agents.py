@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from flatnet_rl.agents.config import REWARD_SCORING
-from flatnet_rl.agents.presets import ALGORITHMS, RUNS
+from flatnet_rl.agents.presets import ALGORITHMS, RUNS, STROKE_TIMESTEPS
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
 from flatnet_rl.envs.paint import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, parse_start
@@ -128,7 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--action-mode",
         choices=ACTION_MODES,
         default="pixel",
-        help="paint env: paint pixels, or move a pen",
+        help="paint env: paint pixels, move a pen a cell at a time, or draw strokes between "
+        "anchor points (stroke: presets for 8x8, 14x14 and 28x28)",
     )
     p.add_argument(
         "--target",
@@ -143,7 +144,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="paint env training starts: blank, noise, digit, partial, stroke or a JSON "
         f'mixture such as \'{{"blank": 0.1, "partial": 0.9}}\' (None: the action mode\'s preset, '
-        f"pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']})",
+        f"pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']}, stroke "
+        f"{RUNS['stroke']['start']})",
     )
     p.add_argument(
         "--max-steps",
@@ -162,7 +164,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int_in(1, 10**10),
         default=None,
         help="environment steps to train (None: the action mode's preset, pixel "
-        f"{RUNS['pixel']['timesteps']:,}, pen {RUNS['pen']['timesteps']:,})",
+        f"{RUNS['pixel']['timesteps']:,}, pen {RUNS['pen']['timesteps']:,}, stroke "
+        + ", ".join(f"{t:,} at {c}x{c}" for c, t in STROKE_TIMESTEPS.items())
+        + ")",
     )
     p.add_argument(
         "--n-envs",

@@ -170,7 +170,7 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     - ``noise_density`` (float in [0, 1]): pixel probability for ``start="noise"``.
     - ``pixel_op`` (``"paint"`` | ``"toggle"``): what a pixel action does. Pixel mode only:
       a toggling pen would erase the cell it just painted on the next move.
-    - ``stroke_grid`` (int >= 2 | None), ``stroke_width`` (int >= 1 | None): stroke mode's
+    - ``stroke_grid`` (int >= 3 | None), ``stroke_width`` (int >= 1 | None): stroke mode's
       anchors per side and brush width; None picks the defaults above.
     - ``render_mode`` (None | ``"rgb_array"`` | ``"ansi"`` | ``"human"``).
     - ``render_scale`` (int >= 1 | None): screen pixels per canvas pixel for

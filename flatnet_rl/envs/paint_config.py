@@ -96,7 +96,7 @@ def stroke_defaults(canvas_size: int) -> tuple[int, int, int]:
         return STROKE_DEFAULTS[canvas_size]
     nearest = min(STROKE_DEFAULTS, key=lambda side: abs(side - canvas_size))
     grid, brush, steps = STROKE_DEFAULTS[nearest]
-    grid = max(2, min(grid, canvas_size))
+    grid = max(3, min(grid, canvas_size))
     return grid, max(1, round(brush * canvas_size / nearest)), steps
 
 
@@ -171,7 +171,7 @@ class PaintConfig:
                 "would erase each cell it painted on the next move); use pixel_op='paint'"
             )
         _check_optional_int("render_scale", self.render_scale, 1)
-        _check_optional_int("stroke_grid", self.stroke_grid, 2, size)
+        _check_optional_int("stroke_grid", self.stroke_grid, 3, size)
         _check_optional_int("stroke_width", self.stroke_width, 1, size)
         if self.action_mode != "stroke" and (
             self.stroke_grid is not None or self.stroke_width is not None

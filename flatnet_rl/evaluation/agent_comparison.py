@@ -25,6 +25,7 @@ import numpy as np
 from flatnet_rl.agents.config import AgentConfig
 from flatnet_rl.agents.presets import default_timesteps
 from flatnet_rl.agents.runs import check_outputs
+from flatnet_rl.classifier import zoo_manifest
 from flatnet_rl.evaluation.engines import run_jobs
 from flatnet_rl.evaluation.stats import (
     probability_of_improvement,
@@ -79,7 +80,9 @@ class AgentGrid:
 
     @property
     def steps(self) -> int:
-        return self.timesteps or default_timesteps(self.action_mode)
+        # The first reward model's canvas (zoo models know theirs) picks a stroke budget.
+        canvas = zoo_manifest().get(self.reward_models[0], {}).get("canvas")
+        return self.timesteps or default_timesteps(self.action_mode, canvas)
 
     @property
     def every(self) -> int:
