@@ -60,7 +60,7 @@ CURRICULUM: dict[str, float] = {"blank": 0.25, "partial": 0.75}
 RUNS: dict[str, dict[str, Any]] = {
     "pixel": {"n_envs": 32, "timesteps": 200_000, "start": {"blank": 0.1, "partial": 0.9}},
     "pen": {"n_envs": 32, "timesteps": 1_000_000, "start": {"blank": 0.3, "stroke": 0.7}},
-    "stroke": {"n_envs": 32, "timesteps": 200_000, "start": {"blank": 0.5, "stroke": 0.5}},
+    "stroke": {"n_envs": 32, "timesteps": 200_000, "start": "blank"},
 }
 #: Stroke-mode budgets per canvas size (``RUNS["stroke"]["timesteps"]`` is the 8x8 one).
 STROKE_TIMESTEPS: dict[int, int] = {8: 200_000, 14: 300_000, 28: 300_000}

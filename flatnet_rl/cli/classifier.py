@@ -14,6 +14,7 @@ from flatnet_rl.cli.types import (
     non_negative_float,
     non_negative_int,
     positive_float,
+    probability,
 )
 from flatnet_rl.data import SOURCES, DataSpec
 from flatnet_rl.data.images import MAX_SIDE, MIN_SIDE
@@ -202,6 +203,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="random translation augmentation, in pixels",
     )
+    o.add_argument(
+        "--stroke-width-aug",
+        type=probability,
+        default=0.0,
+        help="digit canvases: probability of drawing a training digit one pixel thicker or "
+        "thinner (judges of agents that draw with another pen)",
+    )
     o.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, help="training seed")
     o.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     add_data_arguments(parser)
@@ -239,6 +247,7 @@ def config_from_args(args: argparse.Namespace, **overrides: object):
         "lr": args.lr,
         "weight_decay": args.weight_decay,
         "shift": args.shift,
+        "stroke_width_aug": args.stroke_width_aug,
         "seed": args.seed,
         "device": args.device,
         "env_outliers": args.env_outlier_frames if args.outliers_from_env else 0,

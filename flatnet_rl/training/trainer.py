@@ -70,6 +70,10 @@ class TrainConfig:
         evaluation_only: mark the model as a judge (refused as a reward).
         epochs, batch_size, lr, weight_decay: AdamW with cosine decay.
         shift: random translation augmentation in pixels.
+        stroke_width_aug: binary canvases only: the probability that a training digit's
+            strokes are made one pixel thicker or (keeping at least 40% of the ink) thinner,
+            half and half: agents draw with other pens than the data's writers (a judge of
+            stroke agents uses it; 0 keeps the digits as they are).
     """
 
     objective: Objective = field(default_factory=Objective)
@@ -83,6 +87,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-2
     shift: int = 1
+    stroke_width_aug: float = 0.0
     seed: int = 0
     device: str = "auto"
     name: str | None = None
@@ -117,6 +122,14 @@ class TrainConfig:
             raise ValueError(
                 f"shift must be in [0, {side // 2 - 1}] for side {side}, got {self.shift}"
             )
+        if not (
+            isinstance(self.stroke_width_aug, int | float)
+            and not isinstance(self.stroke_width_aug, bool)
+            and 0 <= self.stroke_width_aug <= 1
+        ):
+            raise ValueError(f"stroke_width_aug must be in [0, 1], got {self.stroke_width_aug!r}")
+        if self.stroke_width_aug and not self.data.is_digits:
+            raise ValueError("stroke_width_aug is for binary digit canvases, not images")
         if self.outlier_families is not None:
             families = tuple(self.outlier_families)
             known = families_for(8 if self.data.is_digits else (8, 8, 3))
@@ -157,6 +170,8 @@ class TrainConfig:
             values["init"] = self.init
         if self.evaluation_only:
             values["evaluation_only"] = True
+        if self.stroke_width_aug:
+            values["stroke_width_aug"] = self.stroke_width_aug
         return values
 
     @property
@@ -188,6 +203,22 @@ def _random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torc
     cols = (dx[:, None] + torch.arange(w)[None])[:, None, :]
     # Advanced indices around a channel slice put the channels last: move them back.
     return pad[torch.arange(n)[:, None, None], :, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+def random_stroke_width(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """With probability ``p/2`` each, thicken a binary canvas's strokes by a pixel (2x2 max
+    filter) or thin them (2x2 min filter), the latter only where at least 40% of the ink
+    survives (a one-pixel stroke would vanish)."""
+    if p == 0:
+        return x
+    u = torch.rand(len(x), generator=gen)
+    thick = torch.nn.functional.max_pool2d(torch.nn.functional.pad(x, (0, 1, 0, 1)), 2, 1)
+    thin = -torch.nn.functional.max_pool2d(torch.nn.functional.pad(-x, (0, 1, 0, 1)), 2, 1)
+    ink, thin_ink = x.sum((1, 2, 3)), thin.sum((1, 2, 3))
+    use_thin = (u >= p / 2) & (u < p) & (thin_ink >= 0.4 * ink)
+    shape = (-1, 1, 1, 1)
+    out = torch.where((u < p / 2).view(shape), thick, x)
+    return torch.where(use_thin.view(shape), thin, out)
 
 
 def eval_random_images(data: DataSplit, n: int = EVAL_RANDOM) -> np.ndarray:
@@ -307,7 +338,8 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
         totals: dict[str, float] = {}
         for step in range(steps_per_epoch):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            xb = _random_shift(x_train[idx], config.shift, gen).to(device)
+            xb = random_stroke_width(x_train[idx], config.stroke_width_aug, gen)
+            xb = _random_shift(xb, config.shift, gen).to(device)
             yb = y_train[idx].to(device)
             xo = None
             if out_order is not None and out_batch:
