@@ -23,8 +23,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
-from common import best_of, machine, matmul_gflops
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecMonitor
+from common import ConstantReward, best_of, machine, matmul_gflops
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 from torch.utils.flop_counter import FlopCounterMode
 
 import flatnet_rl
@@ -35,17 +35,6 @@ from flatnet_rl.agents.envs import make_env
 from flatnet_rl.envs import PaintEnv, PaintVecEnv
 from flatnet_rl.reward import RolloutRewardVecEnv
 from flatnet_rl.training import resolve_model_spec
-
-
-class ConstantReward(VecEnvWrapper):
-    """The control: same envs, reward 0, no classifier."""
-
-    def reset(self):
-        return self.venv.reset()
-
-    def step_wait(self):
-        obs, rewards, dones, infos = self.venv.step_wait()
-        return obs, np.zeros_like(rewards), dones, infos
 
 
 def vec_steps_per_second(venv: VecEnv, steps: int) -> float:

@@ -15,10 +15,9 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from common import machine
-from stable_baselines3.common.vec_env import VecEnvWrapper, VecMonitor
+from common import ConstantReward, machine
+from stable_baselines3.common.vec_env import VecMonitor
 
 import flatnet_rl
 from flatnet_rl.agents import AgentConfig, build_algorithm
@@ -27,17 +26,6 @@ from flatnet_rl.agents.envs import make_env
 from flatnet_rl.classifier import zoo_name
 from flatnet_rl.envs import PaintVecEnv
 from flatnet_rl.reward import RolloutRewardVecEnv
-
-
-class ConstantReward(VecEnvWrapper):
-    """The control: same envs, reward 0, no classifier."""
-
-    def reset(self):
-        return self.venv.reset()
-
-    def step_wait(self):
-        obs, rewards, dones, infos = self.venv.step_wait()
-        return obs, np.zeros_like(rewards), dones, infos
 
 
 def ppo_seconds(config: AgentConfig, reward: flatnet_rl.Classifier | None) -> float:

@@ -71,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 14, 28])
     parser.add_argument("--beam", type=int, default=4)
-    parser.add_argument("--out", default="runs/bench_stroke_reach")
+    parser.add_argument("--out", default="runs/bench/stroke_reach")
     args = parser.parse_args()
     torch.manual_seed(0)
     rows = [

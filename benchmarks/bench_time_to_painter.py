@@ -9,7 +9,9 @@ evaluation episodes from a blank canvas scored by the judge panel), one run at a
 that the wall times are the machine's, and tabulates per run: training wall seconds, the
 judges' mean p_target, the worst digit, the fooling rate. Goals (issue "time to a
 painter", 2 CPU cores): pixel mode within 2 minutes, judge >= 0.9 and every digit >= 0.5;
-pen mode within 10 minutes, judge >= 0.8 and every digit >= 0.5.
+pen mode within 10 minutes, judge >= 0.8 and every digit >= 0.5; stroke mode (8x8, and
+``stroke-14``/``stroke-28`` with the shipped flat models of those sizes) within 10 minutes,
+judge >= 0.9 and every digit >= 0.5.
 Writes ``painter.md`` and ``painter.png`` to ``--out``.
 """
 
@@ -26,16 +28,28 @@ from pathlib import Path
 import numpy as np
 from common import machine
 
-GOALS = {"pixel": (120.0, 0.9, 0.5), "pen": (600.0, 0.8, 0.5)}
+GOALS = {
+    "pixel": (120.0, 0.9, 0.5),
+    "pen": (600.0, 0.8, 0.5),
+    "stroke": (600.0, 0.9, 0.5),
+    "stroke-14": (600.0, 0.9, 0.5),
+    "stroke-28": (600.0, 0.9, 0.5),
+}
+#: The train-agent flags of each row kind (stroke at 14x14 and 28x28: the shipped models).
+FLAGS = {
+    "pixel": [],
+    "pen": ["--action-mode", "pen"],
+    "stroke": ["--action-mode", "stroke"],
+    "stroke-14": ["--action-mode", "stroke", "--reward-model", "flatnet-14"],
+    "stroke-28": ["--action-mode", "stroke", "--reward-model", "flatnet-28"],
+}
 
 
 def train(mode: str, seed: int, out: Path, overwrite: bool) -> dict:
     """One ``flatnet-rl train-agent`` run; its timings and evaluation."""
     # The console script next to this interpreter: the command line a user runs.
     cli = shutil.which("flatnet-rl", path=str(Path(sys.executable).parent)) or "flatnet-rl"
-    command = [cli, "train-agent", "--seed", str(seed)]
-    if mode != "pixel":
-        command += ["--action-mode", mode]
+    command = [cli, "train-agent", "--seed", str(seed), *FLAGS[mode]]
     command += ["--out", str(out), "--quiet"] + (["--overwrite"] if overwrite else [])
     print("+ flatnet-rl " + " ".join(command[1:]), flush=True)
     start = time.perf_counter()
@@ -61,7 +75,8 @@ def train(mode: str, seed: int, out: Path, overwrite: bool) -> dict:
 def table(rows: list[dict]) -> str:
     lines = [
         f"Machine: {machine()}. Each row: `flatnet-rl train-agent "
-        "[--action-mode pen] --seed K`, 100 stochastic episodes from a blank canvas.",
+        "[--action-mode pen|stroke [--reward-model flatnet-N]] --seed K`, 100 stochastic "
+        "episodes from a blank canvas.",
         "",
         "| action mode | seed | training wall s | judge p_target | worst digit (judge) "
         "| fooling rate | proxy p_target | goal met |",
@@ -108,7 +123,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.axhline(GOALS[mode][2], ls="--", c="grey", lw=1)
         ax.set_xticks(range(10))
         ax.set_xlabel("target digit")
-        ax.set_title(f"{mode} mode: judge p_target per digit", fontsize=10)
+        ax.set_title(f"{mode}: judge p_target per digit", fontsize=10)
         ax.legend(fontsize=8, loc="upper center", ncol=len(mine))
     axes[0].set_ylabel("judge p_target")
     axes[0].set_ylim(0, 1.2)

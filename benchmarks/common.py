@@ -7,7 +7,9 @@ import platform
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
+from stable_baselines3.common.vec_env import VecEnvWrapper
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
@@ -32,3 +34,14 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     threads = torch.get_num_threads()
     return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads"
+
+
+class ConstantReward(VecEnvWrapper):
+    """The control: same envs, reward 0, no classifier."""
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        return obs, np.zeros_like(rewards), dones, infos

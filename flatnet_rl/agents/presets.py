@@ -37,6 +37,15 @@ run to the step limit, 8 steps per canvas row, and the pen lifts to leave a fini
 as it is), the safer of the two: an agent that stops on a digit it has not learned yet
 never sees the rest of that episode.
 
+**PPO, stroke mode**: the same rollout shape with
+:class:`~flatnet_rl.agents.spatial.StrokeMapPolicy` (a CoordConv CNN with a move and a draw
+logit per anchor, stopping masked), ``gamma=0.9`` and blank starts. At 8x8 with half the
+starts from a *stroke* (the pen's curriculum) PPO learned in 25k steps never to draw
+(return 0.000 from there to 100k: any line on a half-drawn digit lowered p_target more often
+than not); from blank starts the return rose to 0.57 in 60k steps (judge 0.65, 8 digits of
+10 learned). Budgets per canvas size are in :data:`STROKE_TIMESTEPS`;
+``benchmarks/bench_time_to_painter.py --modes stroke stroke-14 stroke-28`` measures them.
+
 The A2C and DQN presets are untuned starting points (an earlier A2C run at 300k steps ended
 at judge p_target 0.105: it had not learned to paint).
 """

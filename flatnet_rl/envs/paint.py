@@ -28,6 +28,7 @@ from flatnet_rl.envs.paint_config import (
     PEN_STEPS_PER_ROW,
     STARTS,
     PaintConfig,
+    PaintConfigAttributes,
     check_canvas_size,
     parse_start,
 )
@@ -60,7 +61,7 @@ def paint_spaces(config: PaintConfig) -> tuple[spaces.Dict, spaces.Discrete]:
     return spaces.Dict(obs_spaces), spaces.Discrete(config.n_actions)
 
 
-class PaintEnv(gym.Env[dict[str, Any], int]):
+class PaintEnv(PaintConfigAttributes, gym.Env[dict[str, Any], int]):
     """Paint a digit on a small binary canvas.
 
     The agent sees a square ``canvas_size x canvas_size`` canvas of 0/1 pixels and a target
@@ -228,23 +229,6 @@ class PaintEnv(gym.Env[dict[str, Any], int]):
     def target(self) -> int:
         """The digit class of the current episode."""
         return int(self._batch.target[0])
-
-    @property
-    def canvas_size(self) -> int:
-        return self.config.canvas_size
-
-    @property
-    def action_mode(self) -> str:
-        return self.config.action_mode
-
-    @property
-    def stop_action(self) -> int:
-        """The action that ends the episode (see Action space)."""
-        return self.config.stop_action
-
-    @property
-    def max_steps(self) -> int:
-        return self.config.horizon
 
     @property
     def cursor(self) -> tuple[int, int]:

@@ -233,3 +233,28 @@ class PaintConfig:
     def kwargs(self) -> dict[str, Any]:
         """The arguments (not the derived values), e.g. to rebuild or describe the env."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+
+
+class PaintConfigAttributes:
+    """The config values every paint env (single, batch, vector) exposes as read-only
+    properties, read from its ``config``."""
+
+    config: PaintConfig
+
+    @property
+    def canvas_size(self) -> int:
+        return self.config.canvas_size
+
+    @property
+    def action_mode(self) -> str:
+        return self.config.action_mode
+
+    @property
+    def stop_action(self) -> int:
+        """The action that ends an episode (see ``PaintEnv``'s action space)."""
+        return self.config.stop_action
+
+    @property
+    def max_steps(self) -> int:
+        """The truncation horizon."""
+        return self.config.horizon

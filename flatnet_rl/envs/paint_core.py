@@ -23,6 +23,7 @@ from flatnet_rl.envs.paint_config import (
     PEN_DR,
     PEN_STOP,
     PaintConfig,
+    PaintConfigAttributes,
     is_int,
 )
 from flatnet_rl.envs.paint_starts import EnvOptions, digit_bank, draw_start
@@ -59,7 +60,7 @@ def _pen_moves(size: int) -> np.ndarray:
     return moves
 
 
-class PaintBatch:
+class PaintBatch(PaintConfigAttributes):
     """``N`` painting envs stepped together: the state and dynamics of every paint env.
 
     The state is public numpy arrays, updated in place (never rebound), one row per env:
@@ -113,27 +114,12 @@ class PaintBatch:
         self._seeds: list[int | None] = [None] * n
         keys = ("canvas", "target", "cursor") if config.has_cursor else ("canvas", "target")
         self._obs_keys = keys
-        self._apply = {
-            "pixel": self._write_pixels,
-            "pen": self._move_pens,
-            "stroke": self._draw_strokes,
-        }[config.action_mode]
+        self._apply = self._dynamics()
 
-    @property
-    def canvas_size(self) -> int:
-        return self.config.canvas_size
-
-    @property
-    def action_mode(self) -> str:
-        return self.config.action_mode
-
-    @property
-    def stop_action(self) -> int:
-        return self.config.stop_action
-
-    @property
-    def max_steps(self) -> int:
-        return self.config.horizon
+    def _dynamics(self) -> Any:
+        """The step function of the action mode."""
+        modes = {"pixel": self._write_pixels, "pen": self._move_pens, "stroke": self._draw_strokes}
+        return modes[self.config.action_mode]
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -144,11 +130,7 @@ class PaintBatch:
         # Pickle stores the flat canvas as its own array: make it a view of canvas again.
         self.__dict__.update(state)
         self._pixels = self.canvas.reshape(-1)
-        self._apply = {
-            "pixel": self._write_pixels,
-            "pen": self._move_pens,
-            "stroke": self._draw_strokes,
-        }[self.config.action_mode]
+        self._apply = self._dynamics()
 
     # ----------------------------------------------------------------------- random state
 

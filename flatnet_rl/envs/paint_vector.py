@@ -38,7 +38,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from flatnet_rl.envs.paint import PaintEnv, paint_spaces
-from flatnet_rl.envs.paint_config import PaintConfig, is_int
+from flatnet_rl.envs.paint_config import PaintConfig, PaintConfigAttributes, is_int
 from flatnet_rl.envs.paint_core import PaintBatch
 from flatnet_rl.envs.paint_starts import SeedArg, per_env_options, reset_mask, seed_list
 
@@ -144,7 +144,9 @@ class PaintEnvView:
 # ------------------------------------------------------------------------ Gymnasium
 
 
-class PaintVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):
+class PaintVectorEnv(
+    PaintConfigAttributes, VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
+):
     """``num_envs`` :class:`PaintEnv` canvases as one Gymnasium ``VectorEnv``, stepped in numpy.
 
     ## Spaces
@@ -234,18 +236,6 @@ class PaintVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):
         # NEXT_STEP: the envs whose episode ended in the previous step.
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self.last_reset_infos: list[dict[str, Any]] = []
-
-    @property
-    def canvas_size(self) -> int:
-        return self.config.canvas_size
-
-    @property
-    def stop_action(self) -> int:
-        return self.config.stop_action
-
-    @property
-    def max_steps(self) -> int:
-        return self.config.horizon
 
     @property
     def np_random(self) -> tuple[np.random.Generator, ...]:  # type: ignore[override]
