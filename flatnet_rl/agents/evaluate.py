@@ -21,7 +21,6 @@ from flatnet_rl.agents.envs import (
     canvas_of,
     judges_of,
     make_env,
-    reward_classifier,
     value_range_of,
 )
 from flatnet_rl.agents.metrics import (
@@ -32,7 +31,12 @@ from flatnet_rl.agents.metrics import (
     summarize,
     summarize_per_target,
 )
-from flatnet_rl.agents.runs import check_outputs, load_run
+from flatnet_rl.agents.runs import (
+    check_outputs,
+    load_policy,
+    read_run_config,
+    run_reward_model,
+)
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward.episodes import EPISODE_KEY
 from flatnet_rl.util.paths import check_writable_file
@@ -117,8 +121,9 @@ def evaluate_agent(
     check_outputs(out_dir, EVAL_FILES, overwrite=overwrite)
     if video is not None:  # before any work: a path in the way must not cost the evaluation
         check_writable_file(video, overwrite=overwrite, suffix=".mp4")
-    config, model = load_run(run_dir)
-    proxy = reward if reward is not None else reward_classifier(config, device="cpu")
+    config = read_run_config(run_dir)
+    proxy = reward if reward is not None else run_reward_model(config)
+    model = load_policy(run_dir, config, proxy)
     judge_names = list(judges) if judges else judges_of(config, canvas_of(config, proxy), proxy)
     judge_clfs = [load_classifier(name, device="cpu") for name in judge_names]
     for name, judge in zip(judge_names, judge_clfs, strict=True):

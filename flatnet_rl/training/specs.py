@@ -157,12 +157,33 @@ def _same_training(clf: Classifier, config: TrainConfig) -> bool:
     return json.loads(json.dumps(stored)) == json.loads(json.dumps(config.to_dict()))
 
 
+class NotCachedError(ValueError):
+    """A model named by a training spec is not in the cache, and training was not allowed."""
+
+
 def train_cached(
-    config: TrainConfig, cache_dir: str | Path, *, progress: bool = False, device: str = "auto"
+    config: TrainConfig,
+    cache_dir: str | Path,
+    *,
+    progress: bool = False,
+    device: str = "auto",
+    train: bool = True,
 ) -> Classifier:
     """Train ``config`` or reuse ``<cache_dir>/<spec_hash>.safetensors`` if it records the
-    same training."""
+    same training. ``train=False``: only reuse (:class:`NotCachedError` otherwise)."""
     path = Path(cache_dir) / f"{spec_hash(config)}.safetensors"
+    if not train:
+        try:
+            clf = Classifier.load(path, device=device)
+        except CheckpointError:
+            clf = None
+        if clf is None or not _same_training(clf, config):
+            raise NotCachedError(
+                f"reward model {config.name!r} is not in the cache {cache_dir} (no "
+                f"{path.name} recording its training): reading a run never trains a model; "
+                "train it first (flatnet-rl compare/train-agent with the same spec and --cache)"
+            )
+        return clf
     if path.is_file():
         try:
             clf = Classifier.load(path, device=device)
@@ -288,10 +309,13 @@ def resolve_model_spec(
     progress: bool = False,
     device: str = "auto",
     data: DataSpec | None = None,
+    train: bool = True,
 ) -> Classifier:
     """A classifier for a spec (see the module docstring); named ``spec``.
 
     ``data`` replaces the embedded digits for training specs (``compare --data``).
+    ``train=False``: models named by training specs are only read from the cache
+    (:class:`NotCachedError` if absent), e.g. for a run folder from someone else.
 
     Raises:
         ValueError: the spec is neither a zoo name, an existing file, a valid training spec
@@ -301,7 +325,9 @@ def resolve_model_spec(
     if is_ensemble_spec(spec):
         k, members = parse_ensemble_spec(spec)
         classifiers = [
-            _resolve_member(name, seed, cache_dir, data, progress=progress, device=device)
+            _resolve_member(
+                name, seed, cache_dir, data, progress=progress, device=device, train=train
+            )
             for name, seed in members
         ]
         return EnsembleClassifier(classifiers, k_std=k, name=spec)
@@ -309,6 +335,8 @@ def resolve_model_spec(
         return load_classifier(spec, device=device)
     if Path(spec).is_file():
         return load_classifier(Path(spec), device=device)
-    clf = train_cached(config_from_spec(spec, data), cache_dir, progress=progress, device=device)
+    clf = train_cached(
+        config_from_spec(spec, data), cache_dir, progress=progress, device=device, train=train
+    )
     clf.name = spec
     return clf
