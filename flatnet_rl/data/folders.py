@@ -16,12 +16,20 @@ import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from flatnet_rl.data.images import CanvasError, resize, to_nchw, to_unit
+from flatnet_rl.data.images import (
+    CanvasError,
+    channel_axis,
+    check_layout,
+    resize,
+    to_nchw,
+    to_unit,
+)
 from flatnet_rl.data.labelled import (
     DatasetNotFoundError,
     DataSpec,
@@ -56,7 +64,20 @@ def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, .
     return images, np.asarray(labels, dtype=np.int64), tuple(classes)
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+def _npz_layout(data: Any, path: Path) -> tuple[str | None, bool]:
+    """The optional ``layout`` (``"HWC"``/``"CHW"``) and ``alpha`` entries of an ``.npz``."""
+    layout = str(data["layout"]) if "layout" in data else None
+    alpha = bool(data["alpha"]) if "alpha" in data else False
+    try:
+        check_layout(layout)
+    except CanvasError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return layout, alpha
+
+
+def _read_npz(
+    path: Path,
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None, tuple[str | None, bool]]:
     # np.load takes anything that is not a zip or .npy file for a pickle and, with
     # allow_pickle=False, blames "pickled data": say what the file is not instead.
     with path.open("rb") as handle:  # an unreadable file raises its own PermissionError
@@ -72,6 +93,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | Non
                 raise ValueError(f"{path} must hold arrays 'x' (images) and 'y' (labels)")
             x, y = data["x"], data["y"]
             names = tuple(str(n) for n in data["class_names"]) if "class_names" in data else None
+            layout = _npz_layout(data, path)
     except (OSError, EOFError) as err:
         raise ValueError(f"cannot read {path} as an .npz file: {err}") from err
     if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != len(x):
@@ -79,8 +101,10 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | Non
             f"{path}: 'y' must be integer labels of shape ({len(x)},), got {y.dtype} {y.shape}"
         )
     if x.ndim not in (3, 4):
-        raise ValueError(f"{path}: 'x' must be (N, H, W) or (N, H, W, C), got shape {x.shape}")
-    return x, y.astype(np.int64), names
+        raise ValueError(
+            f"{path}: 'x' must be (N, H, W), (N, H, W, C) or (N, C, H, W), got shape {x.shape}"
+        )
+    return x, y.astype(np.int64), names, layout
 
 
 def _to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -98,18 +122,34 @@ def _common_size(shapes: Sequence[tuple[int, ...]], source: Path) -> None:
         )
 
 
-def _prepare(x: np.ndarray, spec: DataSpec, source: Path) -> np.ndarray:
-    """Grey conversion and resizing as the spec asks; ``(N, H, W, C)`` out."""
+def _prepare(
+    x: np.ndarray,
+    spec: DataSpec,
+    source: Path,
+    layout: str | None = "HWC",
+    alpha: bool = True,
+) -> np.ndarray:
+    """Grey conversion and resizing as the spec asks; ``(N, H, W, C)`` out.
+
+    ``layout``, ``alpha``: how each image's channels lie (:func:`channel_axis`; a folder's
+    decoded images are ``HWC``, an ``.npz`` declares or leaves nothing ambiguous).
+    """
     if x.ndim == 3:
         x = x[..., None]
-    if x.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"{source}: images need 1, 3 or 4 channels last, got shape {x.shape}")
+    else:
+        try:
+            axis = channel_axis(x.shape[1:], layout, alpha)
+        except CanvasError as err:
+            raise ValueError(f"{source}: 'x' of shape {x.shape}: {err}") from None
+        if axis == 0:
+            x = np.moveaxis(x, 1, -1)
     needs_work = spec.grey and x.shape[-1] != 1 or x.shape[-1] == 4
     needs_work |= spec.canvas is not None and x.shape[1:3] != (spec.canvas, spec.canvas)
     if not needs_work:
         return x
     try:
-        images = to_nchw(to_unit(torch.from_numpy(np.ascontiguousarray(x))), batched=True)
+        unit = to_unit(torch.from_numpy(np.ascontiguousarray(x)))
+        images = to_nchw(unit, batched=True, layout="HWC", alpha=True)
     except CanvasError as err:
         raise ValueError(f"{source}: {err}") from err
     images = images[:, :3]
@@ -138,8 +178,8 @@ def load_images(spec: DataSpec) -> DataSplit:
             listed = [_prepare(im[None], spec, path)[0] for im in listed]
         x = _prepare(np.stack(listed), spec, path)
     else:
-        raw, labels, names = _read_npz(path)
-        x = _prepare(raw, spec, path)
+        raw, labels, names, (layout, alpha) = _read_npz(path)
+        x = _prepare(raw, spec, path, layout, alpha)
         if x.dtype == np.bool_:
             x = x.astype(np.uint8) * np.uint8(255)
         n_classes = int(labels.max()) + 1 if len(labels) else 0

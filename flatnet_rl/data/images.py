@@ -11,7 +11,9 @@ data set hands to a classifier goes through :meth:`InputSpec.prepare`:
    0..1); other integer dtypes must state their range. Values outside it, NaN or inf are an
    error. So the same image gives the same input whatever else is in the batch.
 2. **layout**: ``(H, W)``, ``(H, W, C)``, ``(C, H, W)`` or a batch of them, with C in
-   {1, 3, 4} (alpha is dropped) -> ``(N, C, H, W)``.
+   {1, 3} -> ``(N, C, H, W)``; declared where ambiguous (``layout="CHW"``/``"HWC"``), and
+   4 channels only as declared RGBA (``alpha=True``: alpha is dropped), never guessed: a
+   stack of 4 grey frames has the same shape (:func:`channel_axis`).
 3. **channels**: RGB -> grey (ITU-R 601-2 luma, ``torchvision.transforms.v2``) for one-channel
    models; a grey image given to an RGB model is an error (the colours are not there).
 4. **size**: area averaging when shrinking, bilinear when enlarging (:func:`resize`, also what
@@ -41,7 +43,6 @@ BINARY: ValueRange = (0.0, 1.0)
 #: Smallest image side any model accepts (3x3 convolutions on a 4x4 canvas still see it).
 MIN_SIDE = 4
 MAX_SIDE = 1024
-_LAYOUT_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
 
 
 class CanvasError(ValueError):
@@ -123,29 +124,73 @@ def to_unit(t: torch.Tensor, value_range: Any = None, what: str = "images") -> t
     return (values - low) / (high - low)
 
 
-def _channel_axis(shape: Sequence[int]) -> int | None:
-    """Index of the colour axis of one image ``(H, W, C)`` / ``(C, H, W)`` (None: ``(H, W)``)."""
+#: Layouts a caller can declare for one image: channels last or first (grey needs none).
+LAYOUTS = ("HWC", "CHW")
+
+
+def check_layout(layout: Any) -> str | None:
+    """``None`` (inferred where unambiguous), ``"HWC"`` or ``"CHW"``."""
+    if layout is not None and layout not in LAYOUTS:
+        raise CanvasError(f"layout must be None, 'HWC' or 'CHW', got {layout!r}")
+    return layout
+
+
+def channel_axis(
+    shape: Sequence[int], layout: str | None = None, alpha: bool = False
+) -> int | None:
+    """Index of the colour axis of one image ``(H, W, C)`` / ``(C, H, W)`` (None: ``(H, W)``).
+
+    Declared, not guessed: with ``layout=None`` an image is read only when one axis alone
+    can be the colour axis (1 grey or 3 RGB channels; 4 only with ``alpha=True``). A shape
+    such as ``(3, 16, 3)`` needs ``layout``; 4 channels are RGBA only when ``alpha`` says so
+    (a frame stack of 4 grey frames has the same shape: the reward wrappers read stacks).
+    """
     if len(shape) == 2:
         return None
-    if shape[-1] in _LAYOUT_CHANNELS:
+    colours = (1, 3, 4) if alpha else (1, 3)
+    layout = check_layout(layout)
+    if layout is not None:
+        axis = 0 if layout == "CHW" else len(shape) - 1
+        if shape[axis] not in colours:
+            raise CanvasError(
+                f"an image of shape {tuple(shape)} declared {layout} has {shape[axis]} "
+                f"channels; expected {'/'.join(map(str, colours))}"
+                + ("" if alpha or shape[axis] != 4 else " (pass alpha=True for RGBA)")
+            )
+        return axis
+    last, first = shape[-1] in colours, shape[0] in colours
+    if last and first:
+        raise CanvasError(
+            f"the layout of an image of shape {tuple(shape)} is ambiguous (channels first or "
+            "last?): declare it with layout='CHW' or layout='HWC'"
+        )
+    if last:
         return len(shape) - 1
-    if shape[0] in _LAYOUT_CHANNELS:
+    if first:
         return 0
+    if 4 in (shape[0], shape[-1]):
+        raise CanvasError(
+            f"an image of shape {tuple(shape)} has 4 channels: RGBA is read only when declared "
+            "(alpha=True); a stack of 4 frames is read by the reward wrappers from "
+            "VecFrameStack / FrameStackObservation, or pass one frame"
+        )
     raise CanvasError(
         f"cannot find the colour channel in an image of shape {tuple(shape)}: expected "
-        f"{'/'.join(map(str, _LAYOUT_CHANNELS))} channels first or last"
+        f"{'/'.join(map(str, colours))} channels first or last"
     )
 
 
-def to_nchw(t: torch.Tensor, batched: bool) -> torch.Tensor:
-    """One image (``batched=False``) or a batch -> ``(N, C, H, W)``."""
+def to_nchw(
+    t: torch.Tensor, batched: bool, *, layout: str | None = None, alpha: bool = False
+) -> torch.Tensor:
+    """One image (``batched=False``) or a batch -> ``(N, C, H, W)`` (see :func:`channel_axis`)."""
     rank = t.ndim - int(batched)
     if rank not in (2, 3):
         shape = "(N, H, W[, C])" if batched else "(H, W), (H, W, C) or (C, H, W)"
         raise CanvasError(f"expected image shape {shape}, got shape {tuple(t.shape)}")
     if not batched:
         t = t[None]
-    axis = _channel_axis(t.shape[1:])
+    axis = channel_axis(t.shape[1:], layout, alpha)
     if axis is None:
         return t[:, None]
     if axis == 2:
@@ -318,6 +363,8 @@ class InputSpec:
         batched: bool | None = None,
         resize_to_fit: bool | None = None,
         invert: bool | Sequence[bool] | np.ndarray = False,
+        layout: str | None = None,
+        alpha: bool = False,
     ) -> tuple[torch.Tensor, bool]:
         """Convert images to model input ``(N, C, H, W)`` float32 (on the input's device).
 
@@ -329,6 +376,10 @@ class InputSpec:
             resize_to_fit: resize a wrong-sized image (default: :attr:`any_size`).
             invert: flip grey levels (``1 - x``) before thresholding/normalizing: one bool
                 for every image, or one per image (the vector wrappers' envs may differ).
+            layout: ``"HWC"`` or ``"CHW"`` for shapes whose channel axis is ambiguous
+                (:func:`channel_axis`); ``None`` infers it where only one axis can be it.
+            alpha: a fourth channel is alpha (dropped); otherwise 4 channels are refused
+                (a stack of 4 grey frames has the same shape).
 
         Returns:
             ``(batch, single)``: the model input and whether one image was given.
@@ -339,9 +390,9 @@ class InputSpec:
         """
         t = _as_tensor(images)
         single = not (self.is_batch(t) if batched is None else batched)
-        x = to_nchw(to_unit(t, value_range), batched=not single)
+        x = to_nchw(to_unit(t, value_range), batched=not single, layout=layout, alpha=alpha)
         if x.shape[1] == 4:
-            x = x[:, :3]  # alpha does not change what is drawn
+            x = x[:, :3]  # declared alpha does not change what is drawn
         if x.shape[1] != self.channels:
             if self.channels == 1 and x.shape[1] == 3:
                 x = TF.rgb_to_grayscale(x)
@@ -382,8 +433,11 @@ def frames_to_canvas(
     threshold: float = 0.5,
     invert: bool | str = "auto",
     value_range: Any = None,
+    layout: str | None = None,
+    alpha: bool = False,
 ) -> np.ndarray:
-    """Binary canvases ``uint8 (N, canvas, canvas)`` from images of any size and layout.
+    """Binary canvases ``uint8 (N, canvas, canvas)`` from images of any size and layout
+    (``layout``, ``alpha``: as :meth:`InputSpec.prepare`).
 
     ``invert``: ``True`` for dark ink on light paper, ``False`` for light ink on dark,
     ``"auto"`` to decide per image (a mostly light image is taken as dark-on-light). The
@@ -392,12 +446,18 @@ def frames_to_canvas(
     spec = InputSpec.binary(canvas, threshold)
     if invert == "auto":
         grey, _ = InputSpec.image(canvas, channels=1).prepare(
-            frames, value_range=value_range, batched=batched
+            frames, value_range=value_range, batched=batched, layout=layout, alpha=alpha
         )
         light = grey.mean(dim=(1, 2, 3), keepdim=True) > 0.5
         out = (torch.where(light, 1.0 - grey, grey) >= threshold).to(torch.uint8)
         return out[:, 0].cpu().numpy()
     x, _ = spec.prepare(
-        frames, value_range=value_range, batched=batched, resize_to_fit=True, invert=bool(invert)
+        frames,
+        value_range=value_range,
+        batched=batched,
+        resize_to_fit=True,
+        invert=bool(invert),
+        layout=layout,
+        alpha=alpha,
     )
     return x[:, 0].to(torch.uint8).cpu().numpy()
