@@ -229,19 +229,31 @@ class Classifier:
         return is_evaluation_only(self.metadata)
 
     def class_index(self, target: int | str) -> int:
-        """A class by index or by name (``"circle"``); a clear error otherwise."""
+        """A class by name (``"circle"``, ``"10"``) or by index; a clear error otherwise.
+
+        A target that names a class is that class, numbers included: with classes
+        ``0, 1, 2, 10``, ``10`` and ``"10"`` are the class named ``10`` (index 3). A number
+        that names no class is an index.
+        """
+        if isinstance(target, bool | np.bool_):
+            raise ValueError(f"target must be a class index or name, got {target!r}")
+        if isinstance(target, int | np.integer) and str(int(target)) in self.class_names:
+            return self.class_names.index(str(int(target)))
         if isinstance(target, str):
             if target in self.class_names:
                 return self.class_names.index(target)
+            if target.strip().isdigit():
+                return self.class_index(int(target))
             raise ValueError(
                 f"unknown target class {target!r} for {self.name!r}; classes: "
                 f"{list(self.class_names)}"
             )
-        if isinstance(target, bool | np.bool_) or not isinstance(target, int | np.integer):
+        if not isinstance(target, int | np.integer):
             raise ValueError(f"target must be a class index or name, got {target!r}")
         if not 0 <= int(target) < self.num_classes:
             raise ValueError(
-                f"target must be in [0, {self.num_classes - 1}] for {self.name!r}, got {target}"
+                f"target must be a class name or an index in [0, {self.num_classes - 1}] for "
+                f"{self.name!r}, got {target}"
             )
         return int(target)
 

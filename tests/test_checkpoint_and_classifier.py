@@ -722,3 +722,19 @@ def test_from_module_never_changes_the_callers_images():
     obs, *_ = env.step(0)
     np.testing.assert_array_equal(obs, np.full((8, 8, 3), 0.75, np.float32))  # not shifted
     assert rewards == [rewards[0]] * 3
+
+
+def test_a_target_that_names_a_class_is_that_class():
+    clf = Classifier.from_module(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4)),
+        image_size=8,
+        channels=1,
+        class_names=["0", "1", "2", "10"],
+    )
+    assert clf.class_index(10) == clf.class_index("10") == 3  # the class named 10
+    assert clf.class_index(2) == clf.class_index("2") == 2
+    assert clf.class_index(3) == 3  # a number that names no class is an index
+    with pytest.raises(ValueError, match="class name or an index"):
+        clf.class_index(11)
+    with pytest.raises(ValueError, match="unknown target class"):
+        clf.class_index("eleven")

@@ -74,3 +74,18 @@ def test_no_reward_mode_rewards_disagreement():
     # entropy: the mass taken away is uncertainty, so all-zero rows are the least certain
     scores = ClassifierRewardModel(disagree, "entropy").score(image, np.array([0]))
     assert scores.entropy[0] == pytest.approx(np.log(3))
+
+
+def test_ensemble_member_mismatch_is_found_before_training(tmp_path):
+    from flatnet_rl.agents import AgentConfig
+    from flatnet_rl.training.specs import check_model_spec, resolve_model_spec
+
+    for spec in ("ensemble:ce*2+ce:canvas=28", "ensemble:baseline+flatnet-28"):
+        with pytest.raises(ValueError, match="members must share input and classes"):
+            check_model_spec(spec)
+        with pytest.raises(ValueError, match="members must share"):
+            resolve_model_spec(spec, tmp_path)
+        with pytest.raises(ValueError, match="members must share"):
+            AgentConfig(reward_model=spec)
+    assert not list(tmp_path.iterdir())  # nothing was trained
+    check_model_spec("ensemble@k=1:baseline*3")  # same recipe, other seeds: fine

@@ -87,6 +87,11 @@ def train_agent(
     check_outputs(out, (*RUN_FILES, "curve.json"), overwrite=overwrite)
     torch.manual_seed(config.seed)
     proxy = reward if reward is not None else reward_classifier(config)
+    target_class = None
+    if config.target is not None:  # a name is that class, a number naming none an index
+        target_class = proxy.class_names[proxy.class_index(config.target)]
+        if progress:
+            print(f"rewarding class {target_class!r} of {proxy.name!r} (target {config.target!r})")
     canvas = canvas_of(config, proxy)
     judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas, proxy)]
     env = make_env(config, proxy)
@@ -123,6 +128,7 @@ def train_agent(
             "train_seconds": round(seconds, 1),
             "wall_seconds": round(wall, 1),
             "last_training_metrics": hacking.last,
+            "target_class": target_class,
             "model_sha256": model_sha256(staging / "model.zip"),
         }
         (staging / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")

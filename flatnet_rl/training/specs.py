@@ -23,10 +23,11 @@ import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
-from flatnet_rl.checkpoint import CheckpointError
+from flatnet_rl.checkpoint import CheckpointError, read_metadata
 from flatnet_rl.classifier import Classifier, checkpoint_path, load_classifier, zoo_manifest
 from flatnet_rl.data import SOURCES, DataSpec
-from flatnet_rl.data.images import MIN_SIDE
+from flatnet_rl.data.images import MIN_SIDE, InputSpec
+from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.ensemble import EnsembleClassifier
 from flatnet_rl.losses import LOSS_DEFS, LOSSES, Objective
 from flatnet_rl.models import check_arch
@@ -275,6 +276,39 @@ def _resolve_member(
     return train_cached(config, cache_dir, **kwargs)
 
 
+def _member_input(name: str, seed: int, data: DataSpec | None) -> tuple | None:
+    """``(channels, size, class names)`` a member will have, known without training it
+    (``None`` where only its data can tell: images of your own)."""
+    if name in zoo_manifest() and seed == 0:
+        meta = read_metadata(checkpoint_path(name))
+        if "input" not in meta:  # format 1: binary digit canvases
+            side = int(meta["canvas_size"])
+            return 1, (side, side), tuple(DIGIT_CLASS_NAMES[: int(meta["num_classes"])])
+        spec = InputSpec.from_dict(meta["input"])
+        return spec.channels, spec.size, tuple(meta["class_names"])
+    source = config_from_spec(_with_seed(recipe_spec(name), seed), data).data
+    if not source.is_digits:
+        return None
+    return 1, (source.canvas, source.canvas), DIGIT_CLASS_NAMES
+
+
+def check_ensemble_members(spec: str, data: DataSpec | None = None) -> None:
+    """Members of one ensemble take the same input and classes: checked before any is
+    trained (a mismatch found after training the others wastes their training)."""
+    _, members = parse_ensemble_spec(spec)
+    known = [(name, _member_input(name, seed, data)) for name, seed in members]
+    known = [(name, signature) for name, signature in known if signature is not None]
+    for name, signature in known[1:]:
+        if signature != known[0][1]:
+            first, other = known[0], (name, signature)
+            raise ValueError(
+                f"ensemble spec {spec!r}: members must share input and classes, but "
+                f"{first[0]!r} takes {first[1][0]}-channel {first[1][1]} images of "
+                f"{len(first[1][2])} classes and {other[0]!r} {other[1][0]}-channel "
+                f"{other[1][1]} images of {len(other[1][2])} classes"
+            )
+
+
 def check_model_spec(spec: str, data: DataSpec | None = None) -> str:
     """Validate a spec without training or loading anything (fail before any work).
 
@@ -284,7 +318,7 @@ def check_model_spec(spec: str, data: DataSpec | None = None) -> str:
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"model spec must be a non-empty string, got {spec!r}")
     if is_ensemble_spec(spec):
-        parse_ensemble_spec(spec)
+        check_ensemble_members(spec, data)
         return spec
     if spec in zoo_manifest() or Path(spec).is_file():
         return spec
