@@ -43,6 +43,7 @@ from flatnet_rl.agents.runs import (
 )
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward import RolloutRewardVecEnv
+from flatnet_rl.training.specs import spec_fingerprint
 from flatnet_rl.util.jsonio import write_json
 
 #: Evaluation episodes of the overoptimization curve use seeds of their own.
@@ -87,6 +88,7 @@ def train_agent(
     check_outputs(out, (*RUN_FILES, "curve.json"), overwrite=overwrite)
     torch.manual_seed(config.seed)
     proxy = reward if reward is not None else reward_classifier(config)
+    reward_fingerprint = spec_fingerprint(config.reward_model) if reward is None else None
     target_class = None
     if config.target is not None:  # a name is that class, a number naming none an index
         target_class = proxy.class_names[proxy.class_index(config.target)]
@@ -129,6 +131,8 @@ def train_agent(
             "wall_seconds": round(wall, 1),
             "last_training_metrics": hacking.last,
             "target_class": target_class,
+            # The reward model by content: a resumed grid retrains when it has changed.
+            "reward_fingerprint": None if reward is not None else reward_fingerprint,
             "model_sha256": model_sha256(staging / "model.zip"),
         }
         (staging / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")

@@ -16,6 +16,7 @@ Agents, ``compare`` and ``sweep`` all resolve models through :func:`resolve_mode
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -32,6 +33,7 @@ from flatnet_rl.ensemble import EnsembleClassifier
 from flatnet_rl.losses import LOSS_DEFS, LOSSES, Objective
 from flatnet_rl.models import check_arch
 from flatnet_rl.training.trainer import TrainConfig, train_classifier
+from flatnet_rl.util.fingerprint import file_sha256, path_fingerprint
 
 ENSEMBLE_PREFIX = "ensemble"
 _FLOAT_KEYS = tuple(
@@ -144,12 +146,39 @@ def config_from_spec(spec: str, data: DataSpec | None = None) -> TrainConfig:
 
 
 def spec_hash(config: TrainConfig) -> str:
-    """Hash of everything that determines the trained model (``TrainConfig.to_dict``).
+    """Hash of everything that determines the trained model (``TrainConfig.to_dict``, and
+    the contents of your images: :func:`~flatnet_rl.util.fingerprint.path_fingerprint`).
 
-    Specs that differ only in spelling (``ce`` and ``ce:seed=0,epochs=40``) share a hash.
+    Specs that differ only in spelling (``ce`` and ``ce:seed=0,epochs=40``) share a hash;
+    the same path holding other images does not.
     """
-    canonical = json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
+    record = config.to_dict()
+    if config.data.source == "images" and config.data.path:
+        with contextlib.suppress(FileNotFoundError):  # loading the data says so
+            record["data_fingerprint"] = path_fingerprint(config.data.path)
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def spec_fingerprint(spec: str, data: DataSpec | None = None) -> str:
+    """What a model spec resolves to, by content: a checkpoint's (or zoo file's) bytes, a
+    training spec's :func:`spec_hash`, an ensemble's members and k. Runs record it, so a
+    run trained on a checkpoint since replaced at the same path is not resumed."""
+    if is_ensemble_spec(spec):
+        k, members = parse_ensemble_spec(spec)
+        parts = [f"k={k}"]
+        for name, seed in members:
+            parts.append(
+                spec_fingerprint(name, data)
+                if name in zoo_manifest() and seed == 0
+                else spec_hash(config_from_spec(_with_seed(recipe_spec(name), seed), data))
+            )
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    if spec in zoo_manifest():
+        return file_sha256(checkpoint_path(spec))
+    if Path(spec).is_file():
+        return file_sha256(spec)
+    return spec_hash(config_from_spec(spec, data))
 
 
 def _same_training(clf: Classifier, config: TrainConfig) -> bool:
