@@ -738,3 +738,34 @@ def test_a_target_that_names_a_class_is_that_class():
         clf.class_index(11)
     with pytest.raises(ValueError, match="unknown target class"):
         clf.class_index("eleven")
+
+
+def test_tied_weights_save_and_load(tmp_path):
+    class Tied(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encode = torch.nn.Linear(64, 64)
+            self.decode = torch.nn.Linear(64, 64)
+            self.decode.weight = self.encode.weight  # one tensor under two names
+            self.head = torch.nn.Linear(64, 2)
+
+        def forward(self, x):
+            return self.head(self.decode(self.encode(x.flatten(1))))
+
+    clf = Classifier.from_module(Tied(), image_size=8, channels=1, class_names=["a", "b"])
+    path = clf.save(tmp_path / "tied.safetensors")
+    again = Classifier.load(path, module=Tied())
+    assert again.model.decode.weight is again.model.encode.weight
+    x = np.random.default_rng(0).random((3, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict_proba(x), clf.predict_proba(x))
+
+
+def test_deeply_nested_checkpoint_metadata_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "deep.safetensors"
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"flatnet_rl": "[" * 100_000})
+    with pytest.raises(CheckpointError, match="nested too deeply|corrupt metadata"):
+        load_classifier(path)
+    deep = "[" * 100_000 + "]" * 100_000
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"flatnet_rl": deep})
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        load_classifier(path)

@@ -150,3 +150,70 @@ def test_overwrite_replaces_the_whole_run_and_an_interrupt_keeps_the_old(
     assert len(logs) == 1  # the old run's TensorBoard log went with it
     assert json.loads((tiny_run / "config.json").read_text())["seed"] == 3
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+class _SmallImages:
+    """A Gymnasium env of 16x16 RGB frames (SB3's NatureCNN needs 36x36)."""
+
+    @staticmethod
+    def make():
+        import gymnasium as gym
+        import numpy as np
+
+        class Small(gym.Env):
+            observation_space = gym.spaces.Box(0, 255, (16, 16, 3), np.uint8)
+            action_space = gym.spaces.Discrete(2)
+
+            def reset(self, *, seed=None, options=None):
+                super().reset(seed=seed)
+                return np.zeros((16, 16, 3), np.uint8), {}
+
+            def step(self, action):
+                return np.zeros((16, 16, 3), np.uint8), 0.0, False, True, {}
+
+        return Small()
+
+
+def test_train_agent_on_images_under_36_px_says_so_before_training(tmp_path):
+    import gymnasium as gym
+    import torch
+
+    from flatnet_rl.classifier import Classifier
+
+    if "FlatnetTestSmall-v0" not in gym.registry:
+        gym.register("FlatnetTestSmall-v0", entry_point=_SmallImages.make)
+    clf = Classifier.from_module(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16 * 16 * 3, 2)),
+        image_size=16,
+        class_names=["a", "b"],
+    )
+    config = AgentConfig(
+        env_id="FlatnetTestSmall-v0",
+        target="a",
+        timesteps=64,
+        n_envs=1,
+        out=str(tmp_path / "run"),
+        judges=["judge"],
+    )
+    with pytest.raises(ValueError, match="NatureCNN.*36x36"):
+        train_agent(config, reward=clf, progress=False)
+    assert not (tmp_path / "run" / "model.zip").exists()
+
+
+def test_final_images_plot_reads_channel_first_frames(tmp_path):
+    import numpy as np
+
+    from flatnet_rl.agents.evaluate import plot_final_images
+    from flatnet_rl.agents.metrics import EpisodeRecord
+
+    record = EpisodeRecord(value_range=(0.0, 255.0))
+    for i in range(3):
+        record.add(np.full((3, 40, 40), 80 * i, np.uint8), i % 2, 5, 0.0)
+        record.add(np.full((1, 40, 40), 80 * i, np.uint8), i % 2, 5, 0.0)
+    scores = {
+        "target": np.array([0, 1] * 3),
+        "proxy_p_target": np.full(6, 0.5),
+        "judge_p_target": np.full(6, 0.5),
+    }
+    path = plot_final_images(record, scores, ["a", "b"], tmp_path / "final.png")
+    assert path.stat().st_size > 1000

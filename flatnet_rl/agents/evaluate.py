@@ -38,6 +38,7 @@ from flatnet_rl.agents.runs import (
     run_reward_model,
 )
 from flatnet_rl.classifier import Classifier, load_classifier
+from flatnet_rl.data.images import CanvasError, channel_axis
 from flatnet_rl.reward.episodes import EPISODE_KEY
 from flatnet_rl.util.paths import check_writable_file
 
@@ -189,6 +190,23 @@ def format_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _displayable(image: np.ndarray) -> np.ndarray:
+    """``(H, W)`` or ``(H, W, 3)`` for ``imshow``: channel-first frames moved, one channel
+    squeezed, alpha dropped."""
+    image = np.asarray(image)
+    if image.ndim != 3:
+        return image
+    try:
+        axis = channel_axis(image.shape, alpha=True)
+    except CanvasError:
+        axis = 2  # an ambiguous shape was declared to the reward wrapper; show it as stored
+    if axis == 0:
+        image = np.moveaxis(image, 0, -1)
+    if image.shape[-1] == 1:
+        return image[..., 0]
+    return image[..., :3]
+
+
 def plot_final_images(
     record: EpisodeRecord,
     scores: dict[str, np.ndarray],
@@ -200,7 +218,7 @@ def plot_final_images(
     """A grid of final images titled with target, proxy and judge p_target."""
     from matplotlib.figure import Figure
 
-    images = np.stack(record.images)
+    images = [_displayable(image) for image in record.images]
     n = min(len(images), limit)
     order = np.argsort(scores["target"][:n], kind="stable")
     rows = int(np.ceil(n / per_row))
