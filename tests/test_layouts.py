@@ -126,3 +126,38 @@ def test_npz_of_channel_first_images_is_read_right(tmp_path):
     np.savez(tmp_path / "decl.npz", x=square, y=y, layout="CHW")
     got = load_dataset(DataSpec(source="images", path=str(tmp_path / "decl.npz")))
     assert got.x_train.shape[1:] == (16, 3, 3)
+
+
+class NewestMinusOldest(nn.Module):
+    """Class 0 when the newest frame (last channel) is brighter than the oldest (first)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[1] == 4
+        d = x[:, -1].mean(dim=(1, 2)) - x[:, 0].mean(dim=(1, 2))
+        return torch.stack([20 * d, -20 * d], dim=1)
+
+
+@pytest.mark.parametrize("order", ["last", "first"])
+def test_all_frames_as_channels_for_a_model_that_takes_them(order):
+    clf = Classifier.from_module(
+        NewestMinusOldest(), image_size=16, channels=4, class_names=["up", "down"]
+    )
+    shape = (16, 16, 1) if order == "last" else (1, 16, 16)
+    stacked = VecFrameStack(DummyVecEnv([lambda: Blinking(shape)]), 4, channels_order=order)
+    venv = FlatnetRewardVecEnv(stacked, clf, target="up", mode="prob", frames="all")
+    venv.reset()
+    for t in range(1, 6):  # the stack holds frames t-3..t: newest bright when t is odd
+        _, rewards, _, _ = venv.step(np.zeros(1, dtype=int))
+        if t >= 3:
+            assert rewards[0] > 0.99 if t % 2 else rewards[0] < 0.01, (t, rewards)
+    grey = grey_clf()
+    with pytest.raises(ValueError, match="takes 1"):
+        FlatnetRewardVecEnv(stacked, grey, target="b", frames="all")
+    with pytest.raises(ValueError, match="has none"):
+        FlatnetRewardVecEnv(DummyVecEnv([lambda: Blinking()]), clf, target="up", frames="all")
+    env = FlatnetReward(
+        FrameStackObservation(Blinking((16, 16)), 4), clf, target="up", mode="prob", frames="all"
+    )
+    env.reset(seed=0)
+    rewards = [env.step(0)[1] for _ in range(5)]
+    assert rewards[2] > 0.99 and rewards[3] < 0.01

@@ -38,7 +38,7 @@ from flatnet_rl.agents.runs import (
     run_reward_model,
 )
 from flatnet_rl.classifier import Classifier, load_classifier
-from flatnet_rl.data.images import CanvasError, channel_axis
+from flatnet_rl.data.layout import CanvasError, channel_axis
 from flatnet_rl.reward.episodes import EPISODE_KEY
 from flatnet_rl.util.paths import check_writable_file
 

@@ -27,20 +27,14 @@ import numpy as np
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from flatnet_rl.data.images import (
-    CanvasError,
-    channel_axis,
-    check_layout,
-    resize,
-    to_nchw,
-    to_unit,
-)
+from flatnet_rl.data.images import resize, to_unit
 from flatnet_rl.data.labelled import (
     DatasetNotFoundError,
     DataSpec,
     DataSplit,
     stratified_split,
 )
+from flatnet_rl.data.layout import CanvasError, channel_axis, check_layout, to_nchw
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 

@@ -36,17 +36,17 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
+from flatnet_rl.data.layout import CanvasError, to_nchw  # noqa: F401 (CanvasError re-exported)
+
 ArrayLike = np.ndarray | torch.Tensor
 ValueRange = tuple[float, float]
 #: The value range of binary canvases (``uint8`` 0/1, as the paint env and the data sets).
 BINARY: ValueRange = (0.0, 1.0)
 #: Smallest image side any model accepts (3x3 convolutions on a 4x4 canvas still see it).
 MIN_SIDE = 4
+#: Most stacked frames a model may take as channels.
+MAX_STACKED = 64
 MAX_SIDE = 1024
-
-
-class CanvasError(ValueError):
-    """An array cannot be read as an image for a classifier (shape, dtype, range, NaN)."""
 
 
 def _as_tensor(x: Any) -> torch.Tensor:
@@ -124,80 +124,6 @@ def to_unit(t: torch.Tensor, value_range: Any = None, what: str = "images") -> t
     return (values - low) / (high - low)
 
 
-#: Layouts a caller can declare for one image: channels last or first (grey needs none).
-LAYOUTS = ("HWC", "CHW")
-
-
-def check_layout(layout: Any) -> str | None:
-    """``None`` (inferred where unambiguous), ``"HWC"`` or ``"CHW"``."""
-    if layout is not None and layout not in LAYOUTS:
-        raise CanvasError(f"layout must be None, 'HWC' or 'CHW', got {layout!r}")
-    return layout
-
-
-def channel_axis(
-    shape: Sequence[int], layout: str | None = None, alpha: bool = False
-) -> int | None:
-    """Index of the colour axis of one image ``(H, W, C)`` / ``(C, H, W)`` (None: ``(H, W)``).
-
-    Declared, not guessed: with ``layout=None`` an image is read only when one axis alone
-    can be the colour axis (1 grey or 3 RGB channels; 4 only with ``alpha=True``). A shape
-    such as ``(3, 16, 3)`` needs ``layout``; 4 channels are RGBA only when ``alpha`` says so
-    (a frame stack of 4 grey frames has the same shape: the reward wrappers read stacks).
-    """
-    if len(shape) == 2:
-        return None
-    colours = (1, 3, 4) if alpha else (1, 3)
-    layout = check_layout(layout)
-    if layout is not None:
-        axis = 0 if layout == "CHW" else len(shape) - 1
-        if shape[axis] not in colours:
-            raise CanvasError(
-                f"an image of shape {tuple(shape)} declared {layout} has {shape[axis]} "
-                f"channels; expected {'/'.join(map(str, colours))}"
-                + ("" if alpha or shape[axis] != 4 else " (pass alpha=True for RGBA)")
-            )
-        return axis
-    last, first = shape[-1] in colours, shape[0] in colours
-    if last and first:
-        raise CanvasError(
-            f"the layout of an image of shape {tuple(shape)} is ambiguous (channels first or "
-            "last?): declare it with layout='CHW' or layout='HWC'"
-        )
-    if last:
-        return len(shape) - 1
-    if first:
-        return 0
-    if 4 in (shape[0], shape[-1]):
-        raise CanvasError(
-            f"an image of shape {tuple(shape)} has 4 channels: RGBA is read only when declared "
-            "(alpha=True); a stack of 4 frames is read by the reward wrappers from "
-            "VecFrameStack / FrameStackObservation, or pass one frame"
-        )
-    raise CanvasError(
-        f"cannot find the colour channel in an image of shape {tuple(shape)}: expected "
-        f"{'/'.join(map(str, colours))} channels first or last"
-    )
-
-
-def to_nchw(
-    t: torch.Tensor, batched: bool, *, layout: str | None = None, alpha: bool = False
-) -> torch.Tensor:
-    """One image (``batched=False``) or a batch -> ``(N, C, H, W)`` (see :func:`channel_axis`)."""
-    rank = t.ndim - int(batched)
-    if rank not in (2, 3):
-        shape = "(N, H, W[, C])" if batched else "(H, W), (H, W, C) or (C, H, W)"
-        raise CanvasError(f"expected image shape {shape}, got shape {tuple(t.shape)}")
-    if not batched:
-        t = t[None]
-    axis = channel_axis(t.shape[1:], layout, alpha)
-    if axis is None:
-        return t[:, None]
-    if axis == 2:
-        return t.permute(0, 3, 1, 2)
-    return t
-
-
 def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Resize float images ``(N, C, H, W)``: area averaging when shrinking (thin strokes
     survive as grey levels before a threshold), bilinear when enlarging (smooth strokes).
@@ -226,7 +152,9 @@ class InputSpec:
     preprocessing. Build one with :meth:`binary` (digit canvases) or :meth:`image`.
 
     Attributes:
-        channels: 1 (grey) or 3 (RGB) input channels.
+        channels: 1 (grey) or 3 (RGB) input channels; any other count (up to
+            :data:`MAX_STACKED`) is a stack of frames taken as channels, as they are (a
+            model for the reward wrappers' ``frames="all"``).
         size: ``(height, width)`` of the model input.
         threshold: binary models: a pixel at or above it becomes ink (1), else 0.
         mean, std: image models: per-channel normalization ``(x - mean) / std`` after resizing.
@@ -242,8 +170,17 @@ class InputSpec:
     any_size: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.channels, bool) or self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+        if (
+            isinstance(self.channels, bool)
+            or not isinstance(self.channels, int | np.integer)
+            or not 1 <= self.channels <= MAX_STACKED
+        ):
+            raise ValueError(
+                f"channels must be 1 (grey), 3 (RGB) or up to {MAX_STACKED} stacked frames, "
+                f"got {self.channels!r}"
+            )
+        if self.channels not in (1, 3) and self.threshold is not None:
+            raise ValueError("a binary (thresholded) input has one channel")
         size = tuple(self.size) if isinstance(self.size, Sequence) else ()
         if len(size) != 2 or not all(
             isinstance(s, int | np.integer) and not isinstance(s, bool) for s in size
@@ -335,7 +272,10 @@ class InputSpec:
     def steps(self) -> list[str]:
         """The preprocessing, in order, as readable data (stored in checkpoints)."""
         steps = ["to [0, 1] by the declared value range", "drop alpha"]
-        steps.append("RGB -> grey" if self.channels == 1 else "grey refused (needs RGB)")
+        if self.channels in (1, 3):
+            steps.append("RGB -> grey" if self.channels == 1 else "grey refused (needs RGB)")
+        else:
+            steps.append(f"{self.channels} stacked frames as channels, as they are")
         how = "any size" if self.any_size else "size must match unless resize_to_fit"
         steps.append(f"resize to {self.size[0]}x{self.size[1]} (area/bilinear; {how})")
         if self.threshold is not None:
@@ -390,8 +330,11 @@ class InputSpec:
         """
         t = _as_tensor(images)
         single = not (self.is_batch(t) if batched is None else batched)
-        x = to_nchw(to_unit(t, value_range), batched=not single, layout=layout, alpha=alpha)
-        if x.shape[1] == 4:
+        stacked = None if self.channels in (1, 3) else self.channels
+        x = to_nchw(
+            to_unit(t, value_range), batched=not single, layout=layout, alpha=alpha, stacked=stacked
+        )
+        if x.shape[1] == 4 and alpha:
             x = x[:, :3]  # declared alpha does not change what is drawn
         if x.shape[1] != self.channels:
             if self.channels == 1 and x.shape[1] == 3:

@@ -23,7 +23,8 @@ from gymnasium import spaces
 
 from flatnet_rl.classifier import Classifier
 from flatnet_rl.data.frames import image_key, render_value_range, space_value_range
-from flatnet_rl.data.images import BINARY, CanvasError, ValueRange, channel_axis, has_colour
+from flatnet_rl.data.images import BINARY, CanvasError, ValueRange, has_colour
+from flatnet_rl.data.layout import channel_axis
 from flatnet_rl.reward.functions import check_targets
 from flatnet_rl.reward.spec import RewardSpec
 
@@ -118,10 +119,14 @@ class ObservationReader:
         #: The stack the wrapped env builds (``env``: the env or VecEnv under the wrapper).
         self.stack = None if self.from_render else find_frame_stack(env, self.key)
         self.layout = {"layout": spec.layout, "alpha": spec.alpha}
+        if spec.frames == "all":
+            self.layout = {"layout": self._stack_layout(box, classifier), "alpha": False}
+            self.stack = None  # the classifier reads the whole stack
         if box is not None and isinstance(box, spaces.Box):
             shape = box.shape if self.stack is None else self.stack.frame_shape(box.shape)
+            stacked = classifier.input_spec.channels
             try:  # a layout that cannot be read is an error now, before any step
-                channel_axis(shape, spec.layout, spec.alpha)
+                channel_axis(shape, stacked=None if stacked in (1, 3) else stacked, **self.layout)
             except CanvasError as err:
                 raise ValueError(f"FlatnetReward cannot read {box}: {err}") from None
         if spec.value_range is not None:
@@ -158,6 +163,36 @@ class ObservationReader:
             "target" in observation_space.spaces
         )
         self.target = self._resolve_target(spec.target)
+
+    def _stack_layout(self, box: spaces.Space | None, classifier: Classifier) -> str:
+        """``frames="all"``: the layout of the stack, whose frames the classifier takes as
+        its channels (checked now: their number, grey frames, a stack at all)."""
+        stack = self.stack
+        if stack is None or box is None or not isinstance(box, spaces.Box):
+            raise ValueError(
+                "frames='all' reads a frame stack, but the env has none (VecFrameStack or "
+                "FrameStackObservation under the wrapper); use frames='last'"
+            )
+        frame = stack.frame_shape(box.shape)
+        if stack.new_axis:
+            if len(frame) != 2:
+                raise ValueError(
+                    f"frames='all' stacks grey frames as channels; these frames are {frame}"
+                )
+            layout, count = "CHW", box.shape[0]
+        else:
+            if len(box.shape) != 3 or stack.size != 1:
+                raise ValueError(
+                    f"frames='all' stacks grey frames as channels; these frames are {frame}"
+                )
+            layout = "CHW" if stack.axis == 0 else "HWC"
+            count = box.shape[stack.axis]
+        if classifier.input_spec.channels != count:
+            raise ValueError(
+                f"frames='all' gives {count} frames as channels but classifier "
+                f"{classifier.name!r} takes {classifier.input_spec.channels}"
+            )
+        return layout
 
     # -- targets --------------------------------------------------------------------------
     def _resolve_target(self, target: Any) -> Any:

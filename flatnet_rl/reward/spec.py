@@ -15,13 +15,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from flatnet_rl.data.images import LAYOUTS, check_value_range
+from flatnet_rl.data.images import check_value_range
+from flatnet_rl.data.layout import LAYOUTS
 
 MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
 TargetSpec = int | str | Callable[[Any], Any] | None
 ImageSpec = str  # "auto", "obs", "render" or a Dict observation key
 #: What of a frame stack the classifier sees.
-FRAMES = ("last",)
+FRAMES = ("last", "all")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class RewardSpec:
         alpha: the frames' fourth channel is alpha (RGBA); 4 channels are otherwise never
             read as colour. Frame stacks (SB3's ``VecFrameStack``, Gymnasium's
             ``FrameStackObservation``) are found in the wrapped env and read by ``frames``.
-        frames: what of a frame stack the classifier sees: ``"last"`` (the newest frame).
+        frames: what of a frame stack the classifier sees: ``"last"`` (the newest frame) or
+            ``"all"`` (every frame, as channels: a model whose input spec takes that many
+            channels; grey frames only).
     """
 
     target: TargetSpec = None
