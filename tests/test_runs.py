@@ -217,3 +217,14 @@ def test_final_images_plot_reads_channel_first_frames(tmp_path):
     }
     path = plot_final_images(record, scores, ["a", "b"], tmp_path / "final.png")
     assert path.stat().st_size > 1000
+
+
+def test_a_run_config_naming_a_module_does_not_import_it(tiny_run, tmp_path):
+    import sys
+
+    record = json.loads((tiny_run / "config.json").read_text())
+    record["env_id"] = "antigravity:Fly-v0"  # importing it would run its code
+    (tiny_run / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="never imports"):
+        load_run(tiny_run, device="cpu")
+    assert "antigravity" not in sys.modules

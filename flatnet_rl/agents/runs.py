@@ -94,6 +94,21 @@ def _run_paths(run_dir: str | Path) -> tuple[Path, Path, Path]:
     return run_dir, config_path, model_path
 
 
+def _check_env_module(env_id: Any) -> None:
+    """A run's ``module:EnvId`` never makes reading it import a module: that module's code
+    would run. The user imports it (registering the env) before evaluating the run."""
+    import sys
+
+    if not isinstance(env_id, str) or ":" not in env_id:
+        return
+    module = env_id.split(":", 1)[0]
+    if module != "flatnet_rl" and module not in sys.modules:
+        raise ValueError(
+            f"the run's env {env_id!r} lives in module {module!r}, which reading a run never "
+            "imports: import it yourself (registering the env) before evaluating the run"
+        )
+
+
 def read_run_config(run_dir: str | Path) -> AgentConfig:
     """The validated :class:`AgentConfig` of a run folder (``out`` is the folder itself).
 
@@ -106,6 +121,7 @@ def read_run_config(run_dir: str | Path) -> AgentConfig:
         values = json.loads(config_path.read_text())
         if not isinstance(values, dict):
             raise TypeError("not a JSON object")
+        _check_env_module(values.get("env_id"))
         config = AgentConfig.from_dict(values)
     except (json.JSONDecodeError, TypeError, ValueError, RecursionError) as err:
         reason = "nested too deeply" if isinstance(err, RecursionError) else err

@@ -81,7 +81,7 @@ def find_frame_stack(env: Any, key: str | None) -> FrameStack | None:
             axis = 0 if stacked.channels_first else len(inner.shape) - 1
             return FrameStack(axis, int(inner.shape[axis]), new_axis=False)
         if isinstance(env, FrameStackObservation):
-            return FrameStack(0, 1, new_axis=True) if key is None else None
+            return FrameStack(0, 1, new_axis=True)  # a Dict: each entry stacked alike
         env = getattr(env, "venv", None) or getattr(env, "env", None)
     return None
 
