@@ -161,3 +161,32 @@ def test_all_frames_as_channels_for_a_model_that_takes_them(order):
     env.reset(seed=0)
     rewards = [env.step(0)[1] for _ in range(5)]
     assert rewards[2] > 0.99 and rewards[3] < 0.01
+
+
+def test_stacks_of_colour_frames_are_found_and_read_as_their_newest_frame():
+    class Colours(Blinking):
+        """RGB frames: blue at reset, then red, blue, red ..."""
+
+        def __init__(self) -> None:
+            super().__init__((16, 16, 3))
+
+        def _frame(self) -> np.ndarray:
+            frame = np.zeros((16, 16, 3), np.uint8)
+            frame[..., 0 if self.t % 2 else 2] = 255
+            return frame
+
+    class Red(nn.Module):
+        def forward(self, x):
+            d = x[:, 0].mean(dim=(1, 2)) - x[:, 2].mean(dim=(1, 2))
+            return torch.stack([20 * d, -20 * d], dim=1)
+
+    clf = Classifier.from_module(Red(), image_size=16, class_names=["red", "blue"])
+    venv = VecFrameStack(DummyVecEnv([Colours]), 2)  # (16, 16, 6): not an image box by itself
+    wrapped = FlatnetRewardVecEnv(venv, clf, target="red", mode="prob")
+    wrapped.reset()
+    rewards = [wrapped.step(np.zeros(1, dtype=int))[1][0] for _ in range(3)]
+    assert rewards[0] > 0.99 and rewards[1] < 0.01 and rewards[2] > 0.99
+    env = FlatnetReward(FrameStackObservation(Colours(), 4), clf, target="red", mode="prob")
+    env.reset(seed=0)
+    rewards = [env.step(0)[1] for _ in range(3)]
+    assert rewards[0] > 0.99 and rewards[1] < 0.01 and rewards[2] > 0.99

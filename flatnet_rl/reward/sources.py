@@ -86,6 +86,30 @@ def find_frame_stack(env: Any, key: str | None) -> FrameStack | None:
     return None
 
 
+def _unstacked_space(space: spaces.Space, env: Any) -> spaces.Space:
+    """The observation space with each stacked entry as one frame (for finding the image:
+    6 stacked RGB channels, or 4 frames on a new axis, are not an image box themselves)."""
+    if env is None:
+        return space
+    if isinstance(space, spaces.Box):
+        stack = find_frame_stack(env, None)
+        return space if stack is None else _frame_box(space, stack)
+    if isinstance(space, spaces.Dict):
+        entries = {}
+        for key, sub in space.spaces.items():
+            stack = find_frame_stack(env, key) if isinstance(sub, spaces.Box) else None
+            entries[key] = sub if stack is None else _frame_box(sub, stack)
+        return spaces.Dict(entries)
+    return space
+
+
+def _frame_box(box: spaces.Box, stack: FrameStack) -> spaces.Box:
+    index = [slice(None)] * len(box.shape)
+    index[stack.axis] = -1 if stack.new_axis else slice(box.shape[stack.axis] - stack.size, None)
+    low, high = box.low[tuple(index)], box.high[tuple(index)]
+    return spaces.Box(low, high, low.shape, box.dtype)
+
+
 def _is_exact_binary(space: spaces.Space, value_range: ValueRange) -> bool:
     return isinstance(space, spaces.Box) and space.dtype == np.uint8 and value_range == BINARY
 
@@ -110,7 +134,11 @@ class ObservationReader:
         self.classifier = classifier
         self.spec = spec
         self.from_render = spec.image == "render"
-        self.key = None if self.from_render else image_key(observation_space, spec.image)
+        self.key = (
+            None
+            if self.from_render
+            else image_key(_unstacked_space(observation_space, env), spec.image)
+        )
         box = (
             None
             if self.from_render
