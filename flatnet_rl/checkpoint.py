@@ -133,7 +133,12 @@ def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metad
         ValueError: non-finite weights (named) or metadata, or missing required keys.
     """
     path = Path(path)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    # Own copies: tied weights (one tensor under two names) are saved once per name, as
+    # safetensors requires, and load back into the tied module as they were.
+    tensors = {
+        k: v.detach().to("cpu").clone(memory_format=torch.contiguous_format)
+        for k, v in state_dict.items()
+    }
     bad = non_finite_tensors(tensors)
     if bad:
         raise ValueError(f"refusing to save non-finite weights: NaN or inf in {bad}")
@@ -182,6 +187,8 @@ def read_metadata(path: str | Path) -> dict:
         meta = json.loads(header[_META_KEY])
     except json.JSONDecodeError as err:
         raise CheckpointError(f"checkpoint {path} has corrupt metadata: {err}") from err
+    except RecursionError:
+        raise CheckpointError(f"checkpoint {path} has metadata nested too deeply") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a flatnet-rl classifier checkpoint")
     version = meta.get("format_version")

@@ -22,6 +22,7 @@ module has to know how a classifier turns an image into probabilities.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -141,10 +142,35 @@ def _upgrade_v1(meta: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+#: What a module's outputs are: logits (softmax gives probabilities) or probabilities.
+OUTPUTS = ("logits", "probs")
+#: Rows of the probe batch :meth:`Classifier.from_module` checks a module's contract on.
+PROBE_ROWS = 3
+
+
+class OutputWarning(UserWarning):
+    """A module's outputs look like probabilities where logits were declared."""
+
+
 def _output_features(model: nn.Module, spec: InputSpec, device: torch.device) -> torch.Tensor:
     with torch.inference_mode():
         probe = torch.zeros((2, spec.channels, *spec.size), device=device)
         return model.eval()(probe)
+
+
+def _probe_batch(spec: InputSpec, device: torch.device) -> torch.Tensor:
+    """Blank, grey and seeded noise images: rows that differ, as real inputs do."""
+    noise = torch.rand((1, spec.channels, *spec.size), generator=torch.Generator().manual_seed(0))
+    blank = torch.zeros_like(noise)
+    return torch.cat([blank, blank + 0.5, noise]).to(device)
+
+
+def _looks_like_probs(out: torch.Tensor) -> bool:
+    """Every row in [0, 1] and summing to 1: a softmax already applied."""
+    out = out.double()
+    return bool(((out >= 0) & (out <= 1)).all()) and bool(
+        torch.allclose(out.sum(-1), torch.ones(len(out), dtype=out.dtype), atol=1e-4)
+    )
 
 
 class Classifier:
@@ -172,6 +198,11 @@ class Classifier:
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.metadata = metadata
         self.name = str(metadata.get("name", metadata["arch"]))
+        self.outputs = metadata.get("outputs", "logits")
+        if self.outputs not in OUTPUTS:
+            raise ValueError(f"outputs must be one of {OUTPUTS}, got {self.outputs!r}")
+        # A module of someone else's may change its input in place: it gets its own copy.
+        self._copy_input = metadata["arch"] == CUSTOM_ARCH
 
     def __repr__(self) -> str:
         size = "x".join(map(str, self.input_spec.size))
@@ -198,19 +229,31 @@ class Classifier:
         return is_evaluation_only(self.metadata)
 
     def class_index(self, target: int | str) -> int:
-        """A class by index or by name (``"circle"``); a clear error otherwise."""
+        """A class by name (``"circle"``, ``"10"``) or by index; a clear error otherwise.
+
+        A target that names a class is that class, numbers included: with classes
+        ``0, 1, 2, 10``, ``10`` and ``"10"`` are the class named ``10`` (index 3). A number
+        that names no class is an index.
+        """
+        if isinstance(target, bool | np.bool_):
+            raise ValueError(f"target must be a class index or name, got {target!r}")
+        if isinstance(target, int | np.integer) and str(int(target)) in self.class_names:
+            return self.class_names.index(str(int(target)))
         if isinstance(target, str):
             if target in self.class_names:
                 return self.class_names.index(target)
+            if target.strip().isdigit():
+                return self.class_index(int(target))
             raise ValueError(
                 f"unknown target class {target!r} for {self.name!r}; classes: "
                 f"{list(self.class_names)}"
             )
-        if isinstance(target, bool | np.bool_) or not isinstance(target, int | np.integer):
+        if not isinstance(target, int | np.integer):
             raise ValueError(f"target must be a class index or name, got {target!r}")
         if not 0 <= int(target) < self.num_classes:
             raise ValueError(
-                f"target must be in [0, {self.num_classes - 1}] for {self.name!r}, got {target}"
+                f"target must be a class name or an index in [0, {self.num_classes - 1}] for "
+                f"{self.name!r}, got {target}"
             )
         return int(target)
 
@@ -225,21 +268,38 @@ class Classifier:
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """Logits of prepared input ``(N, C, H, W)``; non-finite outputs are an error."""
         batch = batch.to(self.device, non_blocking=True, memory_format=torch.channels_last)
+        if self._copy_input:
+            batch = batch.clone(memory_format=torch.channels_last)
         with inference_threads(len(batch), self.device):
             if len(batch) <= CHUNK or self.device.type != "cpu":
                 logits = self.model(batch)
             else:
-                logits = torch.cat([self.model(part) for part in batch.split(CHUNK)])
-        if logits.ndim != 2 or logits.shape[1] != self.num_classes:
+                logits = torch.cat([self._checked(self.model(part)) for part in batch.split(CHUNK)])
+        logits = self._checked(logits)
+        if logits.ndim != 2 or logits.shape != (len(batch), self.num_classes):
             raise RuntimeError(
-                f"{self.name!r} returned logits of shape {tuple(logits.shape)}, expected "
-                f"(N, {self.num_classes})"
+                f"{self.name!r} returned logits of shape {tuple(logits.shape)} for "
+                f"{len(batch)} images, expected ({len(batch)}, {self.num_classes})"
             )
+        if self.outputs == "probs":  # declared probabilities: their log is a logit
+            if not bool(((logits >= 0) & (logits <= 1)).all()):
+                raise RuntimeError(
+                    f"{self.name!r} declares outputs='probs' but returned values outside [0, 1]"
+                )
+            logits = logits.float().clamp_min(1e-30).log()
         if not bool(torch.isfinite(logits).all()):
             raise FloatingPointError(
                 f"classifier {self.name!r} produced non-finite logits: its weights are broken"
             )
         return logits
+
+    def _checked(self, out: Any) -> torch.Tensor:
+        if not isinstance(out, torch.Tensor):
+            raise RuntimeError(
+                f"{self.name!r} returned a {type(out).__name__}, expected a tensor of logits "
+                f"(N, {self.num_classes})"
+            )
+        return out
 
     def probs_of_input(self, batch: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, K)`` float32 of prepared input (one forward pass)."""
@@ -290,8 +350,15 @@ class Classifier:
         name: str = "custom",
         device: str | torch.device = "auto",
         evaluation_only: bool = False,
+        outputs: str = "logits",
     ) -> Classifier:
         """Wrap any ``nn.Module`` mapping float ``(N, C, H, W)`` to logits ``(N, K)``.
+
+        The contract is checked on a probe batch (blank, grey and noise images) now: a
+        tensor, one row per input row, one column per class; outputs that already look like
+        probabilities (rows in [0, 1] summing to 1) warn unless ``outputs="probs"`` says
+        so. The module gets its own copy of every batch: changing it in place never
+        changes the caller's images (an env's observations).
 
         Args:
             module: the network (put in eval mode; its parameters are not copied).
@@ -303,9 +370,11 @@ class Classifier:
                 input size resized.
             name: shown in reports.
             evaluation_only: mark it as a judge (refused as a reward).
+            outputs: ``"logits"`` (default) or ``"probs"``: the module ends in a softmax.
 
         Raises:
-            ValueError: the module's output does not have one logit per class.
+            ValueError: the module's output is not a tensor with one row per image and one
+                logit (or probability) per class.
         """
         if not isinstance(module, nn.Module):
             raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
@@ -313,8 +382,11 @@ class Classifier:
         if not isinstance(spec, InputSpec):
             raise TypeError(f"preprocess must be an InputSpec, got {type(spec).__name__}")
         names = _check_class_names(class_names)
+        if outputs not in OUTPUTS:
+            raise ValueError(f"outputs must be one of {OUTPUTS}, got {outputs!r}")
         metadata = {
             "name": name,
+            "outputs": outputs,
             "arch": CUSTOM_ARCH,
             "module_class": type(module).__qualname__,
             "input": spec.to_dict(),
@@ -322,17 +394,37 @@ class Classifier:
             "evaluation_only": bool(evaluation_only),
         }
         clf = cls(module, metadata, device=device)
+        what = type(module).__name__
+        probe = _probe_batch(spec, clf.device)
+        shape = f"({PROBE_ROWS}, {spec.channels}, {spec.size[0]}, {spec.size[1]})"
         try:
-            out = _output_features(clf.model, spec, clf.device)
+            with torch.inference_mode():
+                out = clf.model(probe.clone())
         except Exception as err:  # the user's module: any failure means a mismatch
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"module {what} failed on input {shape}: {first}") from None
+        if not isinstance(out, torch.Tensor):
             raise ValueError(
-                f"module {type(module).__name__} failed on input (2, {spec.channels}, "
-                f"{spec.size[0]}, {spec.size[1]}): {err}"
-            ) from err
-        if out.ndim != 2 or out.shape[1] != len(names):
+                f"module {what} returns a {type(out).__name__}, expected one tensor of "
+                f"({PROBE_ROWS}, {len(names)}) logits for input {shape}: return the logits only"
+            )
+        if out.ndim != 2 or out.shape != (PROBE_ROWS, len(names)):
             raise ValueError(
-                f"module {type(module).__name__} returns shape {tuple(out.shape)} for 2 images; "
-                f"expected (2, {len(names)}) logits, one per class name"
+                f"module {what} returns shape {tuple(out.shape)} for {PROBE_ROWS} images; "
+                f"expected ({PROBE_ROWS}, {len(names)}) {outputs}: one row per image and one "
+                "per class name"
+            )
+        if not bool(torch.isfinite(out).all()):
+            raise ValueError(f"module {what} returns non-finite values on input {shape}")
+        if outputs == "probs" and not bool(((out >= 0) & (out <= 1)).all()):
+            raise ValueError(f"module {what} declares outputs='probs': values outside [0, 1]")
+        if outputs == "logits" and _looks_like_probs(out):
+            warnings.warn(
+                f"module {what} returns rows in [0, 1] that sum to 1 (probabilities?): a "
+                "softmax of probabilities squashes every reward; pass outputs='probs' if it "
+                "ends in a softmax",
+                OutputWarning,
+                stacklevel=2,
             )
         return clf
 
@@ -429,6 +521,8 @@ def load_classifier(
 
 __all__ = [
     "CHUNK",
+    "OUTPUTS",
+    "OutputWarning",
     "CanvasError",
     "Classifier",
     "checkpoint_path",

@@ -4,7 +4,9 @@
 mean class probability minus ``k_std`` standard deviations across members (clipped at 0):
 ``k_std = 0`` is the ensemble mean (a distribution), ``k_std > 0`` the conservative lower
 bound of Coste et al. 2024 / imitation's ``AddSTDRewardWrapper`` (rows then sum to less
-than one; the reward modes use ``p_target`` and stay meaningful). It is a
+than one; the reward modes use ``p_target`` and stay meaningful, and ``entropy`` counts the
+mass taken away as uncertainty, so disagreement is never rewarded). ``logits`` are the log of
+these probabilities, so ``predict``, ``logits`` and ``predict_proba`` agree for any k. It is a
 :class:`~flatnet_rl.classifier.Classifier`, so it is accepted wherever one is; members must
 share the input spec and class names.
 
@@ -25,16 +27,26 @@ from torch import nn
 from flatnet_rl.classifier import Classifier
 
 
-class _MeanLogProb(nn.Module):
-    """Stand-in network: ``log`` of the members' mean probabilities (softmax of it is the mean)."""
+def combine(probs: torch.Tensor, k_std: float) -> torch.Tensor:
+    """``max(0, mean - k_std * std)`` over the members' axis 0 of ``(M, N, K)`` probabilities."""
+    combined = probs.mean(0)
+    if k_std > 0:
+        combined = (combined - k_std * probs.std(0, correction=0)).clamp_min(0.0)
+    return combined
 
-    def __init__(self, members: Sequence[Classifier]) -> None:
+
+class _LogCombined(nn.Module):
+    """Stand-in network: ``log`` of the ensemble's probabilities (mean, or the conservative
+    bound), so ``logits``, ``predict`` and ``predict_proba`` rank classes alike for any k."""
+
+    def __init__(self, members: Sequence[Classifier], k_std: float) -> None:
         super().__init__()
         self.members = list(members)
+        self.k_std = k_std
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = torch.stack([m.forward(x).float().softmax(-1) for m in self.members])
-        return probs.mean(0).clamp_min(1e-12).log()
+        probs = torch.stack([m.probs_of_input(x) for m in self.members])
+        return combine(probs, self.k_std).clamp_min(1e-12).log()
 
 
 class EnsembleClassifier(Classifier):
@@ -80,9 +92,11 @@ class EnsembleClassifier(Classifier):
         self.device = first.device
         self.input_spec = first.input_spec
         self.class_names = first.class_names
-        self.model = _MeanLogProb(members)
+        self.model = _LogCombined(members, self.k_std)
         self.metadata = metadata
         self.name = metadata["name"]
+        self.outputs = "logits"
+        self._copy_input = False  # members copy for themselves
 
     def member_probs(self, images: Any, **kwargs: Any) -> np.ndarray:
         """Every member's probabilities ``(M, N, K)`` (one preprocessing for all)."""
@@ -91,11 +105,7 @@ class EnsembleClassifier(Classifier):
 
     def probs_of_input(self, batch: torch.Tensor) -> torch.Tensor:
         """``max(0, mean_m p_m - k_std * std_m p_m)`` per class of prepared input."""
-        probs = torch.stack([m.probs_of_input(batch) for m in self.members])
-        combined = probs.mean(0)
-        if self.k_std > 0:
-            combined = (combined - self.k_std * probs.std(0, correction=0)).clamp_min(0.0)
-        return combined
+        return combine(torch.stack([m.probs_of_input(batch) for m in self.members]), self.k_std)
 
     def save(self, path: Any) -> Any:
         raise NotImplementedError(

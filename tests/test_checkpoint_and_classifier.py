@@ -636,3 +636,136 @@ def test_bigger_shipped_models_and_paint_env_defaults(side):
     assert env.get_wrapper_attr("classifier").name == f"flatnet-{side}"
     with pytest.raises(ValueError, match="shipped flatnet sizes"):
         gym.make("FlatnetPaint-v0", canvas_size=side, classifier="flatnet")
+
+
+# -- from_module contracts, checked on a probe batch at wrap time ---------------------------
+
+
+class _Mean3(torch.nn.Module):
+    """Three class scores from the image mean; variants break one part of the contract."""
+
+    def __init__(self, how: str = "logits") -> None:
+        super().__init__()
+        self.how = how
+
+    def forward(self, x: torch.Tensor):
+        if self.how == "in_place":
+            x.sub_(0.5)  # a module that changes its input
+        m = x.mean(dim=(1, 2, 3))
+        logits = torch.stack([8 * m, 8 * (1 - m), torch.zeros_like(m)], dim=1)
+        if self.how == "tuple":
+            return logits, m
+        if self.how == "one_row":
+            return logits[:1]
+        if self.how == "softmax":
+            return logits.softmax(-1)
+        return logits
+
+
+def _wrap(how: str, channels: int = 1, **kwargs):
+    return Classifier.from_module(
+        _Mean3(how), image_size=8, channels=channels, class_names=["a", "b", "c"], **kwargs
+    )
+
+
+def test_from_module_refuses_a_tuple_or_a_wrong_row_count_at_wrap_time():
+    with pytest.raises(ValueError, match="returns a tuple"):
+        _wrap("tuple")
+    with pytest.raises(ValueError, match=r"shape \(1, 3\) for 3 images"):
+        _wrap("one_row")
+
+
+def test_from_module_probabilities_warn_or_are_declared():
+    import warnings
+
+    from flatnet_rl.classifier import OutputWarning
+
+    with pytest.warns(OutputWarning, match="outputs='probs'"):
+        _wrap("softmax")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        declared = _wrap("softmax", outputs="probs")
+        plain = _wrap("logits")
+    x = np.random.default_rng(0).random((5, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(declared.predict_proba(x), plain.predict_proba(x), atol=1e-5)
+    np.testing.assert_array_equal(declared.predict(x), plain.predict(x))
+    with pytest.raises(ValueError, match="outputs must be"):
+        _wrap("logits", outputs="logprobs")
+
+
+def test_from_module_never_changes_the_callers_images():
+    from flatnet_rl import FlatnetReward
+
+    clf = _wrap("in_place", channels=3)
+    # Float RGB frames (N, H, W, C): the model input is a channels-last view of them.
+    x = np.random.default_rng(0).random((4, 8, 8, 3)).astype(np.float32)
+    before = x.copy()
+    first = clf.predict_proba(x)
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(clf.predict_proba(x), first)  # the same answer twice
+    import gymnasium as gym
+
+    class FloatFrames(gym.Env):
+        observation_space = gym.spaces.Box(0.0, 1.0, (8, 8, 3), np.float32)
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            self.frame = np.full((8, 8, 3), 0.75, np.float32)
+            return self.frame, {}
+
+        def step(self, action):
+            return self.frame, 0.0, False, False, {}
+
+    env = FlatnetReward(FloatFrames(), clf, target=0, mode="prob")
+    env.reset(seed=0)
+    rewards = [env.step(0)[1] for _ in range(3)]
+    obs, *_ = env.step(0)
+    np.testing.assert_array_equal(obs, np.full((8, 8, 3), 0.75, np.float32))  # not shifted
+    assert rewards == [rewards[0]] * 3
+
+
+def test_a_target_that_names_a_class_is_that_class():
+    clf = Classifier.from_module(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4)),
+        image_size=8,
+        channels=1,
+        class_names=["0", "1", "2", "10"],
+    )
+    assert clf.class_index(10) == clf.class_index("10") == 3  # the class named 10
+    assert clf.class_index(2) == clf.class_index("2") == 2
+    assert clf.class_index(3) == 3  # a number that names no class is an index
+    with pytest.raises(ValueError, match="class name or an index"):
+        clf.class_index(11)
+    with pytest.raises(ValueError, match="unknown target class"):
+        clf.class_index("eleven")
+
+
+def test_tied_weights_save_and_load(tmp_path):
+    class Tied(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encode = torch.nn.Linear(64, 64)
+            self.decode = torch.nn.Linear(64, 64)
+            self.decode.weight = self.encode.weight  # one tensor under two names
+            self.head = torch.nn.Linear(64, 2)
+
+        def forward(self, x):
+            return self.head(self.decode(self.encode(x.flatten(1))))
+
+    clf = Classifier.from_module(Tied(), image_size=8, channels=1, class_names=["a", "b"])
+    path = clf.save(tmp_path / "tied.safetensors")
+    again = Classifier.load(path, module=Tied())
+    assert again.model.decode.weight is again.model.encode.weight
+    x = np.random.default_rng(0).random((3, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict_proba(x), clf.predict_proba(x))
+
+
+def test_deeply_nested_checkpoint_metadata_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "deep.safetensors"
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"flatnet_rl": "[" * 100_000})
+    with pytest.raises(CheckpointError, match="nested too deeply|corrupt metadata"):
+        load_classifier(path)
+    deep = "[" * 100_000 + "]" * 100_000
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"flatnet_rl": deep})
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        load_classifier(path)

@@ -606,3 +606,63 @@ def test_sweep_worker_processes(tmp_path: Path) -> None:
     _check_sweep(tmp_path, result)
     assert all(len(row.reports) == 2 for row in result.rows)
     assert len(list((tmp_path / "cache").glob("*.safetensors"))) == 4
+
+
+def _two_class_folder(root: Path, first: str, second: str) -> None:
+    """Class ``first`` holds vertical bars, ``second`` horizontal ones (16x16 RGB)."""
+    from PIL import Image
+
+    for name, vertical in ((first, True), (second, False)):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            image = np.zeros((16, 16), np.uint8)
+            if vertical:
+                image[:, 2 + i % 10 : 4 + i % 10] = 255
+            else:
+                image[2 + i % 10 : 4 + i % 10, :] = 255
+            Image.fromarray(np.stack([image] * 3, axis=-1)).save(root / name / f"{i}.png")
+
+
+def test_cache_is_keyed_by_the_contents_of_your_data(tmp_path: Path) -> None:
+    """The same --data path holding other images trains anew: no stale model."""
+    import shutil
+
+    from flatnet_rl.data import DataSpec
+
+    data_dir, cache = tmp_path / "data", tmp_path / "cache"
+    _two_class_folder(data_dir, "a", "b")
+    data = DataSpec(source="images", path=str(data_dir))
+    bars = np.zeros((2, 16, 16, 3), np.uint8)
+    bars[0, :, 7:9] = 255  # vertical: class a
+    bars[1, 7:9, :] = 255  # horizontal: class b
+    first = resolve_model_spec("ce:epochs=8", cache, data=data)
+    assert first.predict(bars).tolist() == [0, 1]
+    shutil.rmtree(data_dir)
+    _two_class_folder(data_dir, "b", "a")  # the classes swapped, same file names and sizes
+    again = resolve_model_spec("ce:epochs=8", cache, data=data)
+    assert again.predict(bars).tolist() == [1, 0]
+    assert len(list(cache.glob("*.safetensors"))) == 2
+
+
+def test_a_resumed_agent_grid_retrains_when_the_reward_checkpoint_changed(tmp_path: Path) -> None:
+    import hashlib
+    import json
+    import shutil
+
+    from flatnet_rl.classifier import checkpoint_path
+    from flatnet_rl.evaluation.agent_comparison import AgentGrid, _finished, make_jobs
+
+    reward = tmp_path / "reward.safetensors"
+    shutil.copy(checkpoint_path("flatnet"), reward)
+    grid = AgentGrid(reward_models=(str(reward),), seeds=1, timesteps=64, eval_episodes=4)
+    (job,) = make_jobs(grid, tmp_path / "grid")
+    job.out.mkdir(parents=True)
+    sha = hashlib.sha256(reward.read_bytes()).hexdigest()  # the checkpoint's fingerprint
+    stored = {**job.config, "reward_fingerprint": sha}
+    (job.out / "config.json").write_text(json.dumps(stored))
+    evaluation = {"overall": {"episodes": 4}, "deterministic": False}
+    (job.out / "eval.json").write_text(json.dumps(evaluation))
+    (job.out / "curve.json").write_text("{}")
+    assert _finished(job) is not None  # the same run: resumed
+    shutil.copy(checkpoint_path("baseline"), reward)  # replaced at the same path
+    assert _finished(job) is None

@@ -561,7 +561,11 @@ def _layouts(img: np.ndarray) -> dict[str, np.ndarray]:
 def test_frames_to_canvas_layouts_agree(layout, bar_frame):
     frame = _layouts(bar_frame)[layout]
     out = frames_to_canvas(
-        frame, 8, batched=False, value_range=(0, 1) if layout == "bool" else None
+        frame,
+        8,
+        batched=False,
+        value_range=(0, 1) if layout == "bool" else None,
+        alpha=layout == "rgba",  # RGBA is read when declared (4 channels may be 4 frames)
     )
     assert out.shape == (1, 8, 8) and _is_binary_uint8(out)
     np.testing.assert_array_equal(out[0], BAR_CANVAS)

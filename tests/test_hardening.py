@@ -57,7 +57,13 @@ def test_evaluate_policy_reports_the_learned_return(tmp_path):
     assert len(returns) == 6 and any(abs(r) > 1e-6 for r in returns)
     # The learned return of a delta reward telescopes to p_final - p_initial, within [-1, 1].
     assert all(-1.0 <= r <= 1.0 for r in returns)
-    ep_rew = [e["r"] for e in model.ep_info_buffer]
+    # Training's ep_rew_mean (TensorBoard; a loaded policy carries no training buffers: they
+    # would be unpickled from the run folder).
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = (run / "tb").rglob("events.out.tfevents*")
+    logged = EventAccumulator(str(events)).Reload()
+    ep_rew = [e.value for e in logged.Scalars("rollout/ep_rew_mean")]
     assert ep_rew and any(abs(r) > 1e-6 for r in ep_rew)
 
 

@@ -26,9 +26,14 @@ from flatnet_rl.reward import FlatnetRewardVecEnv, RolloutRewardVecEnv
 from flatnet_rl.training.specs import resolve_model_spec
 
 
-def reward_classifier(config: AgentConfig, device: str | None = None) -> Classifier:
-    """The proxy reward model of a run (trained and cached first if named by a spec)."""
-    return resolve_model_spec(config.reward_model, config.cache_dir, device=device or config.device)
+def reward_classifier(
+    config: AgentConfig, device: str | None = None, *, train: bool = True
+) -> Classifier:
+    """The proxy reward model of a run (trained and cached first if named by a spec;
+    ``train=False``: only read from the cache, for runs read back)."""
+    return resolve_model_spec(
+        config.reward_model, config.cache_dir, device=device or config.device, train=train
+    )
 
 
 def canvas_of(config: AgentConfig, proxy: Classifier) -> int:

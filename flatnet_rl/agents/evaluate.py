@@ -21,7 +21,6 @@ from flatnet_rl.agents.envs import (
     canvas_of,
     judges_of,
     make_env,
-    reward_classifier,
     value_range_of,
 )
 from flatnet_rl.agents.metrics import (
@@ -32,8 +31,14 @@ from flatnet_rl.agents.metrics import (
     summarize,
     summarize_per_target,
 )
-from flatnet_rl.agents.runs import check_outputs, load_run
+from flatnet_rl.agents.runs import (
+    check_outputs,
+    load_policy,
+    read_run_config,
+    run_reward_model,
+)
 from flatnet_rl.classifier import Classifier, load_classifier
+from flatnet_rl.data.layout import CanvasError, channel_axis
 from flatnet_rl.reward.episodes import EPISODE_KEY
 from flatnet_rl.util.paths import check_writable_file
 
@@ -117,8 +122,9 @@ def evaluate_agent(
     check_outputs(out_dir, EVAL_FILES, overwrite=overwrite)
     if video is not None:  # before any work: a path in the way must not cost the evaluation
         check_writable_file(video, overwrite=overwrite, suffix=".mp4")
-    config, model = load_run(run_dir)
-    proxy = reward if reward is not None else reward_classifier(config, device="cpu")
+    config = read_run_config(run_dir)
+    proxy = reward if reward is not None else run_reward_model(config)
+    model = load_policy(run_dir, config, proxy)
     judge_names = list(judges) if judges else judges_of(config, canvas_of(config, proxy), proxy)
     judge_clfs = [load_classifier(name, device="cpu") for name in judge_names]
     for name, judge in zip(judge_names, judge_clfs, strict=True):
@@ -184,6 +190,23 @@ def format_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _displayable(image: np.ndarray) -> np.ndarray:
+    """``(H, W)`` or ``(H, W, 3)`` for ``imshow``: channel-first frames moved, one channel
+    squeezed, alpha dropped."""
+    image = np.asarray(image)
+    if image.ndim != 3:
+        return image
+    try:
+        axis = channel_axis(image.shape, alpha=True)
+    except CanvasError:
+        axis = 2  # an ambiguous shape was declared to the reward wrapper; show it as stored
+    if axis == 0:
+        image = np.moveaxis(image, 0, -1)
+    if image.shape[-1] == 1:
+        return image[..., 0]
+    return image[..., :3]
+
+
 def plot_final_images(
     record: EpisodeRecord,
     scores: dict[str, np.ndarray],
@@ -195,7 +218,7 @@ def plot_final_images(
     """A grid of final images titled with target, proxy and judge p_target."""
     from matplotlib.figure import Figure
 
-    images = np.stack(record.images)
+    images = [_displayable(image) for image in record.images]
     n = min(len(images), limit)
     order = np.argsort(scores["target"][:n], kind="stable")
     rows = int(np.ceil(n / per_row))

@@ -15,12 +15,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import VecEnv
 
+from flatnet_rl.agents.algorithm import build_algorithm
 from flatnet_rl.agents.callbacks import (
     OveroptimizationCallback,
     RewardHackingCallback,
@@ -34,55 +33,21 @@ from flatnet_rl.agents.envs import (
     reward_classifier,
     value_range_of,
 )
-from flatnet_rl.agents.evaluate import EVAL_FILES, EVAL_SEED_OFFSET, evaluate_model
-from flatnet_rl.agents.features import CanvasFeaturesExtractor
-from flatnet_rl.agents.policy_names import POLICIES
-from flatnet_rl.agents.presets import algorithm_class, preset, schedule
-from flatnet_rl.agents.runs import RUN_FILES, check_outputs
-from flatnet_rl.classifier import Classifier, load_classifier, resolve_device
+from flatnet_rl.agents.evaluate import EVAL_SEED_OFFSET, evaluate_model
+from flatnet_rl.agents.runs import (
+    RUN_FILES,
+    check_outputs,
+    model_sha256,
+    publish_run,
+    staged_run,
+)
+from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward import RolloutRewardVecEnv
+from flatnet_rl.training.specs import spec_fingerprint
 from flatnet_rl.util.jsonio import write_json
 
 #: Evaluation episodes of the overoptimization curve use seeds of their own.
 CURVE_SEED_OFFSET = 2 * EVAL_SEED_OFFSET
-
-
-def _policy(config: AgentConfig, env: VecEnv, params: dict[str, Any]) -> Any:
-    """The policy (class or SB3 name) of a run; adjusts ``policy_kwargs`` to it."""
-    extractor = params.pop("features_extractor", "flatten")
-    name = params.pop("policy", None)
-    if name is not None and config.is_paint:
-        return POLICIES[name]
-    # SB3's own policies take net_arch, not the extra keywords of our paint-env policies.
-    kwargs = {k: v for k, v in params.get("policy_kwargs", {}).items() if k == "net_arch"}
-    params["policy_kwargs"] = kwargs
-    if not isinstance(env.observation_space, gym.spaces.Dict):
-        return "CnnPolicy" if len(env.observation_space.shape) == 3 else "MlpPolicy"
-    if "canvas" in env.observation_space.spaces and extractor == "canvas_cnn":
-        params["policy_kwargs"] = {"features_extractor_class": CanvasFeaturesExtractor, **kwargs}
-    return "MultiInputPolicy"
-
-
-def build_algorithm(config: AgentConfig, env: VecEnv) -> BaseAlgorithm:
-    """The SB3 algorithm of a run, with its preset (and overrides) and policy."""
-    params = preset(config.algo, config.hyperparams, config.action_mode)
-    policy = _policy(config, env, params)
-    if "learning_rate" in params:
-        params["learning_rate"] = schedule(params["learning_rate"])
-    if config.algo == "dqn" and not isinstance(env.action_space, gym.spaces.Discrete):
-        raise ValueError("dqn needs a discrete action space")
-    try:
-        return algorithm_class(config.algo)(
-            policy,
-            env,
-            seed=config.seed,
-            device=resolve_device(config.device),
-            tensorboard_log=str(Path(config.out) / "tb"),
-            verbose=0,
-            **params,
-        )
-    except TypeError as err:  # e.g. a policy_kwargs key the policy does not take
-        raise ValueError(f"{config.algo} refused the hyperparameters: {err}") from None
 
 
 def check_finite(model: BaseAlgorithm) -> None:
@@ -123,6 +88,12 @@ def train_agent(
     check_outputs(out, (*RUN_FILES, "curve.json"), overwrite=overwrite)
     torch.manual_seed(config.seed)
     proxy = reward if reward is not None else reward_classifier(config)
+    reward_fingerprint = spec_fingerprint(config.reward_model) if reward is None else None
+    target_class = None
+    if config.target is not None:  # a name is that class, a number naming none an index
+        target_class = proxy.class_names[proxy.class_index(config.target)]
+        if progress:
+            print(f"rewarding class {target_class!r} of {proxy.name!r} (target {config.target!r})")
     canvas = canvas_of(config, proxy)
     judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas, proxy)]
     env = make_env(config, proxy)
@@ -141,29 +112,37 @@ def train_agent(
             max_seconds=max_train_seconds,
         )
         callbacks.append(curve)
-    started = time.perf_counter()
-    model.learn(
-        config.timesteps, callback=callbacks, progress_bar=progress, tb_log_name=config.algo
-    )
-    wall = time.perf_counter() - started
-    check_finite(model)
-    # Training time without the curve's evaluation episodes (a measurement, not training).
-    seconds = curve.points[-1]["seconds"] if curve is not None and curve.points else wall
-    out.mkdir(parents=True, exist_ok=True)
-    # An overwritten run keeps no result of the agent it replaces.
-    for name in (*EVAL_FILES, "curve.json"):
-        (out / name).unlink(missing_ok=True)
-    model.save(out / "model.zip")
-    env.close()
-    record: dict[str, Any] = {
-        **config.to_dict(),
-        "train_seconds": round(seconds, 1),
-        "wall_seconds": round(wall, 1),
-        "last_training_metrics": hacking.last,
-    }
-    (out / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-    if curve is not None:
-        write_json(out / "curve.json", {"judges": [j.name for j in judges], "points": curve.points})
+    with staged_run(out) as staging:
+        if hasattr(model, "tensorboard_log"):  # this run's logs only: staged, published
+            model.tensorboard_log = str(staging / "tb")
+        started = time.perf_counter()
+        model.learn(
+            config.timesteps, callback=callbacks, progress_bar=progress, tb_log_name=config.algo
+        )
+        wall = time.perf_counter() - started
+        check_finite(model)
+        # Training time without the curve's evaluation episodes (a measurement, not training).
+        seconds = curve.points[-1]["seconds"] if curve is not None and curve.points else wall
+        model.save(staging / "model.zip")
+        env.close()
+        record: dict[str, Any] = {
+            **config.to_dict(),
+            "train_seconds": round(seconds, 1),
+            "wall_seconds": round(wall, 1),
+            "last_training_metrics": hacking.last,
+            "target_class": target_class,
+            # The reward model by content: a resumed grid retrains when it has changed.
+            "reward_fingerprint": None if reward is not None else reward_fingerprint,
+            "model_sha256": model_sha256(staging / "model.zip"),
+        }
+        (staging / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+        if curve is not None:
+            write_json(
+                staging / "curve.json",
+                {"judges": [j.name for j in judges], "points": curve.points},
+            )
+        # One rename: an overwritten run keeps no log or result of the agent it replaces.
+        publish_run(staging, out)
     return out
 
 

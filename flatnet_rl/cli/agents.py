@@ -56,6 +56,9 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
         check_outputs(args.out, EVAL_FILES, overwrite=args.overwrite)  # before training
     run = train_agent(config, progress=not args.quiet, overwrite=args.overwrite)
     print(f"saved agent run {run}")
+    target_class = json.loads((run / "config.json").read_text()).get("target_class")
+    if target_class is not None:
+        print(f"rewarded class: {target_class!r} (--target {args.target!r})")
     if args.eval_episodes:
         mode = "deterministic" if args.deterministic else "stochastic"
         print(

@@ -83,6 +83,8 @@ def json_object(text: str) -> dict:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}: {err}") from err
+    except RecursionError:
+        raise argparse.ArgumentTypeError(f"JSON nested too deeply: {text!r:.60}") from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
     return value

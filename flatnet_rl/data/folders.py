@@ -1,9 +1,14 @@
 """Your own labelled images: an ``ImageFolder`` directory or an ``.npz`` file.
 
 * ``PATH/<class>/<file>.png`` (torchvision's ``ImageFolder`` layout): class names are the
-  folder names, in sorted order; images are read with PIL (any format it opens).
-* ``PATH.npz`` with ``x`` (``(N, H, W)`` or ``(N, H, W, C)``; ``uint8`` 0..255, ``float``
-  0..1 or ``bool``), ``y`` (integer labels ``0..K-1``) and optionally ``class_names``.
+  folder names, in sorted order (numerically when all are integers: ``2`` before ``10``);
+  images are read with PIL as they are: EXIF orientation applied, 16-bit grey scaled to 8
+  bits, grey folders kept grey (one channel), alpha dropped, modes without a declared range
+  (32-bit, float) and decompression bombs refused; hidden files (``.*``, ``._*``) skipped.
+* ``PATH.npz`` with ``x`` (``(N, H, W)``, ``(N, H, W, C)`` or ``(N, C, H, W)``; ``uint8``
+  0..255, ``float`` 0..1 or ``bool``), ``y`` (integer labels ``0..K-1``) and optionally
+  ``class_names`` (unique, non-empty), ``layout`` (``"HWC"``/``"CHW"``, for shapes such as
+  ``(N, 3, 16, 3)``) and ``alpha`` (a fourth channel is alpha; never assumed).
 
 Images are kept as ``(N, H, W, C)`` (``uint8`` where the source is), converted to one grey
 channel when ``grey`` is set and resized to ``canvas`` when given (images of different
@@ -16,47 +21,121 @@ import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from flatnet_rl.data.images import CanvasError, resize, to_nchw, to_unit
+from flatnet_rl.data.images import resize, to_unit
 from flatnet_rl.data.labelled import (
     DatasetNotFoundError,
     DataSpec,
     DataSplit,
     stratified_split,
 )
+from flatnet_rl.data.layout import CanvasError, channel_axis, check_layout, to_nchw
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
 
-def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...]]:
-    from PIL import Image, UnidentifiedImageError
+#: PIL modes read as grey; the others are read as RGB (alpha dropped: a mask, not a colour).
+GREY_MODES = ("1", "L", "LA", "I;16", "I;16L", "I;16B", "I;16N")
+#: PIL modes whose values have no declared range (32-bit integers, floats): refused.
+UNSCALED_MODES = ("I", "F", "I;32", "I;32L", "I;32B")
 
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+def class_order(names: Sequence[str]) -> list[str]:
+    """Class folders in order: numerically when every name is an integer (``2`` before
+    ``10``), else by name."""
+    if names and all(n.isdigit() for n in names):
+        return sorted(names, key=lambda n: (int(n), n))
+    return sorted(names)
+
+
+def _visible(path: Path) -> bool:
+    """Not a hidden file: dotfiles and macOS ``._*`` resource forks are not images."""
+    return not path.name.startswith(".")
+
+
+def _decode(file: Path) -> tuple[np.ndarray, bool]:
+    """One image as ``uint8 (H, W, C)`` and whether it is grey: EXIF orientation applied,
+    16-bit grey scaled to 8 bits (not clipped), modes without a value range refused.
+
+    Raises:
+        ValueError: unreadable, a decompression bomb, or a mode without a value range.
+    """
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file) as opened:
+                mode = opened.mode
+                if mode in UNSCALED_MODES:
+                    raise ValueError(
+                        f"image {file} has PIL mode {mode!r} (32-bit integer or float "
+                        "values) whose range is not declared: save it as 8- or 16-bit PNG"
+                    )
+                img = ImageOps.exif_transpose(opened)
+                if mode.startswith("I;16"):
+                    values = np.asarray(img, dtype=np.uint16).astype(np.float64)
+                    grey = np.rint(values / 257.0).astype(np.uint8)  # 0..65535 -> 0..255
+                    return grey[..., None], True
+                if mode in GREY_MODES:
+                    return np.array(img.convert("L"), dtype=np.uint8)[..., None], True
+                return np.array(img.convert("RGB"), dtype=np.uint8), False
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ValueError(f"image {file} is refused as a decompression bomb: {err}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"cannot read image {file}: {err}") from None
+
+
+def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...]]:
+    names = [p.name for p in root.iterdir() if p.is_dir() and _visible(p)]
+    classes = class_order(names)
     if len(classes) < 2:
         raise ValueError(
             f"image folder {root} must hold one sub-folder per class (at least 2), "
             f"found {classes or 'none'}"
         )
-    images, labels = [], []
+    images, labels, grey = [], [], []
     for label, name in enumerate(classes):
-        files = sorted(f for f in (root / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(
+            f
+            for f in (root / name).iterdir()
+            if f.suffix.lower() in IMAGE_SUFFIXES and _visible(f) and f.is_file()
+        )
         if not files:
             raise ValueError(f"class folder {root / name} holds no images ({IMAGE_SUFFIXES})")
         for file in files:
-            try:
-                with Image.open(file) as img:
-                    images.append(np.array(img.convert("RGB"), dtype=np.uint8))
-            except (UnidentifiedImageError, OSError) as err:
-                raise ValueError(f"cannot read image {file}: {err}") from err
+            image, is_grey = _decode(file)
+            images.append(image)
+            grey.append(is_grey)
             labels.append(label)
+    if not all(grey):  # a folder of grey images trains a grey model; any colour: RGB
+        images = [
+            np.repeat(im, 3, axis=-1) if g else im for im, g in zip(images, grey, strict=True)
+        ]
     return images, np.asarray(labels, dtype=np.int64), tuple(classes)
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+def _npz_layout(data: Any, path: Path) -> tuple[str | None, bool]:
+    """The optional ``layout`` (``"HWC"``/``"CHW"``) and ``alpha`` entries of an ``.npz``."""
+    layout = str(data["layout"]) if "layout" in data else None
+    alpha = bool(data["alpha"]) if "alpha" in data else False
+    try:
+        check_layout(layout)
+    except CanvasError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return layout, alpha
+
+
+def _read_npz(
+    path: Path,
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None, tuple[str | None, bool]]:
     # np.load takes anything that is not a zip or .npy file for a pickle and, with
     # allow_pickle=False, blames "pickled data": say what the file is not instead.
     with path.open("rb") as handle:  # an unreadable file raises its own PermissionError
@@ -72,6 +151,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | Non
                 raise ValueError(f"{path} must hold arrays 'x' (images) and 'y' (labels)")
             x, y = data["x"], data["y"]
             names = tuple(str(n) for n in data["class_names"]) if "class_names" in data else None
+            layout = _npz_layout(data, path)
     except (OSError, EOFError) as err:
         raise ValueError(f"cannot read {path} as an .npz file: {err}") from err
     if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != len(x):
@@ -79,8 +159,37 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | Non
             f"{path}: 'y' must be integer labels of shape ({len(x)},), got {y.dtype} {y.shape}"
         )
     if x.ndim not in (3, 4):
-        raise ValueError(f"{path}: 'x' must be (N, H, W) or (N, H, W, C), got shape {x.shape}")
-    return x, y.astype(np.int64), names
+        raise ValueError(
+            f"{path}: 'x' must be (N, H, W), (N, H, W, C) or (N, C, H, W), got shape {x.shape}"
+        )
+    return x, y.astype(np.int64), names, layout
+
+
+def _npz_class_names(
+    labels: np.ndarray, names: tuple[str, ...] | None, path: Path
+) -> tuple[str, ...]:
+    """The class names of an ``.npz``: its own (unique, non-empty), or ``"0"`` .. ``"K-1"``;
+    labels checked against them first (a label of 10**9 builds no 10**9 names)."""
+    low = int(labels.min()) if len(labels) else 0
+    high = int(labels.max()) if len(labels) else -1
+    if names is not None:
+        if any(not n.strip() for n in names):
+            raise ValueError(f"{path}: class_names must be non-empty, got {list(names)!r:.120}")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"{path}: class_names must be unique; repeated: {repeated!r:.120}")
+        if low < 0 or high >= len(names):
+            raise ValueError(
+                f"{path}: labels must be in 0..{len(names) - 1} (one per class name), got "
+                f"{low}..{high}"
+            )
+        return names
+    if low < 0 or high >= max(len(labels) // 2, 2):
+        raise ValueError(
+            f"{path}: labels must be class indices 0..K-1 with at least 2 images per class; "
+            f"got {low}..{high} for {len(labels)} images"
+        )
+    return tuple(str(k) for k in range(high + 1))
 
 
 def _to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -98,18 +207,34 @@ def _common_size(shapes: Sequence[tuple[int, ...]], source: Path) -> None:
         )
 
 
-def _prepare(x: np.ndarray, spec: DataSpec, source: Path) -> np.ndarray:
-    """Grey conversion and resizing as the spec asks; ``(N, H, W, C)`` out."""
+def _prepare(
+    x: np.ndarray,
+    spec: DataSpec,
+    source: Path,
+    layout: str | None = "HWC",
+    alpha: bool = True,
+) -> np.ndarray:
+    """Grey conversion and resizing as the spec asks; ``(N, H, W, C)`` out.
+
+    ``layout``, ``alpha``: how each image's channels lie (:func:`channel_axis`; a folder's
+    decoded images are ``HWC``, an ``.npz`` declares or leaves nothing ambiguous).
+    """
     if x.ndim == 3:
         x = x[..., None]
-    if x.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"{source}: images need 1, 3 or 4 channels last, got shape {x.shape}")
+    else:
+        try:
+            axis = channel_axis(x.shape[1:], layout, alpha)
+        except CanvasError as err:
+            raise ValueError(f"{source}: 'x' of shape {x.shape}: {err}") from None
+        if axis == 0:
+            x = np.moveaxis(x, 1, -1)
     needs_work = spec.grey and x.shape[-1] != 1 or x.shape[-1] == 4
     needs_work |= spec.canvas is not None and x.shape[1:3] != (spec.canvas, spec.canvas)
     if not needs_work:
         return x
     try:
-        images = to_nchw(to_unit(torch.from_numpy(np.ascontiguousarray(x))), batched=True)
+        unit = to_unit(torch.from_numpy(np.ascontiguousarray(x)))
+        images = to_nchw(unit, batched=True, layout="HWC", alpha=True)
     except CanvasError as err:
         raise ValueError(f"{source}: {err}") from err
     images = images[:, :3]
@@ -138,14 +263,11 @@ def load_images(spec: DataSpec) -> DataSplit:
             listed = [_prepare(im[None], spec, path)[0] for im in listed]
         x = _prepare(np.stack(listed), spec, path)
     else:
-        raw, labels, names = _read_npz(path)
-        x = _prepare(raw, spec, path)
+        raw, labels, names, (layout, alpha) = _read_npz(path)
+        names = _npz_class_names(labels, names, path)  # before any image work
+        x = _prepare(raw, spec, path, layout, alpha)
         if x.dtype == np.bool_:
             x = x.astype(np.uint8) * np.uint8(255)
-        n_classes = int(labels.max()) + 1 if len(labels) else 0
-        names = names or tuple(str(k) for k in range(n_classes))
-        if labels.min(initial=0) < 0 or n_classes > len(names):
-            raise ValueError(f"{path}: labels must be in 0..{len(names) - 1}")
     if len(names) < 2:
         raise ValueError(f"{path}: need at least 2 classes, got {len(names)}")
     counts = np.bincount(labels, minlength=len(names))

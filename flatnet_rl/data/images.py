@@ -11,7 +11,9 @@ data set hands to a classifier goes through :meth:`InputSpec.prepare`:
    0..1); other integer dtypes must state their range. Values outside it, NaN or inf are an
    error. So the same image gives the same input whatever else is in the batch.
 2. **layout**: ``(H, W)``, ``(H, W, C)``, ``(C, H, W)`` or a batch of them, with C in
-   {1, 3, 4} (alpha is dropped) -> ``(N, C, H, W)``.
+   {1, 3} -> ``(N, C, H, W)``; declared where ambiguous (``layout="CHW"``/``"HWC"``), and
+   4 channels only as declared RGBA (``alpha=True``: alpha is dropped), never guessed: a
+   stack of 4 grey frames has the same shape (:func:`channel_axis`).
 3. **channels**: RGB -> grey (ITU-R 601-2 luma, ``torchvision.transforms.v2``) for one-channel
    models; a grey image given to an RGB model is an error (the colours are not there).
 4. **size**: area averaging when shrinking, bilinear when enlarging (:func:`resize`, also what
@@ -34,18 +36,17 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
+from flatnet_rl.data.layout import CanvasError, to_nchw  # noqa: F401 (CanvasError re-exported)
+
 ArrayLike = np.ndarray | torch.Tensor
 ValueRange = tuple[float, float]
 #: The value range of binary canvases (``uint8`` 0/1, as the paint env and the data sets).
 BINARY: ValueRange = (0.0, 1.0)
 #: Smallest image side any model accepts (3x3 convolutions on a 4x4 canvas still see it).
 MIN_SIDE = 4
+#: Most stacked frames a model may take as channels.
+MAX_STACKED = 64
 MAX_SIDE = 1024
-_LAYOUT_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
-
-
-class CanvasError(ValueError):
-    """An array cannot be read as an image for a classifier (shape, dtype, range, NaN)."""
 
 
 def _as_tensor(x: Any) -> torch.Tensor:
@@ -123,36 +124,6 @@ def to_unit(t: torch.Tensor, value_range: Any = None, what: str = "images") -> t
     return (values - low) / (high - low)
 
 
-def _channel_axis(shape: Sequence[int]) -> int | None:
-    """Index of the colour axis of one image ``(H, W, C)`` / ``(C, H, W)`` (None: ``(H, W)``)."""
-    if len(shape) == 2:
-        return None
-    if shape[-1] in _LAYOUT_CHANNELS:
-        return len(shape) - 1
-    if shape[0] in _LAYOUT_CHANNELS:
-        return 0
-    raise CanvasError(
-        f"cannot find the colour channel in an image of shape {tuple(shape)}: expected "
-        f"{'/'.join(map(str, _LAYOUT_CHANNELS))} channels first or last"
-    )
-
-
-def to_nchw(t: torch.Tensor, batched: bool) -> torch.Tensor:
-    """One image (``batched=False``) or a batch -> ``(N, C, H, W)``."""
-    rank = t.ndim - int(batched)
-    if rank not in (2, 3):
-        shape = "(N, H, W[, C])" if batched else "(H, W), (H, W, C) or (C, H, W)"
-        raise CanvasError(f"expected image shape {shape}, got shape {tuple(t.shape)}")
-    if not batched:
-        t = t[None]
-    axis = _channel_axis(t.shape[1:])
-    if axis is None:
-        return t[:, None]
-    if axis == 2:
-        return t.permute(0, 3, 1, 2)
-    return t
-
-
 def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Resize float images ``(N, C, H, W)``: area averaging when shrinking (thin strokes
     survive as grey levels before a threshold), bilinear when enlarging (smooth strokes).
@@ -181,7 +152,9 @@ class InputSpec:
     preprocessing. Build one with :meth:`binary` (digit canvases) or :meth:`image`.
 
     Attributes:
-        channels: 1 (grey) or 3 (RGB) input channels.
+        channels: 1 (grey) or 3 (RGB) input channels; any other count (up to
+            :data:`MAX_STACKED`) is a stack of frames taken as channels, as they are (a
+            model for the reward wrappers' ``frames="all"``).
         size: ``(height, width)`` of the model input.
         threshold: binary models: a pixel at or above it becomes ink (1), else 0.
         mean, std: image models: per-channel normalization ``(x - mean) / std`` after resizing.
@@ -197,8 +170,17 @@ class InputSpec:
     any_size: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.channels, bool) or self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+        if (
+            isinstance(self.channels, bool)
+            or not isinstance(self.channels, int | np.integer)
+            or not 1 <= self.channels <= MAX_STACKED
+        ):
+            raise ValueError(
+                f"channels must be 1 (grey), 3 (RGB) or up to {MAX_STACKED} stacked frames, "
+                f"got {self.channels!r}"
+            )
+        if self.channels not in (1, 3) and self.threshold is not None:
+            raise ValueError("a binary (thresholded) input has one channel")
         size = tuple(self.size) if isinstance(self.size, Sequence) else ()
         if len(size) != 2 or not all(
             isinstance(s, int | np.integer) and not isinstance(s, bool) for s in size
@@ -290,7 +272,10 @@ class InputSpec:
     def steps(self) -> list[str]:
         """The preprocessing, in order, as readable data (stored in checkpoints)."""
         steps = ["to [0, 1] by the declared value range", "drop alpha"]
-        steps.append("RGB -> grey" if self.channels == 1 else "grey refused (needs RGB)")
+        if self.channels in (1, 3):
+            steps.append("RGB -> grey" if self.channels == 1 else "grey refused (needs RGB)")
+        else:
+            steps.append(f"{self.channels} stacked frames as channels, as they are")
         how = "any size" if self.any_size else "size must match unless resize_to_fit"
         steps.append(f"resize to {self.size[0]}x{self.size[1]} (area/bilinear; {how})")
         if self.threshold is not None:
@@ -318,6 +303,8 @@ class InputSpec:
         batched: bool | None = None,
         resize_to_fit: bool | None = None,
         invert: bool | Sequence[bool] | np.ndarray = False,
+        layout: str | None = None,
+        alpha: bool = False,
     ) -> tuple[torch.Tensor, bool]:
         """Convert images to model input ``(N, C, H, W)`` float32 (on the input's device).
 
@@ -329,6 +316,10 @@ class InputSpec:
             resize_to_fit: resize a wrong-sized image (default: :attr:`any_size`).
             invert: flip grey levels (``1 - x``) before thresholding/normalizing: one bool
                 for every image, or one per image (the vector wrappers' envs may differ).
+            layout: ``"HWC"`` or ``"CHW"`` for shapes whose channel axis is ambiguous
+                (:func:`channel_axis`); ``None`` infers it where only one axis can be it.
+            alpha: a fourth channel is alpha (dropped); otherwise 4 channels are refused
+                (a stack of 4 grey frames has the same shape).
 
         Returns:
             ``(batch, single)``: the model input and whether one image was given.
@@ -339,9 +330,12 @@ class InputSpec:
         """
         t = _as_tensor(images)
         single = not (self.is_batch(t) if batched is None else batched)
-        x = to_nchw(to_unit(t, value_range), batched=not single)
-        if x.shape[1] == 4:
-            x = x[:, :3]  # alpha does not change what is drawn
+        stacked = None if self.channels in (1, 3) else self.channels
+        x = to_nchw(
+            to_unit(t, value_range), batched=not single, layout=layout, alpha=alpha, stacked=stacked
+        )
+        if x.shape[1] == 4 and alpha:
+            x = x[:, :3]  # declared alpha does not change what is drawn
         if x.shape[1] != self.channels:
             if self.channels == 1 and x.shape[1] == 3:
                 x = TF.rgb_to_grayscale(x)
@@ -382,8 +376,11 @@ def frames_to_canvas(
     threshold: float = 0.5,
     invert: bool | str = "auto",
     value_range: Any = None,
+    layout: str | None = None,
+    alpha: bool = False,
 ) -> np.ndarray:
-    """Binary canvases ``uint8 (N, canvas, canvas)`` from images of any size and layout.
+    """Binary canvases ``uint8 (N, canvas, canvas)`` from images of any size and layout
+    (``layout``, ``alpha``: as :meth:`InputSpec.prepare`).
 
     ``invert``: ``True`` for dark ink on light paper, ``False`` for light ink on dark,
     ``"auto"`` to decide per image (a mostly light image is taken as dark-on-light). The
@@ -392,12 +389,18 @@ def frames_to_canvas(
     spec = InputSpec.binary(canvas, threshold)
     if invert == "auto":
         grey, _ = InputSpec.image(canvas, channels=1).prepare(
-            frames, value_range=value_range, batched=batched
+            frames, value_range=value_range, batched=batched, layout=layout, alpha=alpha
         )
         light = grey.mean(dim=(1, 2, 3), keepdim=True) > 0.5
         out = (torch.where(light, 1.0 - grey, grey) >= threshold).to(torch.uint8)
         return out[:, 0].cpu().numpy()
     x, _ = spec.prepare(
-        frames, value_range=value_range, batched=batched, resize_to_fit=True, invert=bool(invert)
+        frames,
+        value_range=value_range,
+        batched=batched,
+        resize_to_fit=True,
+        invert=bool(invert),
+        layout=layout,
+        alpha=alpha,
     )
     return x[:, 0].to(torch.uint8).cpu().numpy()

@@ -32,6 +32,7 @@ from flatnet_rl.evaluation.stats import (
     probability_of_improvement_ci,
     summarize_runs,
 )
+from flatnet_rl.training.specs import spec_fingerprint
 from flatnet_rl.util.jsonio import write_json
 
 REPORT_FILES = (
@@ -134,6 +135,8 @@ def _finished(job: AgentJob) -> dict[str, Any] | None:
     except (OSError, json.JSONDecodeError):
         return None
     same = all(stored.get(k) == v for k, v in job.config.items())
+    # The same name is not the same reward model: a checkpoint replaced at the same path.
+    same = same and stored.get("reward_fingerprint") == spec_fingerprint(job.config["reward_model"])
     done = evaluation.get("overall", {}).get("episodes") == job.eval_episodes
     if not (same and done and not evaluation.get("deterministic", True)):
         return None

@@ -69,7 +69,7 @@ class Scores:
             probs,
             targets,
             probs[np.arange(len(targets)), targets],
-            entropy(probs),
+            entropy(_completed(probs)),
             probs.argmax(-1),
         )
 
@@ -104,6 +104,16 @@ class Scores:
 
 
 _SCORE_FIELDS = ("probs", "targets", "p_target", "entropy", "predicted")
+
+
+def _completed(probs: np.ndarray) -> np.ndarray:
+    """Rows that sum to less than one (a conservative ensemble's lower bounds) with the
+    missing mass spread evenly over the classes: mass the members disagree on is
+    uncertainty, so a row clipped to zeros has the largest entropy, not the smallest."""
+    missing = 1.0 - probs.sum(-1, keepdims=True)
+    if not (missing > 1e-5).any():  # float32 rows of a softmax miss by ~1e-7
+        return probs
+    return probs + np.clip(missing, 0.0, None) / probs.shape[-1]
 
 
 def distinct_rows(batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

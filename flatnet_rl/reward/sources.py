@@ -24,6 +24,7 @@ from gymnasium import spaces
 from flatnet_rl.classifier import Classifier
 from flatnet_rl.data.frames import image_key, render_value_range, space_value_range
 from flatnet_rl.data.images import BINARY, CanvasError, ValueRange, has_colour
+from flatnet_rl.data.layout import channel_axis
 from flatnet_rl.reward.functions import check_targets
 from flatnet_rl.reward.spec import RewardSpec
 
@@ -34,6 +35,79 @@ WATCH_STEPS = 64
 
 class ImageWarning(UserWarning):
     """The env's images look meaningless to the classifier (a one-time warning)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameStack:
+    """Frames stacked in each observation, the newest last.
+
+    ``axis``: the axis of one observation the frames are stacked along; ``size``: its
+    entries per frame (SB3's ``VecFrameStack`` joins frames along the channel axis, so a
+    frame has ``size`` channels); ``new_axis``: the frames form a new axis instead
+    (Gymnasium's ``FrameStackObservation``).
+    """
+
+    axis: int
+    size: int
+    new_axis: bool
+
+    def last(self, images: Any, batched: bool) -> Any:
+        """The newest frame of one observation or of a batch (a view: no copy)."""
+        axis = self.axis + int(batched)
+        index: list[Any] = [slice(None)] * axis
+        if self.new_axis:
+            return images[(*index, -1)]
+        return images[(*index, slice(images.shape[axis] - self.size, None))]
+
+    def frame_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.new_axis:
+            return shape[: self.axis] + shape[self.axis + 1 :]
+        return shape[: self.axis] + (self.size,) + shape[self.axis + 1 :]
+
+
+def find_frame_stack(env: Any, key: str | None) -> FrameStack | None:
+    """The frame stack of the image entry ``key`` in an env or VecEnv stack, if any."""
+    from gymnasium.wrappers import FrameStackObservation
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    seen = 0
+    while env is not None and seen < 100:  # wrapper chains are short; never loop forever
+        seen += 1
+        if isinstance(env, VecFrameStack):
+            stacked = env.stacked_obs
+            inner = env.venv.observation_space
+            if key is not None:
+                stacked, inner = stacked.sub_stacked_observations[key], inner[key]
+            axis = 0 if stacked.channels_first else len(inner.shape) - 1
+            return FrameStack(axis, int(inner.shape[axis]), new_axis=False)
+        if isinstance(env, FrameStackObservation):
+            return FrameStack(0, 1, new_axis=True)  # a Dict: each entry stacked alike
+        env = getattr(env, "venv", None) or getattr(env, "env", None)
+    return None
+
+
+def _unstacked_space(space: spaces.Space, env: Any) -> spaces.Space:
+    """The observation space with each stacked entry as one frame (for finding the image:
+    6 stacked RGB channels, or 4 frames on a new axis, are not an image box themselves)."""
+    if env is None:
+        return space
+    if isinstance(space, spaces.Box):
+        stack = find_frame_stack(env, None)
+        return space if stack is None else _frame_box(space, stack)
+    if isinstance(space, spaces.Dict):
+        entries = {}
+        for key, sub in space.spaces.items():
+            stack = find_frame_stack(env, key) if isinstance(sub, spaces.Box) else None
+            entries[key] = sub if stack is None else _frame_box(sub, stack)
+        return spaces.Dict(entries)
+    return space
+
+
+def _frame_box(box: spaces.Box, stack: FrameStack) -> spaces.Box:
+    index = [slice(None)] * len(box.shape)
+    index[stack.axis] = -1 if stack.new_axis else slice(box.shape[stack.axis] - stack.size, None)
+    low, high = box.low[tuple(index)], box.high[tuple(index)]
+    return spaces.Box(low, high, low.shape, box.dtype)
 
 
 def _is_exact_binary(space: spaces.Space, value_range: ValueRange) -> bool:
@@ -51,17 +125,38 @@ class ObservationReader:
     """
 
     def __init__(
-        self, observation_space: spaces.Space, classifier: Classifier, spec: RewardSpec
+        self,
+        observation_space: spaces.Space,
+        classifier: Classifier,
+        spec: RewardSpec,
+        env: Any = None,
     ) -> None:
         self.classifier = classifier
         self.spec = spec
         self.from_render = spec.image == "render"
-        self.key = None if self.from_render else image_key(observation_space, spec.image)
+        self.key = (
+            None
+            if self.from_render
+            else image_key(_unstacked_space(observation_space, env), spec.image)
+        )
         box = (
             None
             if self.from_render
             else (observation_space if self.key is None else observation_space[self.key])
         )
+        #: The stack the wrapped env builds (``env``: the env or VecEnv under the wrapper).
+        self.stack = None if self.from_render else find_frame_stack(env, self.key)
+        self.layout = {"layout": spec.layout, "alpha": spec.alpha}
+        if spec.frames == "all":
+            self.layout = {"layout": self._stack_layout(box, classifier), "alpha": False}
+            self.stack = None  # the classifier reads the whole stack
+        if box is not None and isinstance(box, spaces.Box):
+            shape = box.shape if self.stack is None else self.stack.frame_shape(box.shape)
+            stacked = classifier.input_spec.channels
+            try:  # a layout that cannot be read is an error now, before any step
+                channel_axis(shape, stacked=None if stacked in (1, 3) else stacked, **self.layout)
+            except CanvasError as err:
+                raise ValueError(f"FlatnetReward cannot read {box}: {err}") from None
         if spec.value_range is not None:
             self.value_range = spec.value_range
         elif box is None:
@@ -96,6 +191,36 @@ class ObservationReader:
             "target" in observation_space.spaces
         )
         self.target = self._resolve_target(spec.target)
+
+    def _stack_layout(self, box: spaces.Space | None, classifier: Classifier) -> str:
+        """``frames="all"``: the layout of the stack, whose frames the classifier takes as
+        its channels (checked now: their number, grey frames, a stack at all)."""
+        stack = self.stack
+        if stack is None or box is None or not isinstance(box, spaces.Box):
+            raise ValueError(
+                "frames='all' reads a frame stack, but the env has none (VecFrameStack or "
+                "FrameStackObservation under the wrapper); use frames='last'"
+            )
+        frame = stack.frame_shape(box.shape)
+        if stack.new_axis:
+            if len(frame) != 2:
+                raise ValueError(
+                    f"frames='all' stacks grey frames as channels; these frames are {frame}"
+                )
+            layout, count = "CHW", box.shape[0]
+        else:
+            if len(box.shape) != 3 or stack.size != 1:
+                raise ValueError(
+                    f"frames='all' stacks grey frames as channels; these frames are {frame}"
+                )
+            layout = "CHW" if stack.axis == 0 else "HWC"
+            count = box.shape[stack.axis]
+        if classifier.input_spec.channels != count:
+            raise ValueError(
+                f"frames='all' gives {count} frames as channels but classifier "
+                f"{classifier.name!r} takes {classifier.input_spec.channels}"
+            )
+        return layout
 
     # -- targets --------------------------------------------------------------------------
     def _resolve_target(self, target: Any) -> Any:
@@ -137,15 +262,17 @@ class ObservationReader:
             )
 
     # -- images ---------------------------------------------------------------------------
-    def image(self, obs: Any) -> Any:
-        return obs[self.key] if self.key is not None else obs
+    def image(self, obs: Any, batched: bool) -> Any:
+        """The image of one observation or a batch: of a frame stack, the newest frame."""
+        image = obs[self.key] if self.key is not None else obs
+        return image if self.stack is None else self.stack.last(image, batched)
 
     def _light(self, images: Any, batched: bool) -> np.ndarray:
         """Per image: mostly light, i.e. dark ink on light paper ``(N,)``."""
         grey = dataclasses.replace(
             self.input_spec, channels=1, threshold=None, mean=None, std=None, any_size=True
         )
-        x, _ = grey.prepare(images, value_range=self.value_range, batched=batched)
+        x, _ = grey.prepare(images, value_range=self.value_range, batched=batched, **self.layout)
         return (x.mean(dim=(1, 2, 3)) > 0.5).cpu().numpy()
 
     def _row_inverts(
@@ -233,6 +360,7 @@ class ObservationReader:
                 batched=batched,
                 resize_to_fit=True,
                 invert=invert,
+                **self.layout,
             )
         except CanvasError as err:
             raise CanvasError(f"FlatnetReward cannot read the image: {err}") from err
@@ -246,7 +374,7 @@ class ObservationReader:
             self.input_spec, channels=3, threshold=None, mean=None, std=None, any_size=True
         )
         try:
-            x, _ = rgb.prepare(images, value_range=self.value_range, batched=batched)
+            x, _ = rgb.prepare(images, value_range=self.value_range, batched=batched, **self.layout)
         except CanvasError:
             return  # grey frames: nothing lost
         if has_colour(x):

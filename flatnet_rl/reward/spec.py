@@ -16,10 +16,13 @@ from typing import Any, Literal
 import numpy as np
 
 from flatnet_rl.data.images import check_value_range
+from flatnet_rl.data.layout import LAYOUTS
 
 MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
 TargetSpec = int | str | Callable[[Any], Any] | None
 ImageSpec = str  # "auto", "obs", "render" or a Dict observation key
+#: What of a frame stack the classifier sees.
+FRAMES = ("last", "all")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ class RewardSpec:
         value_range: the ``(low, high)`` the images' values span; default: the observation
             space's bounds (``render`` frames: 0..255).
         device: where the classifier runs (``"auto"``: CUDA when present).
+        layout: ``"HWC"`` or ``"CHW"``: the channel axis of the env's frames, for shapes
+            where it is ambiguous (``(3, 16, 3)``); ``None``: inferred where unambiguous.
+        alpha: the frames' fourth channel is alpha (RGBA); 4 channels are otherwise never
+            read as colour. Frame stacks (SB3's ``VecFrameStack``, Gymnasium's
+            ``FrameStackObservation``) are found in the wrapped env and read by ``frames``.
+        frames: what of a frame stack the classifier sees: ``"last"`` (the newest frame) or
+            ``"all"`` (every frame, as channels: a model whose input spec takes that many
+            channels; grey frames only).
     """
 
     target: TargetSpec = None
@@ -57,6 +68,9 @@ class RewardSpec:
     invert: bool | Literal["auto"] = "auto"
     value_range: tuple[float, float] | None = None
     device: str = "auto"
+    layout: str | None = None
+    alpha: bool = False
+    frames: str = "last"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -77,6 +91,12 @@ class RewardSpec:
             raise ValueError(
                 f"image must be 'auto', 'obs', 'render' or a Dict key, got {self.image!r}"
             )
+        if self.layout not in (None, *LAYOUTS):
+            raise ValueError(f"layout must be None, 'HWC' or 'CHW', got {self.layout!r}")
+        if not isinstance(self.alpha, bool):
+            raise ValueError(f"alpha must be True or False, got {self.alpha!r}")
+        if self.frames not in FRAMES:
+            raise ValueError(f"frames must be one of {FRAMES}, got {self.frames!r}")
         if self.value_range is not None:
             object.__setattr__(self, "value_range", check_value_range(self.value_range))
         target = self.target

@@ -52,6 +52,7 @@ class BatchedReward:
         num_envs: int,
         classifier: Classifier | str,
         spec: RewardSpec,
+        env: Any = None,
     ) -> None:
         if spec.image == "render":
             raise ValueError(
@@ -59,7 +60,7 @@ class BatchedReward:
             )
         clf = load_classifier(classifier, device=spec.device)
         self.model = ClassifierRewardModel.from_spec(clf, spec)
-        self.reader = ObservationReader(observation_space, clf, spec)
+        self.reader = ObservationReader(observation_space, clf, spec, env)
         self.previous = np.zeros(num_envs)
         self.episodes = EpisodeTracker(num_envs)
 
@@ -75,7 +76,7 @@ class BatchedReward:
         """One classifier call on ``n`` observations: (scores, images). ``envs``: the env of
         each row (default: row ``i`` is env ``i``); ``distinct``: run the classifier on each
         distinct model input once; ``steps``: env steps the observations cover."""
-        images = self.reader.image(obs)
+        images = self.reader.image(obs, batched=True)
         batch = self.reader.prepare(images, batched=True, envs=envs, steps=steps)
         targets = self.reader.targets(obs, n)
         return self.model.score_input(batch, targets, distinct=distinct), images
@@ -151,7 +152,7 @@ class _BatchedRewardVecEnv(VecEnvWrapper):
         super().__init__(venv)
         self.reward_spec = RewardSpec.from_options(spec, options)
         self.batch = BatchedReward(
-            venv.observation_space, venv.num_envs, classifier, self.reward_spec
+            venv.observation_space, venv.num_envs, classifier, self.reward_spec, venv
         )
 
     def reset(self) -> Any:
@@ -234,7 +235,7 @@ class FlatnetRewardVector(VectorWrapper):
             )
         self.reward_spec = RewardSpec.from_options(spec, options)
         self.batch = BatchedReward(
-            env.single_observation_space, env.num_envs, classifier, self.reward_spec
+            env.single_observation_space, env.num_envs, classifier, self.reward_spec, env
         )
         self._resetting = np.zeros(env.num_envs, dtype=bool)
 

@@ -66,7 +66,7 @@ class FlatnetReward(gym.Wrapper):
             raise ValueError(
                 f"image='render' needs render_mode='rgb_array', got {env.render_mode!r}"
             )
-        self.reader = ObservationReader(env.observation_space, clf, self.reward_spec)
+        self.reader = ObservationReader(env.observation_space, clf, self.reward_spec, env)
         self._previous: float | None = None
         self._episode = EpisodeTracker(1)
         self._needs_reset = True
@@ -76,7 +76,10 @@ class FlatnetReward(gym.Wrapper):
         return self.reward_model.classifier
 
     def _score(self, obs: Any) -> tuple[Scores, Any]:
-        image = self.env.render() if self.reader.from_render else self.reader.image(obs)
+        if self.reader.from_render:
+            image = self.env.render()
+        else:
+            image = self.reader.image(obs, batched=False)
         batch = self.reader.prepare(image, batched=False)
         return self.reward_model.score_input(batch, self.reader.targets(obs, 1)), image
 

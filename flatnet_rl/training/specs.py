@@ -16,6 +16,7 @@ Agents, ``compare`` and ``sweep`` all resolve models through :func:`resolve_mode
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -23,14 +24,16 @@ import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
-from flatnet_rl.checkpoint import CheckpointError
+from flatnet_rl.checkpoint import CheckpointError, read_metadata
 from flatnet_rl.classifier import Classifier, checkpoint_path, load_classifier, zoo_manifest
 from flatnet_rl.data import SOURCES, DataSpec
-from flatnet_rl.data.images import MIN_SIDE
+from flatnet_rl.data.images import MIN_SIDE, InputSpec
+from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.ensemble import EnsembleClassifier
 from flatnet_rl.losses import LOSS_DEFS, LOSSES, Objective
 from flatnet_rl.models import check_arch
 from flatnet_rl.training.trainer import TrainConfig, train_classifier
+from flatnet_rl.util.fingerprint import file_sha256, path_fingerprint
 
 ENSEMBLE_PREFIX = "ensemble"
 _FLOAT_KEYS = tuple(
@@ -143,12 +146,39 @@ def config_from_spec(spec: str, data: DataSpec | None = None) -> TrainConfig:
 
 
 def spec_hash(config: TrainConfig) -> str:
-    """Hash of everything that determines the trained model (``TrainConfig.to_dict``).
+    """Hash of everything that determines the trained model (``TrainConfig.to_dict``, and
+    the contents of your images: :func:`~flatnet_rl.util.fingerprint.path_fingerprint`).
 
-    Specs that differ only in spelling (``ce`` and ``ce:seed=0,epochs=40``) share a hash.
+    Specs that differ only in spelling (``ce`` and ``ce:seed=0,epochs=40``) share a hash;
+    the same path holding other images does not.
     """
-    canonical = json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
+    record = config.to_dict()
+    if config.data.source == "images" and config.data.path:
+        with contextlib.suppress(FileNotFoundError):  # loading the data says so
+            record["data_fingerprint"] = path_fingerprint(config.data.path)
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def spec_fingerprint(spec: str, data: DataSpec | None = None) -> str:
+    """What a model spec resolves to, by content: a checkpoint's (or zoo file's) bytes, a
+    training spec's :func:`spec_hash`, an ensemble's members and k. Runs record it, so a
+    run trained on a checkpoint since replaced at the same path is not resumed."""
+    if is_ensemble_spec(spec):
+        k, members = parse_ensemble_spec(spec)
+        parts = [f"k={k}"]
+        for name, seed in members:
+            parts.append(
+                spec_fingerprint(name, data)
+                if name in zoo_manifest() and seed == 0
+                else spec_hash(config_from_spec(_with_seed(recipe_spec(name), seed), data))
+            )
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    if spec in zoo_manifest():
+        return file_sha256(checkpoint_path(spec))
+    if Path(spec).is_file():
+        return file_sha256(spec)
+    return spec_hash(config_from_spec(spec, data))
 
 
 def _same_training(clf: Classifier, config: TrainConfig) -> bool:
@@ -157,12 +187,33 @@ def _same_training(clf: Classifier, config: TrainConfig) -> bool:
     return json.loads(json.dumps(stored)) == json.loads(json.dumps(config.to_dict()))
 
 
+class NotCachedError(ValueError):
+    """A model named by a training spec is not in the cache, and training was not allowed."""
+
+
 def train_cached(
-    config: TrainConfig, cache_dir: str | Path, *, progress: bool = False, device: str = "auto"
+    config: TrainConfig,
+    cache_dir: str | Path,
+    *,
+    progress: bool = False,
+    device: str = "auto",
+    train: bool = True,
 ) -> Classifier:
     """Train ``config`` or reuse ``<cache_dir>/<spec_hash>.safetensors`` if it records the
-    same training."""
+    same training. ``train=False``: only reuse (:class:`NotCachedError` otherwise)."""
     path = Path(cache_dir) / f"{spec_hash(config)}.safetensors"
+    if not train:
+        try:
+            clf = Classifier.load(path, device=device)
+        except CheckpointError:
+            clf = None
+        if clf is None or not _same_training(clf, config):
+            raise NotCachedError(
+                f"reward model {config.name!r} is not in the cache {cache_dir} (no "
+                f"{path.name} recording its training): reading a run never trains a model; "
+                "train it first (flatnet-rl compare/train-agent with the same spec and --cache)"
+            )
+        return clf
     if path.is_file():
         try:
             clf = Classifier.load(path, device=device)
@@ -254,6 +305,39 @@ def _resolve_member(
     return train_cached(config, cache_dir, **kwargs)
 
 
+def _member_input(name: str, seed: int, data: DataSpec | None) -> tuple | None:
+    """``(channels, size, class names)`` a member will have, known without training it
+    (``None`` where only its data can tell: images of your own)."""
+    if name in zoo_manifest() and seed == 0:
+        meta = read_metadata(checkpoint_path(name))
+        if "input" not in meta:  # format 1: binary digit canvases
+            side = int(meta["canvas_size"])
+            return 1, (side, side), tuple(DIGIT_CLASS_NAMES[: int(meta["num_classes"])])
+        spec = InputSpec.from_dict(meta["input"])
+        return spec.channels, spec.size, tuple(meta["class_names"])
+    source = config_from_spec(_with_seed(recipe_spec(name), seed), data).data
+    if not source.is_digits:
+        return None
+    return 1, (source.canvas, source.canvas), DIGIT_CLASS_NAMES
+
+
+def check_ensemble_members(spec: str, data: DataSpec | None = None) -> None:
+    """Members of one ensemble take the same input and classes: checked before any is
+    trained (a mismatch found after training the others wastes their training)."""
+    _, members = parse_ensemble_spec(spec)
+    known = [(name, _member_input(name, seed, data)) for name, seed in members]
+    known = [(name, signature) for name, signature in known if signature is not None]
+    for name, signature in known[1:]:
+        if signature != known[0][1]:
+            first, other = known[0], (name, signature)
+            raise ValueError(
+                f"ensemble spec {spec!r}: members must share input and classes, but "
+                f"{first[0]!r} takes {first[1][0]}-channel {first[1][1]} images of "
+                f"{len(first[1][2])} classes and {other[0]!r} {other[1][0]}-channel "
+                f"{other[1][1]} images of {len(other[1][2])} classes"
+            )
+
+
 def check_model_spec(spec: str, data: DataSpec | None = None) -> str:
     """Validate a spec without training or loading anything (fail before any work).
 
@@ -263,7 +347,7 @@ def check_model_spec(spec: str, data: DataSpec | None = None) -> str:
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"model spec must be a non-empty string, got {spec!r}")
     if is_ensemble_spec(spec):
-        parse_ensemble_spec(spec)
+        check_ensemble_members(spec, data)
         return spec
     if spec in zoo_manifest() or Path(spec).is_file():
         return spec
@@ -288,10 +372,13 @@ def resolve_model_spec(
     progress: bool = False,
     device: str = "auto",
     data: DataSpec | None = None,
+    train: bool = True,
 ) -> Classifier:
     """A classifier for a spec (see the module docstring); named ``spec``.
 
     ``data`` replaces the embedded digits for training specs (``compare --data``).
+    ``train=False``: models named by training specs are only read from the cache
+    (:class:`NotCachedError` if absent), e.g. for a run folder from someone else.
 
     Raises:
         ValueError: the spec is neither a zoo name, an existing file, a valid training spec
@@ -301,7 +388,9 @@ def resolve_model_spec(
     if is_ensemble_spec(spec):
         k, members = parse_ensemble_spec(spec)
         classifiers = [
-            _resolve_member(name, seed, cache_dir, data, progress=progress, device=device)
+            _resolve_member(
+                name, seed, cache_dir, data, progress=progress, device=device, train=train
+            )
             for name, seed in members
         ]
         return EnsembleClassifier(classifiers, k_std=k, name=spec)
@@ -309,6 +398,8 @@ def resolve_model_spec(
         return load_classifier(spec, device=device)
     if Path(spec).is_file():
         return load_classifier(Path(spec), device=device)
-    clf = train_cached(config_from_spec(spec, data), cache_dir, progress=progress, device=device)
+    clf = train_cached(
+        config_from_spec(spec, data), cache_dir, progress=progress, device=device, train=train
+    )
     clf.name = spec
     return clf
