@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
+from typing import TYPE_CHECKING
 
+from flatnet_rl.cli.choices import ACTION_MODES
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, non_negative_float, non_negative_int, positive_int
-from flatnet_rl.data import DataSpec
-from flatnet_rl.envs.paint import ACTION_MODES
 from flatnet_rl.evaluation.engines import ENGINES
+
+if TYPE_CHECKING:
+    from flatnet_rl.data import DataSpec
 
 #: What ``compare`` runs on the embedded 8x8 digits without MODEL arguments: the two shipped
 #: reward models, one model per other objective with its default hyperparameters and no
@@ -72,6 +75,8 @@ def default_models(data: DataSpec | None) -> list[str]:
 
 
 def _eval_data(args: argparse.Namespace) -> DataSpec | None:
+    from flatnet_rl.data import DataSpec
+
     spec = data_spec(args)
     return None if spec == DataSpec() else spec
 
