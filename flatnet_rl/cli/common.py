@@ -9,7 +9,15 @@ import argparse
 from collections.abc import Callable
 from typing import NoReturn
 
-from flatnet_rl.cli.types import int_in
+from flatnet_rl.util.threads import EXPECTED, parse_threads
+
+
+def threads_setting(text: str) -> int | str:
+    try:
+        return parse_threads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {EXPECTED}, got {text!r}") from None
+
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -68,9 +76,10 @@ def add_subparser(
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     parser.add_argument(
         "--threads",
-        type=int_in(1, 1024),
+        type=threads_setting,
         default=None,
-        help="torch threads (None: $FLATNET_RL_THREADS, else the thread policy of "
-        "flatnet_rl.util.threads)",
+        metavar="N|auto|free|torch",
+        help="torch threads: a number, auto (the thread policy), free (the free cores) or "
+        "torch (torch's default) (None: $FLATNET_RL_THREADS, else auto)",
     )
     return parser

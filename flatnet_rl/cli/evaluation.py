@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flatnet_rl.cli.choices import ACTION_MODES
@@ -42,6 +43,13 @@ IMAGE_MODELS: tuple[str, ...] = (
     *OTHER_OBJECTIVES,
 )
 REPORT_FILES = ("report.md", "results.json", "table.md")
+SEEDS_INTRO = (
+    "Models trained on the fly (training specs, ensembles of trained seeds) were trained with "
+    "{seeds} seeds each (seed s, or for an ensemble of N members, its members' seeds moved by "
+    "s x N); their cells are the mean ± sample standard deviation over the seeds, all "
+    "evaluated on the same seeded data. Models with fixed weights (zoo names, checkpoint "
+    "files) are evaluated once: their cells are exact."
+)
 #: What ``compare-agents`` trains agents on without REWARD arguments: the flat and the plain
 #: reward, the ensemble defences (5 seeds; mean, and mean - 1 std) of each, and label
 #: smoothing (another objective that flattens without outliers).
@@ -147,6 +155,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ValueError(f"model(s) given more than once: {', '.join(repeated)}")
     for spec in specs:  # every spec is checked before any model trains
         check_model_spec(spec, data)
+    if args.seeds > 1:
+        if args.hacking:
+            raise ValueError("--hacking scores one model per row: use it with --seeds 1")
+        return _compare_over_seeds(args, specs, data)
     hacking = load_hacking(args.hacking) if args.hacking else None
 
     # Each worker trains (or loads) one model and scores it on data rebuilt from --seed,
@@ -194,6 +206,60 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     print(comparison_table(reports))
     print(f"\nreport: {path}")
+    return 0
+
+
+def _compare_over_seeds(args: argparse.Namespace, specs: list[str], data: DataSpec | None) -> int:
+    """``compare --seeds N``: every model trained on the fly N times (training seeds moved by
+    :func:`~flatnet_rl.training.specs.seed_replicate`), rows ``mean ± std``; fixed weights
+    (zoo names, checkpoints) once, exact."""
+    from flatnet_rl.evaluation.compare import evaluate_spec
+    from flatnet_rl.evaluation.engines import run_jobs
+    from flatnet_rl.evaluation.report import AggregateRow, write_sweep_report
+    from flatnet_rl.training.specs import seed_replicate
+
+    replicates = [
+        [r for r in (seed_replicate(spec, k) for k in range(args.seeds)) if r is not None]
+        for spec in specs
+    ]
+    job = partial(
+        evaluate_spec,
+        cache_dir=args.cache,
+        seed=args.seed,
+        n_outliers=args.outliers_per_family,
+        n_paths=args.paths,
+        data=data,
+    )
+    flat = [r for group in replicates for r in group]
+    reports = iter(
+        run_jobs(
+            job,
+            flat,
+            engine=args.engine,
+            workers=args.workers,
+            address=args.address,
+            desc="models",
+            progress=not args.quiet,
+        )
+    )
+    rows = [
+        AggregateRow(name=spec, params={"spec": spec}, reports=[next(reports) for _ in group])
+        for spec, group in zip(specs, replicates, strict=True)
+    ]
+    path = write_sweep_report(
+        rows,
+        args.out,
+        seed=args.seed,
+        n_outliers=args.outliers_per_family,
+        n_paths=args.paths,
+        settings={"seeds": args.seeds},
+        title=f"flatnet-rl compare over {args.seeds} training seeds",
+        data=data,
+        intro=SEEDS_INTRO.format(seeds=args.seeds),
+        first_header="model",
+    )
+    print((Path(args.out) / "table.md").read_text())
+    print(f"report: {path}")
     return 0
 
 
@@ -281,6 +347,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data PATH compares models trained on your images.",
     )
     p.add_argument("models", nargs="*", metavar="MODEL", help="models to compare")
+    p.add_argument(
+        "--seeds",
+        type=int_in(1, 100),
+        default=1,
+        help="train each model trained on the fly with this many seeds and report mean ± std "
+        "(fixed weights are evaluated once)",
+    )
     p.add_argument("--out", default="runs/compare", help="output folder")
     _add_engine_arguments(p)
     _add_eval_arguments(p)
