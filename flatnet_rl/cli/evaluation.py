@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flatnet_rl.cli.choices import ACTION_MODES
@@ -43,13 +42,6 @@ IMAGE_MODELS: tuple[str, ...] = (
     *OTHER_OBJECTIVES,
 )
 REPORT_FILES = ("report.md", "results.json", "table.md")
-SEEDS_INTRO = (
-    "Models trained on the fly (training specs, ensembles of trained seeds) were trained with "
-    "{seeds} seeds each (seed s, or for an ensemble of N members, its members' seeds moved by "
-    "s x N); their cells are the mean ± sample standard deviation over the seeds, all "
-    "evaluated on the same seeded data. Models with fixed weights (zoo names, checkpoint "
-    "files) are evaluated once: their cells are exact."
-)
 #: What ``compare-agents`` trains agents on without REWARD arguments: the flat and the plain
 #: reward, the ensemble defences (5 seeds; mean, and mean - 1 std) of each, and label
 #: smoothing (another objective that flattens without outliers).
@@ -158,7 +150,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.seeds > 1:
         if args.hacking:
             raise ValueError("--hacking scores one model per row: use it with --seeds 1")
-        return _compare_over_seeds(args, specs, data)
+        from flatnet_rl.evaluation.sweep import compare_over_seeds
+
+        path = compare_over_seeds(
+            specs,
+            args.seeds,
+            args.out,
+            cache_dir=args.cache,
+            seed=args.seed,
+            n_outliers=args.outliers_per_family,
+            n_paths=args.paths,
+            data=data,
+            engine=args.engine,
+            workers=args.workers,
+            address=args.address,
+            progress=not args.quiet,
+        )
+        print((path.parent / "table.md").read_text())
+        print(f"report: {path}")
+        return 0
     hacking = load_hacking(args.hacking) if args.hacking else None
 
     # Each worker trains (or loads) one model and scores it on data rebuilt from --seed,
@@ -206,60 +216,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     print(comparison_table(reports))
     print(f"\nreport: {path}")
-    return 0
-
-
-def _compare_over_seeds(args: argparse.Namespace, specs: list[str], data: DataSpec | None) -> int:
-    """``compare --seeds N``: every model trained on the fly N times (training seeds moved by
-    :func:`~flatnet_rl.training.specs.seed_replicate`), rows ``mean ± std``; fixed weights
-    (zoo names, checkpoints) once, exact."""
-    from flatnet_rl.evaluation.compare import evaluate_spec
-    from flatnet_rl.evaluation.engines import run_jobs
-    from flatnet_rl.evaluation.report import AggregateRow, write_sweep_report
-    from flatnet_rl.training.specs import seed_replicate
-
-    replicates = [
-        [r for r in (seed_replicate(spec, k) for k in range(args.seeds)) if r is not None]
-        for spec in specs
-    ]
-    job = partial(
-        evaluate_spec,
-        cache_dir=args.cache,
-        seed=args.seed,
-        n_outliers=args.outliers_per_family,
-        n_paths=args.paths,
-        data=data,
-    )
-    flat = [r for group in replicates for r in group]
-    reports = iter(
-        run_jobs(
-            job,
-            flat,
-            engine=args.engine,
-            workers=args.workers,
-            address=args.address,
-            desc="models",
-            progress=not args.quiet,
-        )
-    )
-    rows = [
-        AggregateRow(name=spec, params={"spec": spec}, reports=[next(reports) for _ in group])
-        for spec, group in zip(specs, replicates, strict=True)
-    ]
-    path = write_sweep_report(
-        rows,
-        args.out,
-        seed=args.seed,
-        n_outliers=args.outliers_per_family,
-        n_paths=args.paths,
-        settings={"seeds": args.seeds},
-        title=f"flatnet-rl compare over {args.seeds} training seeds",
-        data=data,
-        intro=SEEDS_INTRO.format(seeds=args.seeds),
-        first_header="model",
-    )
-    print((Path(args.out) / "table.md").read_text())
-    print(f"report: {path}")
     return 0
 
 
