@@ -43,10 +43,11 @@ BESIDE = {
     "agents2": "beside 2 other train-agent runs",
 }
 SETTINGS = {
-    "torch": "torch's default threads (flatnet-rl 0.2)",
+    "torch": "torch's default threads, OpenMP's default wait policy (flatnet-rl 0.2)",
+    "1": "one thread",
     "passive": "torch's default threads, OMP_WAIT_POLICY=PASSIVE",
-    "free": "threads = free cores (cores - load average)",
-    "auto": "auto (the default policy: one thread)",
+    "free": "threads = free cores (cores - load average), OMP_WAIT_POLICY=PASSIVE",
+    "auto": "auto, the default policy (on the command line: as passive)",
 }
 #: Seconds the background work runs before the measured run starts.
 WARM_UP = 2.0
@@ -212,12 +213,12 @@ def plot(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", nargs="+", default=["pixel", "pen"])
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
+    parser.add_argument("--settings", nargs="+", default=["torch", "1", "auto"])
     parser.add_argument("--beside", nargs="+", default=list(BESIDE), choices=list(BESIDE))
     parser.add_argument("--timesteps", type=int, default=16384)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument(
-        "--limit", type=float, default=120.0, help="seconds after which a run is stopped"
+        "--limit", type=float, default=60.0, help="seconds after which a run is stopped"
     )
     parser.add_argument("--out", type=Path, default=Path("runs/bench/threads"))
     parser.add_argument("--plot", type=Path, default=Path("docs/threads.png"))

@@ -7,7 +7,12 @@ import platform
 import time
 from collections.abc import Callable
 
-import torch
+from flatnet_rl.util.threads import apply_thread_policy
+
+# The entry points' thread policy, set before torch loads (FLATNET_RL_THREADS to change).
+apply_thread_policy()
+
+import torch  # noqa: E402
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:

@@ -80,6 +80,10 @@ RESULTS: dict[str, tuple[str, str]] = {
         "python benchmarks/bench_scaling.py --out runs/bench/scaling.md",
         "runs/bench/scaling.md",
     ),
+    "bench-threads": (
+        "python benchmarks/bench_threads.py --out runs/bench/threads",
+        "runs/bench/threads/threads.md",
+    ),
 }
 #: figure in docs/ -> the run file it is copied from
 FIGURES: dict[str, str] = {

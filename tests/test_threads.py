@@ -21,6 +21,7 @@ def fresh_policy(monkeypatch):
     before = torch.get_num_threads()
     monkeypatch.setattr(threads, "_applied", [])
     monkeypatch.delenv(threads.ENV_VAR, raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     yield
     torch.set_num_threads(before)
 
@@ -71,10 +72,14 @@ def test_free_cores_is_between_one_and_the_usable_cores(load):
 
 
 def test_policies_ask_for_their_thread_counts():
-    assert threads.policy_threads("auto") == 1
-    assert threads.policy_threads("torch") is None
-    assert threads.policy_threads(4) == 4
-    assert 1 <= threads.policy_threads("free") <= threads.usable_cores()
+    cores = threads.usable_cores()
+    # auto: torch's default threads only where idle threads sleep; spinning ones collapse.
+    assert threads.policy_threads("auto", 2, passive=True) == min(2, cores)
+    assert threads.policy_threads("auto", 64, passive=True) == min(64, cores)
+    assert threads.policy_threads("auto", 2, passive=False) == 1
+    assert threads.policy_threads("torch", 2, passive=True) is None
+    assert threads.policy_threads(4, 2, passive=False) == 4
+    assert 1 <= threads.policy_threads("free", 2, passive=True) <= min(2, cores)
 
 
 def test_ensure_applies_once_then_leaves_the_caller_in_charge(fresh_policy):
@@ -93,10 +98,17 @@ def test_an_explicit_count_and_torch_default(fresh_policy):
 
 
 @pytest.mark.parametrize(
-    ("setting", "threads_wanted", "wait_policy"),
-    [("auto", "1", "PASSIVE"), ("3", "3", "PASSIVE"), ("torch", None, None)],
+    ("setting", "user_wait", "threads_wanted", "wait_policy"),
+    [
+        ("auto", None, "default", "PASSIVE"),  # torch's threads, sleeping when idle
+        ("auto", "ACTIVE", "1", "ACTIVE"),  # the user's spin policy is kept: one thread
+        ("3", None, "3", "PASSIVE"),
+        ("torch", None, "default", None),  # untouched
+    ],
 )
-def test_a_fresh_process_gets_the_policy_before_torch_loads(setting, threads_wanted, wait_policy):
+def test_a_fresh_process_gets_the_policy_before_torch_loads(
+    setting, user_wait, threads_wanted, wait_policy
+):
     code = (
         "import os, sys\n"
         "from flatnet_rl.util.threads import apply_thread_policy\n"
@@ -107,13 +119,20 @@ def test_a_fresh_process_gets_the_policy_before_torch_loads(setting, threads_wan
     )
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
     env[threads.ENV_VAR] = setting
+    if user_wait:
+        env["OMP_WAIT_POLICY"] = user_wait
+    probe = "import torch; print(torch.get_num_threads())"
+    torch_default = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
+    if threads_wanted == "default":
+        threads_wanted = str(min(int(torch_default), threads.usable_cores()))
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     n, got, wait = result.stdout.split()
     assert n == got
-    if threads_wanted is not None:
-        assert got == threads_wanted
+    assert got == threads_wanted
     assert wait == str(wait_policy)
 
 

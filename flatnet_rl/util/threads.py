@@ -7,7 +7,9 @@ scheduler time slice for it at every one of the thousands of small operations of
 (measured: the default ``train-agent`` 4x slower beside two busy processes, 43x slower at load
 4-5; ``benchmarks/bench_threads.py``). The policies:
 
-* ``auto`` (the default): see :func:`policy_threads`.
+* ``auto`` (the default): torch's default thread count with ``OMP_WAIT_POLICY=PASSIVE``
+  (idle OpenMP threads sleep instead of spinning on a shared core), or one thread where
+  torch was loaded before the policy could set the wait policy (a library caller).
 * ``torch``: leave torch and OpenMP at their own defaults (as flatnet-rl 0.2 did).
 * ``free``: as many threads as cores are free now (cores this process may use minus the
   1-minute load average, at least one).
@@ -69,15 +71,24 @@ def free_cores() -> int:
     return max(1, min(cores, round(cores - load)))
 
 
-def policy_threads(policy: int | str) -> int | None:
-    """The thread count a setting asks for (``None``: torch's own default)."""
+def passive_wait() -> bool:
+    """Whether OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``) rather than spin."""
+    return os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
+
+
+def policy_threads(policy: int | str, torch_default: int, passive: bool) -> int | None:
+    """The thread count a setting asks for (``None``: leave torch's as it is).
+
+    ``auto``: torch's default count (capped at the usable cores) when idle threads sleep,
+    else one thread: spinning threads are what collapses on a shared machine.
+    """
     if isinstance(policy, int):
         return policy
     if policy == "torch":
         return None
     if policy == "free":
-        return free_cores()
-    return 1  # auto
+        return min(free_cores(), torch_default)
+    return max(1, min(usable_cores(), torch_default)) if passive else 1  # auto
 
 
 def apply_thread_policy(threads: int | str | None = None) -> int:
@@ -88,10 +99,12 @@ def apply_thread_policy(threads: int | str | None = None) -> int:
     """
     setting = parse_threads(threads)
     if setting != "torch" and "torch" not in sys.modules:
+        # Read by OpenMP once, when torch loads: later it would be a lie. An explicit
+        # OMP_WAIT_POLICY set before torch loaded is the user's and is kept.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
-    count = policy_threads(setting)
+    count = policy_threads(setting, torch.get_num_threads(), passive_wait())
     if count is not None:
         torch.set_num_threads(count)
     _applied[:] = [torch.get_num_threads()]
