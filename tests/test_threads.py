@@ -72,14 +72,10 @@ def test_free_cores_is_between_one_and_the_usable_cores(load):
 
 
 def test_policies_ask_for_their_thread_counts():
-    cores = threads.usable_cores()
-    # auto: torch's default threads only where idle threads sleep; spinning ones collapse.
-    assert threads.policy_threads("auto", 2, passive=True) == min(2, cores)
-    assert threads.policy_threads("auto", 64, passive=True) == min(64, cores)
-    assert threads.policy_threads("auto", 2, passive=False) == 1
-    assert threads.policy_threads("torch", 2, passive=True) is None
-    assert threads.policy_threads(4, 2, passive=False) == 4
-    assert 1 <= threads.policy_threads("free", 2, passive=True) <= min(2, cores)
+    assert threads.policy_threads("auto") == 1
+    assert threads.policy_threads("torch") is None
+    assert threads.policy_threads(4) == 4
+    assert 1 <= threads.policy_threads("free") <= threads.usable_cores()
 
 
 def test_ensure_applies_once_then_leaves_the_caller_in_charge(fresh_policy):
@@ -100,8 +96,8 @@ def test_an_explicit_count_and_torch_default(fresh_policy):
 @pytest.mark.parametrize(
     ("setting", "user_wait", "threads_wanted", "wait_policy"),
     [
-        ("auto", None, "default", "PASSIVE"),  # torch's threads, sleeping when idle
-        ("auto", "ACTIVE", "1", "ACTIVE"),  # the user's spin policy is kept: one thread
+        ("auto", None, "1", "PASSIVE"),
+        ("auto", "ACTIVE", "1", "ACTIVE"),  # the user's wait policy is kept
         ("3", None, "3", "PASSIVE"),
         ("torch", None, "default", None),  # untouched
     ],

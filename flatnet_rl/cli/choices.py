@@ -13,10 +13,10 @@ from __future__ import annotations
 DATA_SOURCES = ("digits", "mnist5k", "mnist", "images")
 MIN_SIDE = 4
 MAX_SIDE = 1024
-OUTLIER_FAMILIES = ("bernoulli", "inverted", "shuffled", "scribble", "blocks")
+OUTLIER_FAMILIES = ("bernoulli", "inverted", "shuffled", "scribble", "blocks", "lines")
 IMAGE_OUTLIER_FAMILIES = ("noise", "blobs", "inverted", "shuffled", "scribble", "blocks")
 # models, objectives, training
-ARCHITECTURES = ("dropmax", "flatnet", "flatnet_lite", "mlp")
+ARCHITECTURES = ("dropmax", "flatnet", "flatnet_lite", "lenet", "mlp")
 TIMM_PREFIX = "timm:"
 LOSSES = (
     "ce",

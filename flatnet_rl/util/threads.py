@@ -7,18 +7,19 @@ scheduler time slice for it at every one of the thousands of small operations of
 (measured: the default ``train-agent`` 4x slower beside two busy processes, 43x slower at load
 4-5; ``benchmarks/bench_threads.py``). The policies:
 
-* ``auto`` (the default): torch's default thread count with ``OMP_WAIT_POLICY=PASSIVE``
-  (idle OpenMP threads sleep instead of spinning on a shared core), or one thread where
-  torch was loaded before the policy could set the wait policy (a library caller).
+* ``auto`` (the default): one intra-op thread. No barrier, nothing to wait for; alone it
+  was as fast as two threads or faster, beside busy processes it degraded least, and a run's
+  floating-point sums do not depend on the machine's core count.
 * ``torch``: leave torch and OpenMP at their own defaults (as flatnet-rl 0.2 did).
 * ``free``: as many threads as cores are free now (cores this process may use minus the
-  1-minute load average, at least one).
+  1-minute load average, at least one); the load average lags the load it measures.
 * an integer N: N threads.
 
 The setting comes from ``--threads`` on the command line, else ``$FLATNET_RL_THREADS``, else
 ``auto``. The command line applies it before any subcommand imports torch, so that
 ``OMP_WAIT_POLICY=PASSIVE`` (idle OpenMP threads sleep instead of spinning on a shared
-core; an explicit ``OMP_WAIT_POLICY`` is kept) takes effect; library entry points
+core, for a setting of several threads; an explicit ``OMP_WAIT_POLICY`` is kept) takes
+effect; library entry points
 (``train_agent``, ``evaluate_agent``, the comparisons) apply it once per process
 (:func:`ensure_thread_policy`), after which it is the caller's to change.
 """
@@ -71,24 +72,15 @@ def free_cores() -> int:
     return max(1, min(cores, round(cores - load)))
 
 
-def passive_wait() -> bool:
-    """Whether OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``) rather than spin."""
-    return os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
-
-
-def policy_threads(policy: int | str, torch_default: int, passive: bool) -> int | None:
-    """The thread count a setting asks for (``None``: leave torch's as it is).
-
-    ``auto``: torch's default count (capped at the usable cores) when idle threads sleep,
-    else one thread: spinning threads are what collapses on a shared machine.
-    """
+def policy_threads(policy: int | str) -> int | None:
+    """The thread count a setting asks for (``None``: leave torch's as it is)."""
     if isinstance(policy, int):
         return policy
     if policy == "torch":
         return None
     if policy == "free":
-        return min(free_cores(), torch_default)
-    return max(1, min(usable_cores(), torch_default)) if passive else 1  # auto
+        return free_cores()
+    return 1  # auto
 
 
 def apply_thread_policy(threads: int | str | None = None) -> int:
@@ -104,7 +96,7 @@ def apply_thread_policy(threads: int | str | None = None) -> int:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
-    count = policy_threads(setting, torch.get_num_threads(), passive_wait())
+    count = policy_threads(setting)
     if count is not None:
         torch.set_num_threads(count)
     _applied[:] = [torch.get_num_threads()]
