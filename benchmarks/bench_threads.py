@@ -1,7 +1,7 @@
 """Thread policies on a shared machine: env steps/s of the default ``train-agent``, alone and
 beside other work, side by side in one run.
 
-    python benchmarks/bench_threads.py [--modes pixel pen] [--settings torch passive free auto]
+    python benchmarks/bench_threads.py [--modes pixel pen stroke] [--settings torch passive auto]
         [--beside none busy1 busy2 agents2] [--timesteps 16384] [--repeats 2]
         [--out runs/bench/threads] [--plot docs/threads.png]
 
@@ -42,12 +42,12 @@ BESIDE = {
     "busy2": "beside 2 busy processes",
     "agents2": "beside 2 other train-agent runs",
 }
+SHORT = {"none": "alone", "busy1": "+1 busy", "busy2": "+2 busy", "agents2": "+2 train-agent"}
 SETTINGS = {
     "torch": "torch's default threads, OpenMP's default wait policy (flatnet-rl 0.2)",
-    "1": "one thread",
     "passive": "torch's default threads, OMP_WAIT_POLICY=PASSIVE",
     "free": "threads = free cores (cores - load average), OMP_WAIT_POLICY=PASSIVE",
-    "auto": "auto, the default policy (on the command line: as passive)",
+    "auto": "auto, the default policy: one thread",
 }
 #: Seconds the background work runs before the measured run starts.
 WARM_UP = 2.0
@@ -201,7 +201,7 @@ def plot(rows: list[dict], path: Path) -> None:
             values = [cells.get((mode, setting, b), {}).get("steps_per_s", 0) for b in besides]
             x = np.arange(len(besides)) + (k - (len(settings) - 1) / 2) * width
             ax.bar(x, values, width, label=setting)
-        ax.set_xticks(range(len(besides)), [BESIDE[b].replace("beside ", "+") for b in besides])
+        ax.set_xticks(range(len(besides)), [SHORT[b] for b in besides])
         ax.set_title(f"{mode} mode: train-agent env steps/s", fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
         ax.legend(fontsize=8, title="threads", title_fontsize=8)
@@ -212,8 +212,8 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modes", nargs="+", default=["pixel", "pen"])
-    parser.add_argument("--settings", nargs="+", default=["torch", "1", "auto"])
+    parser.add_argument("--modes", nargs="+", default=["pixel", "pen", "stroke"])
+    parser.add_argument("--settings", nargs="+", default=["torch", "passive", "auto"])
     parser.add_argument("--beside", nargs="+", default=list(BESIDE), choices=list(BESIDE))
     parser.add_argument("--timesteps", type=int, default=16384)
     parser.add_argument("--repeats", type=int, default=2)
