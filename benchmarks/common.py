@@ -7,9 +7,14 @@ import platform
 import time
 from collections.abc import Callable
 
-import numpy as np
-import torch
-from stable_baselines3.common.vec_env import VecEnvWrapper
+from flatnet_rl.util.threads import apply_thread_policy
+
+# The entry points' thread policy, set before torch loads (FLATNET_RL_THREADS to change).
+apply_thread_policy()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from stable_baselines3.common.vec_env import VecEnvWrapper  # noqa: E402
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:

@@ -35,6 +35,7 @@ from flatnet_rl.agents.presets import preset, schedule
 from flatnet_rl.cli import main as flatnet_rl
 from flatnet_rl.data.shapes import write_shape_folder
 from flatnet_rl.envs.shapes import ShapesEnv
+from flatnet_rl.util.threads import apply_thread_policy
 
 
 @dataclass
@@ -169,6 +170,7 @@ def evaluate(args: Args, model: PPO, reward: Path, judge: Path) -> tuple[dict, E
 def main(args: Args) -> None:
     if args.full:
         args = Args(**{**vars(args), **FULL})
+    apply_thread_policy()  # the entry points' thread policy (FLATNET_RL_THREADS to change)
     torch.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

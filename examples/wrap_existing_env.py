@@ -22,6 +22,7 @@ from gymnasium import spaces
 from stable_baselines3 import PPO
 
 from flatnet_rl import FlatnetReward
+from flatnet_rl.util.threads import apply_thread_policy
 
 
 class EtchEnv(gym.Env):
@@ -75,6 +76,7 @@ class Args:
 
 
 def main(args: Args) -> None:
+    apply_thread_policy()  # the entry points' thread policy (FLATNET_RL_THREADS to change)
     env = FlatnetReward(EtchEnv(), "flatnet", target=args.target, mode="delta", image="render")
     # The frame is 32x32x3: flattened for an MLP policy (NatureCNN needs >= 36x36).
     model = PPO("MlpPolicy", env, seed=args.seed, n_steps=256, verbose=0, device="cpu")

@@ -3,33 +3,31 @@
 >>> import gymnasium, flatnet_rl
 >>> env = gymnasium.make("FlatnetPaint-v0", target=3)
 >>> clf = flatnet_rl.load_classifier("flatnet")
+
+The names below are imported on first use (:mod:`flatnet_rl.util.lazy`), so that importing
+the package, and the command line's ``--help``, need no torch.
 """
 
 from flatnet_rl._version import __version__
-from flatnet_rl.classifier import Classifier, load_classifier
-from flatnet_rl.data.images import InputSpec
-from flatnet_rl.ensemble import EnsembleClassifier
-from flatnet_rl.envs import PaintEnv, register_envs
-from flatnet_rl.reward import (
-    ClassifierRewardModel,
-    FlatnetReward,
-    FlatnetRewardVecEnv,
-    FlatnetRewardVector,
-    RewardSpec,
+from flatnet_rl.envs.registration import register_envs
+from flatnet_rl.util.lazy import lazy_exports
+
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "flatnet_rl.classifier": ("Classifier", "load_classifier"),
+        "flatnet_rl.data.images": ("InputSpec",),
+        "flatnet_rl.ensemble": ("EnsembleClassifier",),
+        "flatnet_rl.envs.paint": ("PaintEnv",),
+        "flatnet_rl.reward": (
+            "ClassifierRewardModel",
+            "FlatnetReward",
+            "FlatnetRewardVecEnv",
+            "FlatnetRewardVector",
+            "RewardSpec",
+        ),
+    },
 )
+__all__ += ["__version__", "register_envs"]
 
 register_envs()
-
-__all__ = [
-    "Classifier",
-    "ClassifierRewardModel",
-    "EnsembleClassifier",
-    "FlatnetReward",
-    "FlatnetRewardVecEnv",
-    "FlatnetRewardVector",
-    "InputSpec",
-    "PaintEnv",
-    "RewardSpec",
-    "__version__",
-    "load_classifier",
-]

@@ -29,6 +29,10 @@ README = ROOT / "README.md"
 #: block name -> (command that writes it, file holding the generated markdown)
 RESULTS: dict[str, tuple[str, str]] = {
     "compare-8": ("flatnet-rl compare --out runs/compare", "runs/compare/table.md"),
+    "compare-8-seeds": (
+        "flatnet-rl compare --seeds 3 --out runs/compare_seeds",
+        "runs/compare_seeds/table.md",
+    ),
     "compare-8-families": ("flatnet-rl compare --out runs/compare", "runs/compare/families.md"),
     "compare-28": (
         "flatnet-rl compare --source mnist5k --canvas 28 --out runs/compare28",
@@ -79,6 +83,10 @@ RESULTS: dict[str, tuple[str, str]] = {
     "bench-scaling": (
         "python benchmarks/bench_scaling.py --out runs/bench/scaling.md",
         "runs/bench/scaling.md",
+    ),
+    "bench-threads": (
+        "python benchmarks/bench_threads.py --modes pixel pen --out runs/bench/threads",
+        "runs/bench/threads/threads.md",
     ),
 }
 #: figure in docs/ -> the run file it is copied from

@@ -73,6 +73,21 @@ def test_compare_8_reproduces(tmp_path):
     )
     _check_compare("compare-8", tmp_path / "cmp" / "table.md", 0.03)
     _check_compare("compare-8-families", tmp_path / "cmp" / "families.md", 0.03)
+    _check_within_spread("compare-8-seeds", tmp_path / "cmp" / "table.md")
+
+
+def _check_within_spread(block: str, table_file: Path) -> None:
+    """Every cell of a one-seed run lies within the README's mean ± 2 std over seeds (plus
+    the printed rounding); rows without a spread (fixed weights) are exact."""
+    expected, got = _rows(_block(block)), _rows(table_file.read_text())
+    assert expected.keys() == got.keys()
+    for name, cells in expected.items():
+        for want, have in zip(cells, got[name], strict=True):
+            if want == "n/a":
+                continue
+            mean, _, std = want.partition("±")
+            spread = 2 * float(std) if std else 0.0
+            assert abs(_number(have) - float(mean)) <= spread + 0.0015, (name, want, have)
 
 
 @pytest.mark.slow

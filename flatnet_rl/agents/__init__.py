@@ -1,23 +1,22 @@
-"""Agents: Stable-Baselines3 trainers on a classifier reward, evaluation against judges."""
+"""Agents: Stable-Baselines3 trainers on a classifier reward, evaluation against judges.
+Names are imported on first use (:mod:`flatnet_rl.util.lazy`): the presets need no torch."""
 
-from flatnet_rl.agents.config import AgentConfig, judge_panel
-from flatnet_rl.agents.features import CanvasFeaturesExtractor
-from flatnet_rl.agents.presets import ALGORITHMS, CURRICULUM, PRESETS, RUNS, preset, run_defaults
-from flatnet_rl.agents.runs import RunExistsError, load_run
-from flatnet_rl.agents.train import build_algorithm, train_agent
+from flatnet_rl.util.lazy import lazy_exports
 
-__all__ = [
-    "ALGORITHMS",
-    "CURRICULUM",
-    "PRESETS",
-    "RUNS",
-    "AgentConfig",
-    "CanvasFeaturesExtractor",
-    "RunExistsError",
-    "build_algorithm",
-    "judge_panel",
-    "load_run",
-    "preset",
-    "run_defaults",
-    "train_agent",
-]
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "flatnet_rl.agents.config": ("AgentConfig", "judge_panel"),
+        "flatnet_rl.agents.features": ("CanvasFeaturesExtractor",),
+        "flatnet_rl.agents.presets": (
+            "ALGORITHMS",
+            "CURRICULUM",
+            "PRESETS",
+            "RUNS",
+            "preset",
+            "run_defaults",
+        ),
+        "flatnet_rl.agents.runs": ("RunExistsError", "load_run"),
+        "flatnet_rl.agents.train": ("build_algorithm", "train_agent"),
+    },
+)

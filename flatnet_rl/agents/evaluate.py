@@ -41,6 +41,7 @@ from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.data.layout import CanvasError, channel_axis
 from flatnet_rl.reward.episodes import EPISODE_KEY
 from flatnet_rl.util.paths import check_writable_file
+from flatnet_rl.util.threads import ensure_thread_policy
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never reuse the training env seeds
 EVAL_FILES = ("eval.json", "eval.md", "final_canvases.png")
@@ -115,6 +116,7 @@ def evaluate_agent(
     to ``out`` (default: the run folder), refusing to replace them unless ``overwrite``.
     ``video``: also record ``video_episodes`` episodes as an MP4 (needs ``moviepy``).
     ``reward``: the run's reward classifier when it was given as an object to ``train_agent``."""
+    ensure_thread_policy()
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir} is not a folder: expected a train-agent run folder")

@@ -45,6 +45,7 @@ from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward import RolloutRewardVecEnv
 from flatnet_rl.training.specs import spec_fingerprint
 from flatnet_rl.util.jsonio import write_json
+from flatnet_rl.util.threads import ensure_thread_policy
 
 #: Evaluation episodes of the overoptimization curve use seeds of their own.
 CURVE_SEED_OFFSET = 2 * EVAL_SEED_OFFSET
@@ -84,6 +85,7 @@ def train_agent(
         RunExistsError: ``config.out`` already holds a run and ``overwrite`` is off (checked
             before training).
     """
+    ensure_thread_policy()
     out = Path(config.out)
     check_outputs(out, (*RUN_FILES, "curve.json"), overwrite=overwrite)
     torch.manual_seed(config.seed)

@@ -11,6 +11,10 @@ Built on argparse (standard library, no extra dependency for the main entry poin
 every option's default shown in ``--help``; a user's mistake is one line on stderr and exit
 status 2, never a traceback (``--debug`` shows one). Nothing is overwritten without
 ``--overwrite``, and output paths are checked before any work starts.
+
+``--help``, ``--version`` and argument errors return at once: the parser imports no torch
+(its choices come from :mod:`flatnet_rl.cli.choices`), each subcommand imports what it
+needs when it runs, after the thread policy (:mod:`flatnet_rl.util.threads`) is set.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from flatnet_rl.cli.common import USER_ERRORS, HelpFormatter, Parser
+from flatnet_rl._version import __version__
+from flatnet_rl.cli.common import HelpFormatter, Parser, user_errors
+from flatnet_rl.util import threads
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=HelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in (classifier, evaluation, agents):
         module.register(sub)
@@ -41,19 +48,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        threads.apply_thread_policy(args.threads)  # before the subcommand imports torch
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print(f"flatnet-rl {args.command}: interrupted", file=sys.stderr)
         return 130
-    except USER_ERRORS as err:
+    except Exception as err:
         if args.debug:
             raise
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"flatnet-rl {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except Exception as err:  # a bug, not a user error: say so, keep it to one line
-        if args.debug:
-            raise
+        if isinstance(err, user_errors()):
+            text = str(err).strip()
+            message = text.splitlines()[0] if text else type(err).__name__
+            print(f"flatnet-rl {args.command}: error: {message}", file=sys.stderr)
+            return 2
+        # A bug, not a user error: say so, keep it to one line.
         print(
             f"flatnet-rl {args.command}: internal error: {type(err).__name__}: {err} "
             "(rerun with --debug for the traceback, and please report it)",

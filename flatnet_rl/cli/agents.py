@@ -6,18 +6,25 @@ import argparse
 import json
 from pathlib import Path
 
-from flatnet_rl.agents.config import REWARD_SCORING
 from flatnet_rl.agents.presets import ALGORITHMS, RUNS, STROKE_TIMESTEPS
+from flatnet_rl.cli.choices import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, REWARD_SCORING, STARTS
+from flatnet_rl.cli.choices import REWARD_MODES as MODES
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
-from flatnet_rl.envs.paint import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
-from flatnet_rl.reward.spec import MODES
 
 
 def start(text: str) -> str | dict[str, float]:
     """A start mode (``blank``, ``partial`` ...) or a JSON mapping of modes to weights."""
-    value = json_object(text) if text.lstrip().startswith("{") else text
+    if not text.lstrip().startswith("{"):
+        if text not in STARTS:  # checked here: a typo is an error at once, without torch
+            raise argparse.ArgumentTypeError(
+                f"start must be one of {STARTS} or a mapping of them to weights, got {text!r}"
+            )
+        return text
+    from flatnet_rl.envs.paint import parse_start
+
+    value = json_object(text)
     try:
         parse_start(value)
     except ValueError as err:

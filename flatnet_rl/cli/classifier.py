@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from flatnet_rl.classifier import checkpoint_path
+from flatnet_rl.cli.choices import (
+    ARCHITECTURES,
+    IMAGE_OUTLIER_FAMILIES,
+    LOSSES,
+    MAX_EPOCHS,
+    MAX_OUTLIERS,
+    MAX_SIDE,
+    MIN_SIDE,
+    OBJECTIVE_DEFAULTS,
+    OUTLIER_FAMILIES,
+    TIMM_PREFIX,
+)
+from flatnet_rl.cli.choices import DATA_SOURCES as SOURCES
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import (
     csv_of,
@@ -16,13 +29,11 @@ from flatnet_rl.cli.types import (
     positive_float,
     probability,
 )
-from flatnet_rl.data import SOURCES, DataSpec
-from flatnet_rl.data.images import MAX_SIDE, MIN_SIDE
-from flatnet_rl.data.outliers import FAMILIES, IMAGE_FAMILIES
-from flatnet_rl.losses import LOSSES, Objective
-from flatnet_rl.models import ARCHITECTURES, TIMM_PREFIX
-from flatnet_rl.training.trainer import MAX_EPOCHS, MAX_OUTLIERS
 from flatnet_rl.util.paths import check_writable_file
+
+if TYPE_CHECKING:
+    from flatnet_rl.data import DataSpec
+    from flatnet_rl.losses import Objective
 
 #: The CLI's defaults are the shipped ``flatnet`` recipe (``baseline``: --loss ce --outliers 0).
 FLATNET_RECIPE = {"loss": "entropy", "kappa": 0.3, "outliers": 2000}
@@ -78,6 +89,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def data_spec(args: argparse.Namespace) -> DataSpec | None:
     """The data spec of the flags (``None``: the embedded digits at their default)."""
+    from flatnet_rl.data import DataSpec
+
     source = args.source or ("images" if args.data else "digits")
     if args.data and source != "images":
         raise ValueError(f"--data goes with --source images, not --source {source}")
@@ -96,7 +109,7 @@ def data_spec(args: argparse.Namespace) -> DataSpec | None:
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags that define a classifier training run."""
-    defaults = Objective()
+    defaults = argparse.Namespace(**OBJECTIVE_DEFAULTS)
     g = parser.add_argument_group("objective (defaults: the shipped flatnet recipe)")
     g.add_argument("--loss", choices=LOSSES, default=FLATNET_RECIPE["loss"], help="objective")
     g.add_argument(
@@ -151,8 +164,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--outlier-families",
         type=csv_of(str),
         default=None,
-        help=f"comma-separated families; digits: {','.join(FAMILIES)}; images: "
-        f"{','.join(IMAGE_FAMILIES)} (None: all but blocks, held out for evaluation)",
+        help=f"comma-separated families; digits: {','.join(OUTLIER_FAMILIES)}; images: "
+        f"{','.join(IMAGE_OUTLIER_FAMILIES)} (None: all but blocks, held out for evaluation)",
     )
     g.add_argument(
         "--outliers-from-env",
@@ -216,6 +229,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def objective_from_args(args: argparse.Namespace) -> Objective:
+    from flatnet_rl.losses import Objective
+
     return Objective(
         loss=args.loss,
         kappa=args.kappa,
@@ -261,6 +276,7 @@ def config_from_args(args: argparse.Namespace, **overrides: object):
 
 
 def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from flatnet_rl.classifier import checkpoint_path
     from flatnet_rl.training import train_classifier
 
     out = check_writable_file(args.out, overwrite=args.overwrite, suffix=".safetensors")

@@ -1,4 +1,7 @@
-"""What every subcommand shares: the parser class, the help formatter, the user errors."""
+"""What every subcommand shares: the parser class, the help formatter, the user errors.
+
+Nothing here imports torch: parsing and ``--help`` must return at once.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,38 @@ import argparse
 from collections.abc import Callable
 from typing import NoReturn
 
-from flatnet_rl.agents.runs import RunExistsError
-from flatnet_rl.checkpoint import CheckpointError
-from flatnet_rl.data import CanvasError, DatasetNotFoundError
+from flatnet_rl.util.threads import EXPECTED, parse_threads
+
+
+def threads_setting(text: str) -> int | str:
+    try:
+        return parse_threads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {EXPECTED}, got {text!r}") from None
+
 
 Handler = Callable[[argparse.Namespace], int]
-#: Exceptions that mean "the user asked for something that cannot be done": one line, exit 2.
-USER_ERRORS = (
-    ValueError,
-    CheckpointError,
-    CanvasError,
-    DatasetNotFoundError,
-    FileNotFoundError,
-    FileExistsError,
-    RunExistsError,
-    PermissionError,
-    ImportError,
-    FloatingPointError,  # a classifier producing NaN/inf: the message names it
-)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the user asked for something that cannot be done": one line,
+    exit 2. Imported when an error is caught, not before parsing (they live beside torch)."""
+    from flatnet_rl.agents.runs import RunExistsError
+    from flatnet_rl.checkpoint import CheckpointError
+    from flatnet_rl.data import CanvasError, DatasetNotFoundError
+
+    return (
+        ValueError,
+        CheckpointError,
+        CanvasError,
+        DatasetNotFoundError,
+        FileNotFoundError,
+        FileExistsError,
+        RunExistsError,
+        PermissionError,
+        ImportError,
+        FloatingPointError,  # a classifier producing NaN/inf: the message names it
+    )
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -57,4 +74,12 @@ def add_subparser(
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument(
+        "--threads",
+        type=threads_setting,
+        default=None,
+        metavar="N|auto|free|torch",
+        help="torch threads: a number, auto (the thread policy), free (the free cores) or "
+        "torch (torch's default) (None: $FLATNET_RL_THREADS, else auto)",
+    )
     return parser

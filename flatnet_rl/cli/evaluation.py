@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
+from typing import TYPE_CHECKING
 
+from flatnet_rl.cli.choices import ACTION_MODES
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, non_negative_float, non_negative_int, positive_int
-from flatnet_rl.data import DataSpec
-from flatnet_rl.envs.paint import ACTION_MODES
 from flatnet_rl.evaluation.engines import ENGINES
+
+if TYPE_CHECKING:
+    from flatnet_rl.data import DataSpec
 
 #: What ``compare`` runs on the embedded 8x8 digits without MODEL arguments: the two shipped
 #: reward models, one model per other objective with its default hyperparameters and no
@@ -72,6 +75,8 @@ def default_models(data: DataSpec | None) -> list[str]:
 
 
 def _eval_data(args: argparse.Namespace) -> DataSpec | None:
+    from flatnet_rl.data import DataSpec
+
     spec = data_spec(args)
     return None if spec == DataSpec() else spec
 
@@ -142,6 +147,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ValueError(f"model(s) given more than once: {', '.join(repeated)}")
     for spec in specs:  # every spec is checked before any model trains
         check_model_spec(spec, data)
+    if args.seeds > 1:
+        if args.hacking:
+            raise ValueError("--hacking scores one model per row: use it with --seeds 1")
+        from flatnet_rl.evaluation.sweep import compare_over_seeds
+
+        path = compare_over_seeds(
+            specs,
+            args.seeds,
+            args.out,
+            cache_dir=args.cache,
+            seed=args.seed,
+            n_outliers=args.outliers_per_family,
+            n_paths=args.paths,
+            data=data,
+            engine=args.engine,
+            workers=args.workers,
+            address=args.address,
+            progress=not args.quiet,
+        )
+        print((path.parent / "table.md").read_text())
+        print(f"report: {path}")
+        return 0
     hacking = load_hacking(args.hacking) if args.hacking else None
 
     # Each worker trains (or loads) one model and scores it on data rebuilt from --seed,
@@ -276,6 +303,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data PATH compares models trained on your images.",
     )
     p.add_argument("models", nargs="*", metavar="MODEL", help="models to compare")
+    p.add_argument(
+        "--seeds",
+        type=int_in(1, 100),
+        default=1,
+        help="train each model trained on the fly with this many seeds and report mean ± std "
+        "(fixed weights are evaluated once)",
+    )
     p.add_argument("--out", default="runs/compare", help="output folder")
     _add_engine_arguments(p)
     _add_eval_arguments(p)

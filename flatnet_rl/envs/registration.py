@@ -16,16 +16,14 @@ steps all N canvases in one numpy operation (:mod:`~flatnet_rl.envs.paint_vector
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
-from flatnet_rl.classifier import Classifier, load_classifier, zoo_manifest, zoo_name
-from flatnet_rl.data import NUM_CLASSES
-from flatnet_rl.envs.paint import PaintEnv, check_canvas_size
-from flatnet_rl.envs.paint_vector import make_paint_vector_env
-from flatnet_rl.reward.vector import FlatnetRewardVector
-from flatnet_rl.reward.wrappers import FlatnetReward
+if TYPE_CHECKING:  # imported where used: registering at ``import flatnet_rl`` needs no torch
+    from flatnet_rl.classifier import Classifier
+    from flatnet_rl.reward.vector import FlatnetRewardVector
+    from flatnet_rl.reward.wrappers import FlatnetReward
 
 PAINT_ID = "FlatnetPaint-v0"
 BARE_ID = "FlatnetPaintBare-v0"
@@ -33,6 +31,8 @@ SHAPES_ID = "FlatnetShapes-v0"
 
 
 def _shipped_sizes() -> list[int]:
+    from flatnet_rl.classifier import zoo_manifest
+
     sizes = {
         int(entry.get("canvas", 8))
         for name, entry in zoo_manifest().items()
@@ -68,6 +68,9 @@ def make_flatnet_paint(
         canvas_size, action_mode, target, start, max_steps, **env_kwargs: passed to
             :class:`PaintEnv` (``render_mode``, ``noise_density``, ``pixel_op``, ...).
     """
+    from flatnet_rl.envs.paint import PaintEnv
+    from flatnet_rl.reward.wrappers import FlatnetReward
+
     clf, canvas_size = _paint_classifier(classifier, canvas_size, device)
     env = PaintEnv(
         canvas_size=canvas_size,
@@ -89,6 +92,10 @@ def make_flatnet_paint(
 
 def _paint_classifier(classifier: Classifier | str | None, canvas_size: int | None, device: str):
     """The reward classifier of the paint env and its canvas size (checked to agree)."""
+    from flatnet_rl.classifier import load_classifier, zoo_manifest, zoo_name
+    from flatnet_rl.data import NUM_CLASSES
+    from flatnet_rl.envs.paint import check_canvas_size
+
     # The env's own size check first: a size it cannot paint (3, 200, 'x', True) must not
     # read as a missing model, nor be offered to the trainer as a size worth training for.
     if canvas_size is not None:
@@ -138,6 +145,9 @@ def make_flatnet_paint_vector(
 ) -> FlatnetRewardVector:
     """``gymnasium.make_vec("FlatnetPaint-v0", num_envs=N)``: N natively vectorized paint
     envs scored in one classifier call per step (arguments as :func:`make_flatnet_paint`)."""
+    from flatnet_rl.envs.paint_vector import make_paint_vector_env
+    from flatnet_rl.reward.vector import FlatnetRewardVector
+
     clf, canvas_size = _paint_classifier(classifier, canvas_size, device)
     envs = make_paint_vector_env(num_envs=num_envs, canvas_size=canvas_size, **env_kwargs)
     return FlatnetRewardVector(

@@ -353,6 +353,9 @@ def evaluate_models(
     """
     from tqdm.auto import tqdm
 
+    from flatnet_rl.util.threads import ensure_thread_policy
+
+    ensure_thread_policy()
     models = list(models)
     if not models:
         raise ValueError("need at least one model to evaluate")

@@ -127,6 +127,9 @@ def run_jobs(
     """
     from tqdm.auto import tqdm
 
+    from flatnet_rl.util.threads import ensure_thread_policy
+
+    ensure_thread_policy()  # for the jobs run in this process (workers=1)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
     _check_workers(workers)

@@ -294,8 +294,13 @@ def write_sweep_report(
     title: str = "flatnet sweep: entropy weight x outlier exposure",
     data: DataSpec | None = None,
     figures: bool = True,
+    intro: str | None = None,
+    first_header: str = "configuration",
 ) -> Path:
-    """``report.md``/``results.json``/PNGs for seed-averaged rows, cells ``mean ± std``."""
+    """``report.md``/``results.json``/PNGs and the two tables alone (``table.md``,
+    ``families.md``) for seed-averaged rows, cells ``mean ± std`` (a row of one run, exact
+    by construction such as a shipped model, shows its value alone). ``intro`` replaces the
+    sweep's description of the grid."""
     from flatnet_rl.evaluation import plots
 
     if not rows:
@@ -304,7 +309,7 @@ def write_sweep_report(
     out.mkdir(parents=True, exist_ok=True)
     stats = [row.stats() for row in rows]
     means = [m for m, _ in stats]
-    stds = [s for _, s in stats]
+    stds = [s if len(row.reports) > 1 else {} for row, (_, s) in zip(rows, stats, strict=True)]
     names = [row.name for row in rows]
     columns = list(TABLE_COLUMNS)
     families = list(rows[0].reports[0].families)
@@ -312,7 +317,7 @@ def write_sweep_report(
     figure_links: list[tuple[str, str]] = []
     if figures:
         stand_ins = [_mean_report(row, m) for row, m in zip(rows, means, strict=True)]
-        errors = [{f: s[f"max_prob[{f}]"] for f in families} for s in stds]
+        errors = [{f: s.get(f"max_prob[{f}]", 0.0) for f in families} for s in stds]
         plots.plot_false_positive_bars(
             stand_ins, out / FIGURES["false_positive_bars"], errors=errors
         )
@@ -328,8 +333,8 @@ def write_sweep_report(
         )
         plots.plot_tradeoff(
             names,
-            [(m["accuracy"], s["accuracy"]) for m, s in zip(means, stds, strict=True)],
-            [(m["max_prob"], s["max_prob"]) for m, s in zip(means, stds, strict=True)],
+            [(m["accuracy"], s.get("accuracy", 0.0)) for m, s in zip(means, stds, strict=True)],
+            [(m["max_prob"], s.get("max_prob", 0.0)) for m, s in zip(means, stds, strict=True)],
             out / "tradeoff.png",
             flat=1.0 / rows[0].reports[0].num_classes,
         )
@@ -338,28 +343,21 @@ def write_sweep_report(
     n_seeds = sorted({len(row.reports) for row in rows})
     lines = [f"# {title}", ""]
     lines += [
-        f"Grid: {', '.join(f'{k} = {v}' for k, v in settings.items())}. kappa = 0 means plain "
+        intro
+        or f"Grid: {', '.join(f'{k} = {v}' for k, v in settings.items())}. kappa = 0 means plain "
         "cross-entropy (`ce`), otherwise flatnet's `entropy` loss CE - kappa H(p); outliers > 0 "
         "adds outlier exposure on that many random images. Each cell is the mean ± sample "
         f"standard deviation over {'/'.join(map(str, n_seeds))} training seed(s).",
         "",
     ]
     lines += _data_lines(data, seed, n_outliers, n_paths, [r.reports[0] for r in rows])
-    lines += [
-        "",
-        "## Results",
-        "",
-        markdown_table(names, means, columns, stds=stds, first_header="configuration"),
-        "",
-    ]
+    main_table = markdown_table(names, means, columns, stds=stds, first_header=first_header)
+    per_family = family_table(names, means, families, stds)
+    lines += ["", "## Results", "", main_table, ""]
     lines += legend(columns)
-    lines += [
-        "",
-        "## Mean max-probability per outlier family",
-        "",
-        family_table(names, means, families, stds),
-        "",
-    ]
+    lines += ["", "## Mean max-probability per outlier family", "", per_family, ""]
+    (out / "table.md").write_text(main_table + "\n")
+    (out / "families.md").write_text(per_family + "\n")
     images = [
         ("Accuracy vs false-positive reward", "tradeoff.png"),
         ("False-positive reward", FIGURES["false_positive_bars"]),

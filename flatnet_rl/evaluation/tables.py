@@ -70,7 +70,8 @@ def markdown_table(
     first_header: str = "model",
 ) -> str:
     """A markdown table, one row per name; the best value per column (by
-    :attr:`Column.better`) is bold; with ``stds`` every cell reads ``mean ± std``."""
+    :attr:`Column.better`) is bold; with ``stds`` every cell reads ``mean ± std`` (where the
+    row's ``stds`` has the column: a row of one exact value has none)."""
     header = [first_header, *(c.label + _ARROW[c.better] for c in columns)]
     lines = [
         "| " + " | ".join(header) + " |",
@@ -81,7 +82,7 @@ def markdown_table(
         cells = [f"`{name}`"]
         for c in columns:
             text = _fmt(row.get(c.key), c.fmt)
-            if stds is not None and text != "n/a":
+            if stds is not None and text != "n/a" and c.key in stds[i]:
                 text += f" ± {_fmt(stds[i].get(c.key), c.fmt)}"
             cells.append(f"**{text}**" if i in best[c.key] else text)
         lines.append("| " + " | ".join(cells) + " |")

@@ -252,6 +252,26 @@ def _with_seed(spec: str, seed: int) -> str:
     return f"{loss}:" + ",".join(f"{k}={v}" for k, v in values.items())
 
 
+def seed_replicate(spec: str, replicate: int) -> str | None:
+    """The same recipe trained on other seeds: replicate 0 is ``spec`` itself, replicate r > 0
+    moves a training spec's seed by r and an ensemble's member seeds (all in 0..M) by
+    r * (M + 1), so that no two replicates share a member. ``None`` for fixed weights (a
+    zoo name, a checkpoint file): they are the same on every machine, nothing to replicate.
+    """
+    if replicate == 0:
+        return spec
+    if is_ensemble_spec(spec):
+        head = spec.partition(":")[0]
+        _, members = parse_ensemble_spec(spec)
+        shift = replicate * (max(seed for _, seed in members) + 1)
+        return f"{head}:" + "+".join(
+            _with_seed(recipe_spec(name), seed + shift) for name, seed in members
+        )
+    if spec in zoo_manifest() or Path(spec).is_file():
+        return None
+    return _with_seed(spec, int(parse_model_spec(spec)[1].get("seed", 0)) + replicate)
+
+
 def parse_ensemble_spec(spec: str) -> tuple[float, list[tuple[str, int]]]:
     """``ensemble[@k=K]:ITEM[*N][+ITEM...]`` -> ``(k, [(item, seed), ...])``.
 

@@ -37,6 +37,7 @@ from flatnet_rl.data.outliers import (
 from flatnet_rl.losses import Objective
 from flatnet_rl.models import build_classifier_net, check_arch
 from flatnet_rl.numerics import entropy
+from flatnet_rl.util.threads import ensure_thread_policy
 
 #: Seed of the held-out random images every model is scored on, independent of the
 #: training seed so that models are compared on the same images.
@@ -304,6 +305,7 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     (generated from the seed) whose target is uniform; the outlier batch is sized to cycle
     the pool once per epoch, at most ``outlier_ratio`` times the labelled batch.
     """
+    ensure_thread_policy()
     started = time.perf_counter()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
