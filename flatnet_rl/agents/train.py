@@ -19,6 +19,7 @@ import gymnasium as gym
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecEnv
 
 from flatnet_rl.agents.callbacks import (
@@ -35,7 +36,11 @@ from flatnet_rl.agents.envs import (
     value_range_of,
 )
 from flatnet_rl.agents.evaluate import EVAL_FILES, EVAL_SEED_OFFSET, evaluate_model
-from flatnet_rl.agents.features import CanvasFeaturesExtractor
+from flatnet_rl.agents.features import (
+    CanvasFeaturesExtractor,
+    SmallImageDictExtractor,
+    too_small_for_cnn,
+)
 from flatnet_rl.agents.policy_names import POLICIES
 from flatnet_rl.agents.presets import algorithm_class, preset, schedule
 from flatnet_rl.agents.runs import RUN_FILES, check_outputs
@@ -56,10 +61,16 @@ def _policy(config: AgentConfig, env: VecEnv, params: dict[str, Any]) -> Any:
     # SB3's own policies take net_arch, not the extra keywords of our paint-env policies.
     kwargs = {k: v for k, v in params.get("policy_kwargs", {}).items() if k == "net_arch"}
     params["policy_kwargs"] = kwargs
-    if not isinstance(env.observation_space, gym.spaces.Dict):
-        return "CnnPolicy" if len(env.observation_space.shape) == 3 else "MlpPolicy"
-    if "canvas" in env.observation_space.spaces and extractor == "canvas_cnn":
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Dict):
+        if is_image_space(space, check_channels=False) and not too_small_for_cnn(space):
+            return "CnnPolicy"
+        return "MlpPolicy"
+    if "canvas" in space.spaces and extractor == "canvas_cnn":
         params["policy_kwargs"] = {"features_extractor_class": CanvasFeaturesExtractor, **kwargs}
+    elif any(too_small_for_cnn(sub) for sub in space.spaces.values()):
+        # MiniGrid's 7x7x3 view: NatureCNN needs 36x36; flattened instead.
+        params["policy_kwargs"] = {"features_extractor_class": SmallImageDictExtractor, **kwargs}
     return "MultiInputPolicy"
 
 
