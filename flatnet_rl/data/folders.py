@@ -12,6 +12,7 @@ sizes need it). The split is stratified and seeded like the digit sources.
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -32,7 +33,44 @@ from flatnet_rl.data.labelled import (
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
 
-def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...]]:
+#: Largest side ``--data`` images get by default (``--image-size`` sets any size): a model's
+#: cost grows with its input area, and 256x256 frames at full size ran out of memory.
+DEFAULT_MAX_SIDE = 64
+#: Images converted to floats at once while resizing (bounds the memory of a load).
+RESIZE_CHUNK = 256
+
+
+def default_side(shapes: Sequence[tuple[int, ...]]) -> int | None:
+    """The side ``--data`` images are resized to when no size is given: their largest side,
+    at most :data:`DEFAULT_MAX_SIDE`; ``None``: keep them (one square size within the cap)."""
+    sizes = {tuple(s[:2]) for s in shapes}
+    largest = max(max(h, w) for h, w in sizes)
+    if len(sizes) == 1 and largest <= DEFAULT_MAX_SIDE and len({*next(iter(sizes))}) == 1:
+        return None
+    return min(largest, DEFAULT_MAX_SIDE)
+
+
+def _size_note(shapes: Sequence[tuple[int, ...]], side: int, chosen: bool) -> str:
+    sizes = Counter(tuple(s[:2]) for s in shapes)
+    listed = ", ".join(f"{h}x{w}" for (h, w), _ in sizes.most_common(3))
+    how = (
+        f"the default, largest side capped at {DEFAULT_MAX_SIDE}; --image-size sets another"
+        if chosen
+        else "--image-size"
+    )
+    note = f"images resized on load from {listed} to {side}x{side} ({how})"
+    if any(h != w for h, w in sizes):
+        note += (
+            "; non-square images are squashed to the square (aspect ratio not kept), as the "
+            "reward wrappers squash the env's frames for this model"
+        )
+    return note
+
+
+def _read_folder(
+    root: Path, spec: DataSpec
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], list[str]]:
+    """Images read one at a time and resized on read: memory holds the resized set only."""
     from PIL import Image, UnidentifiedImageError
 
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -41,19 +79,40 @@ def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, .
             f"image folder {root} must hold one sub-folder per class (at least 2), "
             f"found {classes or 'none'}"
         )
-    images, labels = [], []
+    files, labels = [], []
     for label, name in enumerate(classes):
-        files = sorted(f for f in (root / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
+        found = sorted(f for f in (root / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
             raise ValueError(f"class folder {root / name} holds no images ({IMAGE_SUFFIXES})")
-        for file in files:
-            try:
-                with Image.open(file) as img:
-                    images.append(np.array(img.convert("RGB"), dtype=np.uint8))
-            except (UnidentifiedImageError, OSError) as err:
-                raise ValueError(f"cannot read image {file}: {err}") from err
-            labels.append(label)
-    return images, np.asarray(labels, dtype=np.int64), tuple(classes)
+        files += found
+        labels += [label] * len(found)
+    shapes = []
+    for file in files:  # sizes from the headers, before any pixel is decoded
+        try:
+            with Image.open(file) as img:
+                shapes.append((img.height, img.width))
+        except (UnidentifiedImageError, OSError) as err:
+            raise ValueError(f"cannot read image {file}: {err}") from err
+    side, notes = _target_side(shapes, spec)
+    sized = dataclasses.replace(spec, canvas=side)
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                image = np.array(img.convert("RGB"), dtype=np.uint8)
+        except (UnidentifiedImageError, OSError) as err:
+            raise ValueError(f"cannot read image {file}: {err}") from err
+        images.append(_prepare(image[None], sized, root)[0] if side is not None else image)
+    return np.stack(images), np.asarray(labels, dtype=np.int64), tuple(classes), notes
+
+
+def _target_side(shapes: Sequence[tuple[int, ...]], spec: DataSpec) -> tuple[int | None, list[str]]:
+    """The side images are resized to (``None``: as they are) and the note that says so."""
+    if spec.canvas is not None:
+        resized = any(tuple(s[:2]) != (spec.canvas, spec.canvas) for s in shapes)
+        return spec.canvas, [_size_note(shapes, spec.canvas, False)] if resized else []
+    side = default_side(shapes)
+    return side, [] if side is None else [_size_note(shapes, side, True)]
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
@@ -86,16 +145,6 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | Non
 def _to_uint8(images: torch.Tensor) -> np.ndarray:
     """``(N, C, H, W)`` floats in [0, 1] -> ``uint8 (N, H, W, C)``."""
     return (images * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-
-
-def _common_size(shapes: Sequence[tuple[int, ...]], source: Path) -> None:
-    sizes = Counter(s[:2] for s in shapes)
-    if len(sizes) > 1:
-        listed = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sizes.most_common(4))
-        raise ValueError(
-            f"images in {source} have different sizes ({listed}): pass canvas= "
-            "(--image-size) to resize them all to one square size"
-        )
 
 
 def _prepare(x: np.ndarray, spec: DataSpec, source: Path) -> np.ndarray:
@@ -131,15 +180,20 @@ def load_images(spec: DataSpec) -> DataSplit:
     if not path.exists():
         raise DatasetNotFoundError(f"image data {path} does not exist")
     if path.is_dir():
-        listed, labels, names = _read_folder(path)
-        if spec.canvas is None:
-            _common_size([im.shape for im in listed], path)
-        if spec.canvas is not None:
-            listed = [_prepare(im[None], spec, path)[0] for im in listed]
-        x = _prepare(np.stack(listed), spec, path)
+        x, labels, names, notes = _read_folder(path, spec)
+        x = _prepare(x, dataclasses.replace(spec, canvas=None), path)  # grey, RGBA
     else:
         raw, labels, names = _read_npz(path)
-        x = _prepare(raw, spec, path)
+        side, notes = _target_side([raw.shape[1:3]], spec)
+        sized = dataclasses.replace(spec, canvas=side)
+        # In chunks: float copies of the full-size set never exist at once.
+        x = np.concatenate(
+            [
+                _prepare(raw[i : i + RESIZE_CHUNK], sized, path)
+                for i in range(0, max(len(raw), 1), RESIZE_CHUNK)
+            ]
+        )
+        del raw
         if x.dtype == np.bool_:
             x = x.astype(np.uint8) * np.uint8(255)
         n_classes = int(labels.max()) + 1 if len(labels) else 0
@@ -160,7 +214,8 @@ def load_images(spec: DataSpec) -> DataSplit:
         value_range = (0.0, 255.0)
     else:
         raise ValueError(f"{path}: images must be uint8, float or bool, got {x.dtype}")
-    return stratified_split(x, labels, spec, names, value_range)
+    split = stratified_split(x, labels, spec, names, value_range)
+    return dataclasses.replace(split, notes=tuple(notes))
 
 
 def save_image_folder(

@@ -52,8 +52,9 @@ def check_pixels(images: Any, where: str) -> bool:
         raise SymbolicImageError(
             f"{where} holds values {values.min()}..{values.max()} ({len(values)} distinct) in "
             "a 0..255 space: codes, not pixels, so image='auto' will not score it. Pass "
-            "image='render' (on the command line: --image render) to score the env's "
-            "render() frames, or name the key (image=KEY / --image KEY) to score it anyway"
+            "image='render' (on the command line: --image render; train-classifier: "
+            "--env-image render) to use the env's render() frames, or name the key to use "
+            "it anyway"
         )
     return True
 

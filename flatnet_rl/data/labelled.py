@@ -7,6 +7,7 @@ sources, :mod:`~flatnet_rl.data.folders` for your images); :func:`load_dataset` 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,7 @@ class DataSplit:
         y_train, y_test: integer labels ``(N,)``.
         class_names: one name per class (digits: ``"0"`` .. ``"9"``).
         value_range: the range the image values span (binary canvases: ``(0, 1)``).
+        notes: what loading did to the images that the user should be told (a resize).
     """
 
     x_train: np.ndarray
@@ -128,6 +130,13 @@ class DataSplit:
     y_test: np.ndarray
     class_names: tuple[str, ...] = DIGIT_CLASS_NAMES
     value_range: ValueRange = BINARY
+    #: What loading did to the images that the user should be told (a resize).
+    notes: tuple[str, ...] = ()
+
+    def tell_notes(self) -> None:
+        """Print :attr:`notes` (one line each, on stderr): what loading did is never silent."""
+        for note in self.notes:
+            print(f"data: {note}", file=sys.stderr)
 
     @property
     def is_binary(self) -> bool:

@@ -309,6 +309,7 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     data = load_dataset(config.data)
+    data.tell_notes()
     spec = data.input_spec()
     if config.shift and not 0 <= config.shift < min(spec.size) // 2:
         raise ValueError(f"shift must be below half the image side {spec.size}, got {config.shift}")
