@@ -182,3 +182,55 @@ def test_cli_trains_and_evaluates_an_agent_on_render_frames(family, tmp_path, ca
     assert result["overall"]["judge_p_target"] is None  # no judge: no made-up verdict
     assert cli_main(["evaluate-agent", str(run), "--episodes", "2", "--overwrite"]) == 0
     assert "no judges" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ data at the model's size
+def _npz(path, x, y):
+    np.savez(path, x=x, y=y, class_names=np.array(["a", "b"]))
+    return str(path)
+
+
+def test_data_is_resized_on_read_to_a_stated_size(tmp_path, capsys):
+    from flatnet_rl.data import DataSpec, load_dataset
+    from flatnet_rl.data.folders import DEFAULT_MAX_SIDE, save_image_folder
+    from flatnet_rl.evaluation.compare import _model_data
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (20, 80, 120, 3), dtype=np.uint8)
+    labels = np.arange(20) % 2
+    split = load_dataset(DataSpec(source="images", path=_npz(tmp_path / "f.npz", frames, labels)))
+    assert split.image_size == (DEFAULT_MAX_SIDE, DEFAULT_MAX_SIDE)
+    assert "80x120 to 64x64" in split.notes[0] and "squashed" in split.notes[0]
+    small = save_image_folder(frames[:, :24, :24], labels, ["a", "b"], tmp_path / "small")
+    kept = load_dataset(DataSpec(source="images", path=str(small)))
+    assert kept.image_size == (24, 24) and kept.notes == ()
+    sized = load_dataset(DataSpec(source="images", path=str(small), canvas=16))
+    assert sized.image_size == (16, 16) and "--image-size" in sized.notes[0]
+    # compare/sweep: your images at each model's own input size.
+    clf = _shapes_classifier()
+    assert _model_data(DataSpec(source="images", path=str(small)), clf).canvas == 16
+    sized.tell_notes()
+    assert "data: images resized on load" in capsys.readouterr().err
+
+
+def test_exact_copies_never_cross_the_split(tmp_path):
+    from flatnet_rl.data import DataSpec, load_dataset
+
+    rng = np.random.default_rng(1)
+    distinct = rng.integers(0, 256, (12, 8, 8, 3), dtype=np.uint8)
+    x = np.concatenate([distinct] * 3)  # every frame three times, as env frames repeat
+    y = np.tile(np.arange(12) % 2, 3)
+    split = load_dataset(DataSpec(source="images", path=_npz(tmp_path / "c.npz", x, y)))
+    train = {im.tobytes() for im in split.x_train}
+    assert len(split.x_test) and not any(im.tobytes() in train for im in split.x_test)
+    assert "24 of 36 images are exact copies" in split.notes[0]
+
+
+def test_accuracy_near_chance_is_reported():
+    from flatnet_rl.training.trainer import accuracy_warnings
+
+    y = np.array([0] * 50 + [1] * 50)
+    assert "near chance (0.500" in accuracy_warnings(0.52, y, 2)[0]
+    assert accuracy_warnings(0.9, y, 2) == []
+    skewed = np.array([0] * 90 + [1] * 10)  # always "0" scores 0.9
+    assert accuracy_warnings(0.9, skewed, 2)

@@ -215,7 +215,7 @@ def load_images(spec: DataSpec) -> DataSplit:
     else:
         raise ValueError(f"{path}: images must be uint8, float or bool, got {x.dtype}")
     split = stratified_split(x, labels, spec, names, value_range)
-    return dataclasses.replace(split, notes=tuple(notes))
+    return dataclasses.replace(split, notes=(*notes, *split.notes))
 
 
 def save_image_folder(

@@ -188,6 +188,27 @@ class TrainResult:
     metrics: dict[str, float]
     history: list[dict[str, float]]
     seconds: float = 0.0
+    #: What the user must be told about the result (accuracy near chance).
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+#: Test accuracy within this share of the way from chance to perfect counts as near chance.
+NEAR_CHANCE = 0.1
+
+
+def accuracy_warnings(accuracy: float, y_test: np.ndarray, num_classes: int) -> list[str]:
+    """A warning when test accuracy is near chance: the rate of always answering the most
+    common test class (a model that learned nothing must not be reported as a success)."""
+    if not len(y_test):
+        return []
+    chance = float(np.bincount(y_test, minlength=num_classes).max() / len(y_test))
+    if accuracy >= chance + NEAR_CHANCE * (1.0 - chance):
+        return []
+    return [
+        f"test accuracy {accuracy:.3f} is near chance ({chance:.3f}, always answering the most "
+        "common class): the model has not learned to tell the classes apart (more epochs, "
+        "more or more distinct images, or labels the images show)"
+    ]
 
 
 def _random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
@@ -374,7 +395,8 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     clf = Classifier(model, metadata, device=device)
     metrics = quick_metrics(clf, data)
     clf.metadata["metrics"] = metrics
-    return TrainResult(clf, metrics, history, round(time.perf_counter() - started, 2))
+    warned = accuracy_warnings(metrics["test_accuracy"], data.y_test, data.num_classes)
+    return TrainResult(clf, metrics, history, round(time.perf_counter() - started, 2), warned)
 
 
 def config_from_dict(values: dict) -> TrainConfig:
