@@ -234,3 +234,18 @@ def test_accuracy_near_chance_is_reported():
     assert accuracy_warnings(0.9, y, 2) == []
     skewed = np.array([0] * 90 + [1] * 10)  # always "0" scores 0.9
     assert accuracy_warnings(0.9, skewed, 2)
+
+
+@pytest.mark.slow
+def test_minigrid_example_runs_with_a_tiny_budget(tmp_path, monkeypatch):
+    import runpy
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "minigrid_goal.py"
+    args = ["--out", str(tmp_path), "--frames", "40", "--epochs", "1", "--timesteps", "64"]
+    args += ["--eval-episodes", "2", "--n-envs", "2", "--compare-images", "20"]
+    monkeypatch.setattr(sys, "argv", [str(path), *args, "--max-steps", "8"])
+    runpy.run_path(str(path), run_name="__main__")
+    table = (tmp_path / "table.md").read_text()
+    assert "| flat |" in table and "| plain |" in table
