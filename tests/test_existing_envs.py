@@ -227,7 +227,7 @@ def test_exact_copies_never_cross_the_split(tmp_path):
 
 
 def test_accuracy_near_chance_is_reported():
-    from flatnet_rl.training.trainer import accuracy_warnings
+    from flatnet_rl.training.checks import accuracy_warnings
 
     y = np.array([0] * 50 + [1] * 50)
     assert "near chance (0.500" in accuracy_warnings(0.52, y, 2)[0]

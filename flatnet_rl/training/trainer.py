@@ -37,6 +37,7 @@ from flatnet_rl.data.outliers import (
 from flatnet_rl.losses import Objective
 from flatnet_rl.models import build_classifier_net, check_arch
 from flatnet_rl.numerics import entropy
+from flatnet_rl.training.checks import accuracy_warnings
 
 #: Seed of the held-out random images every model is scored on, independent of the
 #: training seed so that models are compared on the same images.
@@ -190,25 +191,6 @@ class TrainResult:
     seconds: float = 0.0
     #: What the user must be told about the result (accuracy near chance).
     warnings: list[str] = dataclasses.field(default_factory=list)
-
-
-#: Test accuracy within this share of the way from chance to perfect counts as near chance.
-NEAR_CHANCE = 0.1
-
-
-def accuracy_warnings(accuracy: float, y_test: np.ndarray, num_classes: int) -> list[str]:
-    """A warning when test accuracy is near chance: the rate of always answering the most
-    common test class (a model that learned nothing must not be reported as a success)."""
-    if not len(y_test):
-        return []
-    chance = float(np.bincount(y_test, minlength=num_classes).max() / len(y_test))
-    if accuracy >= chance + NEAR_CHANCE * (1.0 - chance):
-        return []
-    return [
-        f"test accuracy {accuracy:.3f} is near chance ({chance:.3f}, always answering the most "
-        "common class): the model has not learned to tell the classes apart (more epochs, "
-        "more or more distinct images, or labels the images show)"
-    ]
 
 
 def _random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
