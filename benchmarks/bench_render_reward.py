@@ -1,6 +1,7 @@
 """Render-based rewards: env steps/s with one classifier call per frame vs batched frames.
 
-    python benchmarks/bench_render_reward.py [--n-envs 32] [--steps 64] [--out runs/bench/render.md]
+    python benchmarks/bench_render_reward.py [--n-envs 32] [--steps 64] [--env all]
+        [--out runs/bench/render.md]
 
 Envs whose reward reads ``render()`` frames (``image="render"``), 256x256 RGB frames, a
 flatnet-architecture classifier at 32x32 RGB input (2 classes), side by side in one run:
@@ -104,16 +105,18 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=32)
     parser.add_argument("--steps", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--env", choices=("all", "shapes", "minigrid"), default="all")
     parser.add_argument("--out", default="runs/bench/render.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     clf = classifier()
-    envs = {
-        "FlatnetShapes-v0 (256 px)": (
-            lambda: gym.make("FlatnetShapes-v0", render_mode="rgb_array", image_size=256, target=1),
-            "near",
-        ),
-    }
+    envs = {}
+    envs["FlatnetShapes-v0 (256 px)"] = (
+        lambda: gym.make("FlatnetShapes-v0", render_mode="rgb_array", image_size=256, target=1),
+        "near",
+    )
+    if args.env == "minigrid":
+        envs.clear()
     try:
         import minigrid  # noqa: F401
 
@@ -121,6 +124,8 @@ def main() -> None:
             lambda: make_env("minigrid:MiniGrid-Empty-8x8-v0", render=True),
             "near",
         )
+        if args.env == "shapes":
+            envs.pop("MiniGrid-Empty-8x8-v0 (256 px)")
     except ImportError:
         print("minigrid is not installed: MiniGrid rows skipped (pip install minigrid)")
     lines = [
