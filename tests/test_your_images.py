@@ -294,7 +294,8 @@ def test_colour_matters_only_to_a_colour_model():
 
 def test_constant_input_warns_once_instead_of_a_silent_constant_reward():
     black = np.zeros((64, 64, 3), np.uint8)
-    black[10:20, 10:20] = 1  # values 0/1 in a uint8 frame: near-black, not ink
+    # A dark grey patch: pixels (values 0/1 would be codes, refused), too faint for ink.
+    black[10:20, 10:20] = 40
     env = FlatnetReward(FrameEnv([black]), "flatnet", target=3, mode="prob")
     env.reset(seed=0)
     with pytest.warns(ImageWarning, match="empty canvas"):

@@ -11,7 +11,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
 from flatnet_rl.agents.config import AgentConfig
-from flatnet_rl.agents.features import CanvasFeaturesExtractor
+from flatnet_rl.agents.features import (
+    CanvasFeaturesExtractor,
+    SmallImageDictExtractor,
+    too_small_for_cnn,
+)
 from flatnet_rl.agents.policy_names import POLICIES
 from flatnet_rl.agents.presets import algorithm_class, preset, schedule
 from flatnet_rl.classifier import resolve_device
@@ -30,10 +34,14 @@ def _policy(config: AgentConfig, env: VecEnv, params: dict[str, Any]) -> Any:
     # SB3's own policies take net_arch, not the extra keywords of our paint-env policies.
     kwargs = {k: v for k, v in params.get("policy_kwargs", {}).items() if k == "net_arch"}
     params["policy_kwargs"] = kwargs
-    if not isinstance(env.observation_space, gym.spaces.Dict):
-        return "CnnPolicy" if len(env.observation_space.shape) == 3 else "MlpPolicy"
-    if "canvas" in env.observation_space.spaces and extractor == "canvas_cnn":
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Dict):
+        return "CnnPolicy" if len(space.shape) == 3 else "MlpPolicy"
+    if "canvas" in space.spaces and extractor == "canvas_cnn":
         params["policy_kwargs"] = {"features_extractor_class": CanvasFeaturesExtractor, **kwargs}
+    elif any(too_small_for_cnn(sub) for sub in space.spaces.values()):
+        # MiniGrid's 7x7x3 view in a Dict: NatureCNN needs 36x36; flattened instead.
+        params["policy_kwargs"] = {"features_extractor_class": SmallImageDictExtractor, **kwargs}
     return "MultiInputPolicy"
 
 

@@ -6,10 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium as gym
-
 from flatnet_rl.agents.presets import ACTION_MODES, ALGORITHMS, preset, run_defaults
 from flatnet_rl.classifier import zoo_manifest
+from flatnet_rl.data.env_ids import resolve_env_id
 from flatnet_rl.envs.paint_config import PaintConfig, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
@@ -48,7 +47,8 @@ class AgentConfig:
 
     Attributes:
         env_id: ``FlatnetPaint-v0`` (the painting env, rewarded in batch) or any Gymnasium
-            id with image observations (then ``target`` is required).
+            id, as ``gymnasium.make`` takes it (``module:EnvId`` imports the module first;
+            then ``target`` is required).
         algo: ``ppo`` (default), ``a2c`` or ``dqn``.
         reward_model: the proxy reward: a model spec (zoo name, checkpoint path, training
             spec or ensemble spec such as ``ensemble:baseline*5``).
@@ -69,6 +69,10 @@ class AgentConfig:
             classifier call per rollout, :mod:`flatnet_rl.reward.rollout`; on-policy
             algorithms only) or ``"step"`` (one call per vector step); ``None``: rollout for
             PPO and A2C, step for DQN. Evaluation always scores per step.
+        image: where the reward model's image is in an env that is not the paint env:
+            ``"auto"`` (the observation or its pixel entry; codes are refused), an
+            observation key, or ``"render"`` (the env's ``render()`` frames).
+        max_steps: the episode step limit (``None``: the env's own).
     """
 
     env_id: str = PAINT_ID
@@ -93,6 +97,7 @@ class AgentConfig:
     curve_episodes: int = 40
     cache_dir: str = "runs/cache"
     reward_scoring: str | None = None
+    image: str = "auto"
 
     def __post_init__(self) -> None:
         if self.action_mode not in ACTION_MODES:
@@ -146,6 +151,14 @@ class AgentConfig:
         if not isinstance(self.hyperparams, dict) or not isinstance(self.env_kwargs, dict):
             raise ValueError("hyperparams and env_kwargs must be dicts (JSON objects)")
         preset(self.algo, self.hyperparams, self.action_mode)  # bad keys/values fail now
+        if not isinstance(self.image, str) or not self.image:
+            raise ValueError(
+                f"image must be 'auto', 'render' or an observation key, got {self.image!r}"
+            )
+        if self.is_paint and self.image != "auto":
+            raise ValueError(
+                f"the paint env's image is its canvas: image must be 'auto', got {self.image!r}"
+            )
         if self.is_paint:
             allowed = PAINT_ENV_KWARGS
             unknown = sorted(set(self.env_kwargs) - allowed)
@@ -163,10 +176,7 @@ class AgentConfig:
             ):
                 raise ValueError(f"target must be in [0, 9] or None, got {self.target!r}")
         else:
-            try:
-                gym.spec(self.env_id)
-            except gym.error.Error as err:
-                raise ValueError(f"unknown env id {self.env_id!r}: {err}") from None
+            resolve_env_id(self.env_id)  # imports the env's package (module:EnvId)
             if self.target is None:
                 raise ValueError(
                     f"env {self.env_id!r} is not the paint env: set target (a class index or "

@@ -15,14 +15,17 @@ rollout buffer and the episodes into ``rollout/ep_rew_mean``.
 
 from __future__ import annotations
 
+from functools import partial
+
 import gymnasium as gym
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
 from flatnet_rl.agents.config import AgentConfig, judge_panel
 from flatnet_rl.checkpoint import read_metadata
 from flatnet_rl.classifier import Classifier, checkpoint_path
+from flatnet_rl.data.env_ids import make_env as make_gym_env
 from flatnet_rl.envs.paint_sb3 import PaintVecEnv
-from flatnet_rl.reward import FlatnetRewardVecEnv, RolloutRewardVecEnv
+from flatnet_rl.reward import FlatnetRewardVecEnv, RolloutRewardVecEnv, with_render_frames
 from flatnet_rl.training.specs import resolve_model_spec
 
 
@@ -36,8 +39,11 @@ def reward_classifier(
     )
 
 
-def canvas_of(config: AgentConfig, proxy: Classifier) -> int:
-    """The paint env's canvas: the config's, else the reward model's."""
+def canvas_of(config: AgentConfig, proxy: Classifier) -> int | None:
+    """The paint env's canvas: the config's, else the reward model's (None: not the paint
+    env)."""
+    if not config.is_paint:
+        return None
     side = proxy.input_spec.square_side
     if config.canvas_size is not None:
         if side is not None and config.canvas_size != side:
@@ -51,16 +57,19 @@ def canvas_of(config: AgentConfig, proxy: Classifier) -> int:
     return side
 
 
-def judges_of(config: AgentConfig, canvas: int, proxy: Classifier) -> list[str]:
-    """The run's judges: its own list, else the shipped panel for the canvas size, which
-    only judges a reward model of the same classes (the digits)."""
+def judges_of(config: AgentConfig, canvas: int | None, proxy: Classifier) -> list[str]:
+    """The run's judges: its own list, else (the paint env) the shipped panel for the canvas
+    size, which only judges a reward model of the same classes (the digits). Another env
+    without judges is evaluated by its reward model alone (no fooling rate)."""
     if config.judges:
         return list(config.judges)
+    if canvas is None:
+        return []
     judges = list(judge_panel(canvas))
     if not judges:
         raise ValueError(
-            f"no shipped judge for {canvas}x{canvas} canvases: pass judges=[...] (classifiers "
-            "trained independently of the reward model)"
+            f"no shipped judge for {canvas}x{canvas} canvases: pass judges (--judges on the "
+            "command line): classifiers trained independently of the reward model"
         )
     # A judge of other classes would score every episode against the wrong class: refused.
     for name in judges:
@@ -68,8 +77,9 @@ def judges_of(config: AgentConfig, canvas: int, proxy: Classifier) -> list[str]:
         if classes != tuple(proxy.class_names):
             raise ValueError(
                 f"the shipped judge {name!r} has classes {list(classes)} but the reward model "
-                f"{proxy.name!r} has {list(proxy.class_names)}: pass judges=[...] (classifiers "
-                "of the same classes, trained independently of the reward model)"
+                f"{proxy.name!r} has {list(proxy.class_names)}: pass judges=[...] (--judges on "
+                "the command line): classifiers of the same classes, trained independently "
+                "of the reward model"
             )
     return judges
 
@@ -101,18 +111,26 @@ def make_env(
         target = None
     else:
         # No per-env Monitor: VecMonitor above the reward does the bookkeeping.
-        try:
-            venv = DummyVecEnv(
-                [lambda: gym.make(config.env_id, **config.env_kwargs) for _ in range(n_envs)]
-            )
-        except TypeError as err:
-            raise ValueError(f"env {config.env_id!r} does not take env_kwargs: {err}") from err
+        venv = DummyVecEnv([partial(_one_env, config) for _ in range(n_envs)])
         venv.seed(seed)
         target = config.target
-    options = {"target": target, "mode": config.reward_mode, "device": config.device}
+    options = {
+        "target": target,
+        "mode": config.reward_mode,
+        "device": config.device,
+        "image": config.image,
+    }
     if config.reward_scoring == "rollout" and not evaluation:
         return RolloutRewardVecEnv(venv, proxy, **options)
     return VecMonitor(FlatnetRewardVecEnv(venv, proxy, **options))
+
+
+def _one_env(config: AgentConfig) -> gym.Env:
+    """One env of a run that is not the paint env (frames in its observations when the
+    reward reads ``render()``: see :mod:`flatnet_rl.reward.render`)."""
+    render = config.image == "render"
+    env = make_gym_env(config.env_id, config.env_kwargs, render=render, max_steps=config.max_steps)
+    return with_render_frames(env) if render else env
 
 
 def value_range_of(venv: VecEnv) -> tuple[float, float]:

@@ -62,3 +62,44 @@ class CanvasFeaturesExtractor(BaseFeaturesExtractor):
         parts = [self.cnn(canvas)]
         parts += [observations[k].float().flatten(1) for k in self.other_keys]
         return torch.cat(parts, dim=1)
+
+
+#: The smallest image side SB3's NatureCNN takes (kernels 8/4, 4/2, 3/1).
+NATURE_CNN_MIN_SIDE = 36
+
+
+def too_small_for_cnn(space: gym.Space) -> bool:
+    """An image Box (as SB3 sees it) too small for NatureCNN, e.g. MiniGrid's 7x7x3 view."""
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    if not is_image_space(space, check_channels=False):
+        return False
+    shape = space.shape
+    side = min(shape[1:]) if shape[0] in (1, 3, 4) else min(shape[:2])
+    return side < NATURE_CNN_MIN_SIDE
+
+
+class SmallImageDictExtractor(BaseFeaturesExtractor):
+    """SB3's ``CombinedExtractor`` for Dict observations whose images may be small: NatureCNN
+    on images it can take, every other entry (small images included) flattened."""
+
+    def __init__(self, observation_space: gym.spaces.Dict, cnn_output_dim: int = 256) -> None:
+        from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space
+        from stable_baselines3.common.torch_layers import NatureCNN
+
+        extractors: dict[str, nn.Module] = {}
+        size = 0
+        for key, space in observation_space.spaces.items():
+            if is_image_space(space) and not too_small_for_cnn(space):
+                extractors[key] = NatureCNN(space, features_dim=cnn_output_dim)
+                size += cnn_output_dim
+            else:
+                extractors[key] = nn.Flatten()
+                size += get_flattened_obs_dim(space)
+        super().__init__(observation_space, features_dim=size)
+        self.extractors = nn.ModuleDict(extractors)
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat(
+            [module(observations[key].float()) for key, module in self.extractors.items()], dim=1
+        )

@@ -141,15 +141,17 @@ def score_episodes(
     if len(record) == 0:
         raise ValueError("no finished episodes to score")
     judges = [judges] if isinstance(judges, Classifier) else list(judges)
-    if not judges:
-        raise ValueError("need at least one judge")
     images = np.stack(record.images)
     targets = np.asarray(record.targets)
     rows = np.arange(len(targets))
     kwargs = {"value_range": record.value_range, "batched": True, "resize_to_fit": True}
     proxy_probs = np.asarray(proxy.predict_proba(images, **kwargs), np.float64)
-    judge_probs = np.stack([np.asarray(j.predict_proba(images, **kwargs)) for j in judges])
-    panel = judge_probs.mean(axis=0)
+    if judges:
+        judge_probs = np.stack([np.asarray(j.predict_proba(images, **kwargs)) for j in judges])
+        panel = judge_probs.mean(axis=0)
+    else:  # no judge: the judges' numbers are NaN, never a made-up verdict
+        judge_probs = np.zeros((0, *proxy_probs.shape))
+        panel = np.full(proxy_probs.shape, np.nan)
     predicted = judge_probs.argmax(-1)
     flat = images.reshape(len(targets), -1).astype(np.float64)
     return {
@@ -157,7 +159,7 @@ def score_episodes(
         "proxy_p_target": proxy_probs[rows, targets],
         "judge_p_target": panel[rows, targets],
         "judges_p_target": judge_probs[:, rows, targets].T,
-        "judge_predicted": panel.argmax(-1),
+        "judge_predicted": panel.argmax(-1) if judges else np.full(len(targets), -1),
         "judge_agree": (predicted == predicted[:1]).all(axis=0),
         "proxy_entropy": entropy(proxy_probs),
         "ink": flat.sum(-1) if record.value_range == (0.0, 1.0) else flat.mean(-1),
@@ -167,12 +169,19 @@ def score_episodes(
 
 
 def summarize(scores: dict[str, np.ndarray]) -> dict[str, float]:
-    """Means over episodes in the :data:`HACKING_KEYS` schema."""
-    summary = hacking_summary(scores["proxy_p_target"], scores["judge_p_target"])
+    """Means over episodes in the :data:`HACKING_KEYS` schema (the judges' keys NaN when
+    there was no judge)."""
+    judged = not np.isnan(scores["judge_p_target"]).all()
+    proxy = scores["proxy_p_target"]
+    summary = hacking_summary(proxy, scores["judge_p_target"] if judged else proxy)
+    if not judged:
+        summary.update(dict.fromkeys(("judge_p_target", "gap", "fooling_rate"), float("nan")))
     summary.update(
         {
-            "judge_accuracy": float((scores["judge_predicted"] == scores["target"]).mean()),
-            "judge_agreement": float(scores["judge_agree"].mean()),
+            "judge_accuracy": float((scores["judge_predicted"] == scores["target"]).mean())
+            if judged
+            else float("nan"),
+            "judge_agreement": float(scores["judge_agree"].mean()) if judged else float("nan"),
             "proxy_entropy": float(scores["proxy_entropy"].mean()),
             "ep_len": float(scores["length"].mean()),
             "ink": float(scores["ink"].mean()),

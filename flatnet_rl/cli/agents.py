@@ -58,6 +58,7 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
         hyperparams=args.hyperparams,
         eval_every=args.curve_every,
         cache_dir=args.cache,
+        image=args.image,
     )
     if args.eval_episodes:
         check_outputs(args.out, EVAL_FILES, overwrite=args.overwrite)  # before training
@@ -117,7 +118,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--env",
         default=PAINT_ID,
-        help=f"env id: {PAINT_ID} or any Gymnasium env with image observations",
+        help=f"env id: {PAINT_ID} or any Gymnasium id as gymnasium.make takes it; "
+        "module:EnvId imports the module first (minigrid:MiniGrid-Empty-8x8-v0, "
+        "ale_py:ALE/Pong-v5)",
+    )
+    p.add_argument(
+        "--image",
+        default="auto",
+        help="where the reward model's image is (other envs than the paint env): auto (the "
+        "observation or its pixel entry), an observation key, or render (the env's render() "
+        "frames)",
     )
     p.add_argument("--algo", choices=ALGORITHMS, default="ppo", help="SB3 algorithm")
     p.add_argument(
@@ -194,13 +204,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--judges",
         type=csv_of(str),
         default=None,
-        help="comma-separated judges (None: the shipped panel for the canvas)",
+        help="comma-separated judges (None: the shipped panel for the paint env's canvas; "
+        "other envs: none, the reward model alone)",
     )
     p.add_argument(
         "--env-kwargs",
         type=json_object,
         default={},
-        help='env keyword arguments as JSON, e.g. \'{"pixel_op": "toggle"}\'',
+        help='env keyword arguments as JSON, e.g. \'{"pixel_op": "toggle"}\' (paint env) or '
+        "'{\"size\": 8}'",
     )
     p.add_argument(
         "--hyperparams",

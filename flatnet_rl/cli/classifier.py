@@ -294,6 +294,8 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         f"random images {m['random_mean_max_prob']:.4f} | trained in {result.seconds:.1f} s"
     )
     print(f"saved {out} (classes: {', '.join(result.classifier.class_names)})")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     return 0
 
 

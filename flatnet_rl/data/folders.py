@@ -11,12 +11,16 @@
   ``(N, 3, 16, 3)``) and ``alpha`` (a fourth channel is alpha; never assumed).
 
 Images are kept as ``(N, H, W, C)`` (``uint8`` where the source is), converted to one grey
-channel when ``grey`` is set and resized to ``canvas`` when given (images of different
-sizes need it). The split is stratified and seeded like the digit sources.
+channel when ``grey`` is set and resized on read to ``canvas`` when given, else to their
+largest side capped at :data:`DEFAULT_MAX_SIDE` unless they share one square size within it
+(a note says so; non-square images are squashed). The split is stratified and seeded like
+the digit sources.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -45,6 +49,49 @@ GREY_MODES = ("1", "L", "LA", "I;16", "I;16L", "I;16B", "I;16N")
 UNSCALED_MODES = ("I", "F", "I;32", "I;32L", "I;32B")
 
 
+#: Largest side ``--data`` images get by default (``--image-size`` sets any size): a model's
+#: cost grows with its input area, and 256x256 frames at full size ran out of memory.
+DEFAULT_MAX_SIDE = 64
+#: Images converted to floats at once while resizing (bounds the memory of a load).
+RESIZE_CHUNK = 256
+
+
+def default_side(shapes: Sequence[tuple[int, ...]]) -> int | None:
+    """The side ``--data`` images are resized to when no size is given: their largest side,
+    at most :data:`DEFAULT_MAX_SIDE`; ``None``: keep them (one square size within the cap)."""
+    sizes = {tuple(s[:2]) for s in shapes}
+    largest = max(max(h, w) for h, w in sizes)
+    if len(sizes) == 1 and largest <= DEFAULT_MAX_SIDE and len({*next(iter(sizes))}) == 1:
+        return None
+    return min(largest, DEFAULT_MAX_SIDE)
+
+
+def _size_note(shapes: Sequence[tuple[int, ...]], side: int, chosen: bool) -> str:
+    sizes = Counter(tuple(s[:2]) for s in shapes)
+    listed = ", ".join(f"{h}x{w}" for (h, w), _ in sizes.most_common(3))
+    how = (
+        f"the default, largest side capped at {DEFAULT_MAX_SIDE}; --image-size sets another"
+        if chosen
+        else "--image-size"
+    )
+    note = f"images resized on load from {listed} to {side}x{side} ({how})"
+    if any(h != w for h, w in sizes):
+        note += (
+            "; non-square images are squashed to the square (aspect ratio not kept), as the "
+            "reward wrappers squash the env's frames for this model"
+        )
+    return note
+
+
+def _target_side(shapes: Sequence[tuple[int, ...]], spec: DataSpec) -> tuple[int | None, list[str]]:
+    """The side images are resized to (``None``: as they are) and the note that says so."""
+    if spec.canvas is not None:
+        resized = any(tuple(s[:2]) != (spec.canvas, spec.canvas) for s in shapes)
+        return spec.canvas, [_size_note(shapes, spec.canvas, False)] if resized else []
+    side = default_side(shapes)
+    return side, [] if side is None else [_size_note(shapes, side, True)]
+
+
 def class_order(names: Sequence[str]) -> list[str]:
     """Class folders in order: numerically when every name is an integer (``2`` before
     ``10``), else by name."""
@@ -65,8 +112,6 @@ def _decode(file: Path) -> tuple[np.ndarray, bool]:
     Raises:
         ValueError: unreadable, a decompression bomb, or a mode without a value range.
     """
-    import warnings
-
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -93,7 +138,25 @@ def _decode(file: Path) -> tuple[np.ndarray, bool]:
         raise ValueError(f"cannot read image {file}: {err}") from None
 
 
-def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...]]:
+def _header_shape(file: Path) -> tuple[int, int]:
+    """An image's (height, width) from its header, before any pixel is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file) as img:
+                return img.height, img.width
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ValueError(f"image {file} is refused as a decompression bomb: {err}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"cannot read image {file}: {err}") from None
+
+
+def _read_folder(
+    root: Path, spec: DataSpec
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], list[str]]:
+    """Images read one at a time and resized on read: memory holds the resized set only."""
     names = [p.name for p in root.iterdir() if p.is_dir() and _visible(p)]
     classes = class_order(names)
     if len(classes) < 2:
@@ -101,25 +164,27 @@ def _read_folder(root: Path) -> tuple[list[np.ndarray], np.ndarray, tuple[str, .
             f"image folder {root} must hold one sub-folder per class (at least 2), "
             f"found {classes or 'none'}"
         )
-    images, labels, grey = [], [], []
+    files, labels = [], []
     for label, name in enumerate(classes):
-        files = sorted(
+        found = sorted(
             f
             for f in (root / name).iterdir()
             if f.suffix.lower() in IMAGE_SUFFIXES and _visible(f) and f.is_file()
         )
-        if not files:
+        if not found:
             raise ValueError(f"class folder {root / name} holds no images ({IMAGE_SUFFIXES})")
-        for file in files:
-            image, is_grey = _decode(file)
-            images.append(image)
-            grey.append(is_grey)
-            labels.append(label)
-    if not all(grey):  # a folder of grey images trains a grey model; any colour: RGB
-        images = [
-            np.repeat(im, 3, axis=-1) if g else im for im, g in zip(images, grey, strict=True)
-        ]
-    return images, np.asarray(labels, dtype=np.int64), tuple(classes)
+        files += found
+        labels += [label] * len(found)
+    side, notes = _target_side([_header_shape(f) for f in files], spec)
+    sized = dataclasses.replace(spec, canvas=side)
+    images = []
+    for file in files:
+        image, _ = _decode(file)
+        images.append(_prepare(image[None], sized, root)[0] if side is not None else image)
+    # A folder of grey images trains a grey model; any colour: every image RGB.
+    if any(im.shape[-1] == 3 for im in images):
+        images = [np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im for im in images]
+    return np.stack(images), np.asarray(labels, dtype=np.int64), tuple(classes), notes
 
 
 def _npz_layout(data: Any, path: Path) -> tuple[str | None, bool]:
@@ -197,16 +262,6 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
     return (images * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def _common_size(shapes: Sequence[tuple[int, ...]], source: Path) -> None:
-    sizes = Counter(s[:2] for s in shapes)
-    if len(sizes) > 1:
-        listed = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sizes.most_common(4))
-        raise ValueError(
-            f"images in {source} have different sizes ({listed}): pass canvas= "
-            "(--image-size) to resize them all to one square size"
-        )
-
-
 def _prepare(
     x: np.ndarray,
     spec: DataSpec,
@@ -256,16 +311,29 @@ def load_images(spec: DataSpec) -> DataSplit:
     if not path.exists():
         raise DatasetNotFoundError(f"image data {path} does not exist")
     if path.is_dir():
-        listed, labels, names = _read_folder(path)
-        if spec.canvas is None:
-            _common_size([im.shape for im in listed], path)
-        if spec.canvas is not None:
-            listed = [_prepare(im[None], spec, path)[0] for im in listed]
-        x = _prepare(np.stack(listed), spec, path)
+        x, labels, names, notes = _read_folder(path, spec)
+        x = _prepare(x, dataclasses.replace(spec, canvas=None), path)  # grey, RGBA
     else:
         raw, labels, names, (layout, alpha) = _read_npz(path)
         names = _npz_class_names(labels, names, path)  # before any image work
-        x = _prepare(raw, spec, path, layout, alpha)
+        if raw.ndim == 4:
+            try:
+                axis = channel_axis(raw.shape[1:], layout, alpha)
+            except CanvasError as err:
+                raise ValueError(f"{path}: 'x' of shape {raw.shape}: {err}") from None
+            sides = raw.shape[2:4] if axis == 0 else raw.shape[1:3]
+        else:
+            sides = raw.shape[1:3]
+        side, notes = _target_side([sides], spec)
+        sized = dataclasses.replace(spec, canvas=side)
+        # In chunks: float copies of the full-size set never exist at once.
+        x = np.concatenate(
+            [
+                _prepare(raw[i : i + RESIZE_CHUNK], sized, path, layout, alpha)
+                for i in range(0, max(len(raw), 1), RESIZE_CHUNK)
+            ]
+        )
+        del raw
         if x.dtype == np.bool_:
             x = x.astype(np.uint8) * np.uint8(255)
     if len(names) < 2:
@@ -282,7 +350,8 @@ def load_images(spec: DataSpec) -> DataSplit:
         value_range = (0.0, 255.0)
     else:
         raise ValueError(f"{path}: images must be uint8, float or bool, got {x.dtype}")
-    return stratified_split(x, labels, spec, names, value_range)
+    split = stratified_split(x, labels, spec, names, value_range)
+    return dataclasses.replace(split, notes=(*notes, *split.notes))
 
 
 def save_image_folder(

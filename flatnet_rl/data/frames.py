@@ -10,14 +10,53 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from flatnet_rl.data.env_ids import make_env
 from flatnet_rl.data.images import ValueRange
 
 #: Dict observation keys taken as the image, in order, with ``image="auto"``.
 IMAGE_KEYS = ("canvas", "image", "pixels", "rgb")
+#: Keys that declare pixels: ``"image"`` does not (MiniGrid's is a grid of object codes).
+PIXEL_KEYS = ("canvas", "pixels", "rgb")
+#: ``uint8`` 0..255 arrays whose values all stay below this are codes, not pixels.
+SYMBOLIC_MAX = 32
+
+
+class SymbolicImageError(ValueError):
+    """An array taken as the image by ``image="auto"`` holds codes, not pixels."""
+
+
+def needs_pixel_check(space: spaces.Space, image: str, key: str | None) -> bool:
+    """Whether ``image="auto"`` picked an array that does not declare pixels: a ``uint8``
+    0..255 Box that is the observation itself or its ``"image"`` entry."""
+    if image != "auto" or (key is not None and key in PIXEL_KEYS):
+        return False
+    box = space if key is None else space[key]
+    return box.dtype == np.uint8 and float(np.max(box.high)) == 255.0
+
+
+def check_pixels(images: Any, where: str) -> bool:
+    """Whether ``images`` (uint8 0..255) look like pixels; ``False``: undecided (all zero).
+
+    Raises:
+        SymbolicImageError: every value is below :data:`SYMBOLIC_MAX` (object codes, such as
+            MiniGrid's 7x7x3 ``obs["image"]``): never scored silently.
+    """
+    top = int(np.max(np.asarray(images)))
+    if top == 0:
+        return False
+    if top < SYMBOLIC_MAX:
+        values = np.unique(np.asarray(images))
+        raise SymbolicImageError(
+            f"{where} holds values {values.min()}..{values.max()} ({len(values)} distinct) in "
+            "a 0..255 space: codes, not pixels, so image='auto' will not score it. Pass "
+            "image='render' (on the command line: --image render; train-classifier: "
+            "--env-image render) to use the env's render() frames, or name the key to use "
+            "it anyway"
+        )
+    return True
 
 
 def is_image_box(space: spaces.Space) -> bool:
@@ -99,15 +138,11 @@ def collect_frames(
 
     Raises:
         ValueError: unknown env id, or no image in its observations.
+        SymbolicImageError: ``image="auto"`` found codes, not pixels.
     """
-    kwargs = dict(env_kwargs or {})
-    if image == "render":
-        kwargs["render_mode"] = "rgb_array"
-    try:
-        env = gym.make(env_id, **kwargs)
-    except gym.error.Error as err:
-        raise ValueError(f"cannot make env {env_id!r}: {err}") from err
+    env = make_env(env_id, env_kwargs, render=image == "render", sb3=False)
     key = None if image == "render" else image_key(env.observation_space, image)
+    check = image != "render" and needs_pixel_check(env.observation_space, image, key)
     box = env.observation_space if key is None else env.observation_space[key]
     value_range = render_value_range() if image == "render" else space_value_range(box)
     env.action_space.seed(seed)
@@ -120,4 +155,7 @@ def collect_frames(
         if terminated or truncated:
             obs, _ = env.reset()
     env.close()
-    return np.stack(frames), value_range
+    frames_array = np.stack(frames)
+    if check:
+        check_pixels(frames_array, f"the observation{'' if key is None else f'[{key!r}]'}")
+    return frames_array, value_range

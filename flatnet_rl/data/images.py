@@ -103,8 +103,9 @@ def to_unit(t: torch.Tensor, value_range: Any = None, what: str = "images") -> t
     low, high = _declared_range(t, value_range, what)
     if t.dtype == torch.bool:
         return t.to(torch.float32)
-    values = t if t.dtype.is_floating_point else t.to(torch.float32)
+    values = t
     if values.numel():
+        # Integers are finite, and their range is checked before the (larger) float copy.
         if values.dtype.is_floating_point and not bool(torch.isfinite(values).all()):
             raise CanvasError(f"{what} contain NaN or infinite values")
         vmin, vmax = float(values.min()), float(values.max())

@@ -7,6 +7,7 @@ sources, :mod:`~flatnet_rl.data.folders` for your images); :func:`load_dataset` 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,7 @@ class DataSplit:
         y_train, y_test: integer labels ``(N,)``.
         class_names: one name per class (digits: ``"0"`` .. ``"9"``).
         value_range: the range the image values span (binary canvases: ``(0, 1)``).
+        notes: what loading did to the images that the user should be told (a resize).
     """
 
     x_train: np.ndarray
@@ -128,6 +130,13 @@ class DataSplit:
     y_test: np.ndarray
     class_names: tuple[str, ...] = DIGIT_CLASS_NAMES
     value_range: ValueRange = BINARY
+    #: What loading did to the images that the user should be told (a resize).
+    notes: tuple[str, ...] = ()
+
+    def tell_notes(self) -> None:
+        """Print :attr:`notes` (one line each, on stderr): what loading did is never silent."""
+        for note in self.notes:
+            print(f"data: {note}", file=sys.stderr)
 
     @property
     def is_binary(self) -> bool:
@@ -170,13 +179,54 @@ def stratified_split(
     class_names: tuple[str, ...],
     value_range: ValueRange = BINARY,
 ) -> DataSplit:
-    """Split labelled images train/test, stratified by class, seeded by ``spec.split_seed``."""
-    train_idx, test_idx = train_test_split(
-        np.arange(len(labels)),
+    """Split labelled images train/test, stratified by class, seeded by ``spec.split_seed``.
+
+    Your images (``source="images"``) are split by distinct image: exact copies of an image
+    all go to the same side, so no test image is a copy of a training image (frames of an
+    env repeat; a test set of copies reports an accuracy the model does not have). Without
+    copies the split is the plain one.
+    """
+    notes: tuple[str, ...] = ()
+    if spec.source == "images" and len(x):
+        flat = np.ascontiguousarray(x).reshape(len(x), -1)
+        _, first, group = np.unique(
+            flat.view(np.dtype((np.void, flat.shape[1] * flat.itemsize))).ravel(),
+            return_index=True,
+            return_inverse=True,
+        )
+        group = np.argsort(np.argsort(first))[group.ravel()]  # groups in order of appearance
+        firsts = np.sort(first)
+    else:
+        group, firsts = np.arange(len(labels)), np.arange(len(labels))
+    group_labels = labels[firsts]
+    stratify = group_labels if np.bincount(group_labels).min(initial=0) >= 2 else None
+    train_groups, _ = train_test_split(
+        np.arange(len(firsts)),
         test_size=spec.test_fraction,
-        stratify=labels,
+        stratify=stratify,
         random_state=spec.split_seed,
     )
+    in_train = np.isin(group, train_groups)
+    if len(firsts) < len(labels):
+        copies = len(labels) - len(firsts)
+        notes = (
+            f"{copies} of {len(labels)} images are exact copies of others: each image and its "
+            "copies are kept on one side of the train/test split",
+        )
+    train_idx, test_idx = np.flatnonzero(in_train), np.flatnonzero(~in_train)
+    if len(firsts) == len(labels):  # no copies: the plain split, in its order
+        train_idx, test_idx = train_test_split(
+            np.arange(len(labels)),
+            test_size=spec.test_fraction,
+            stratify=labels,
+            random_state=spec.split_seed,
+        )
     return DataSplit(
-        x[train_idx], labels[train_idx], x[test_idx], labels[test_idx], class_names, value_range
+        x[train_idx],
+        labels[train_idx],
+        x[test_idx],
+        labels[test_idx],
+        class_names,
+        value_range,
+        notes,
     )

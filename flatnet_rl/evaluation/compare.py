@@ -24,6 +24,7 @@ set and image size. The metrics (definitions in :mod:`flatnet_rl.evaluation.metr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -322,6 +323,16 @@ def _model_size(model: ProbabilityModel) -> int:
     return int(model.canvas_size)
 
 
+def _model_data(data: DataSpec, model: ProbabilityModel) -> DataSpec:
+    """Your images at the model's own input size (``--data`` without ``--image-size``): each
+    model is evaluated on images of the size it takes, not on full-size frames."""
+    if data.source != "images" or data.canvas is not None:
+        return data
+    spec = getattr(model, "input_spec", None)
+    side = None if spec is None else spec.square_side
+    return data if side is None else dataclasses.replace(data, canvas=int(side))
+
+
 def evaluate_models(
     models: Sequence[ProbabilityModel],
     *,
@@ -370,14 +381,14 @@ def evaluate_models(
     cache: dict[Any, EvalData] = {}
     reports = []
     for model in tqdm(models, desc="evaluate", disable=not progress, leave=False):
-        key = data if data is not None else _model_size(model)
+        key = _model_data(data, model) if data is not None else _model_size(model)
         if key not in cache:
             cache[key] = build_eval_data(
                 None if data is not None else key,
                 seed=seed,
                 n_outliers=n_outliers,
                 n_paths=n_paths,
-                data=data,
+                data=key if data is not None else None,
             )
         reports.append(
             evaluate_model(model, cache[key], hacking=hacking.get(str(model.name)), judge=judge)

@@ -158,6 +158,7 @@ def build_eval_data(
             canvas=_check_count(canvas if canvas is not None else 8, "canvas", MIN_SIDE)
         )
     split = load_dataset(data)
+    split.tell_notes()
     families = EVAL_FAMILIES if split.is_binary else IMAGE_EVAL_FAMILIES
     outliers = _outliers(split, families, n_outliers, seed)
     # One target draw shared by all models: differences in p_target are the models', not

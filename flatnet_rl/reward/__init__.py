@@ -9,6 +9,7 @@ the env's own reward in ``info["env_reward"]``.
 
 from flatnet_rl.reward.episodes import EPISODE_FIELDS, EPISODE_KEY
 from flatnet_rl.reward.functions import ClassifierRewardModel, RewardFn, Scores
+from flatnet_rl.reward.render import FRAME_KEY, with_render_frames
 from flatnet_rl.reward.rollout import RolloutRewardVecEnv, ScoredRollout
 from flatnet_rl.reward.sources import ImageWarning, ObservationReader
 from flatnet_rl.reward.spec import MODES, RewardSpec
@@ -18,6 +19,7 @@ from flatnet_rl.reward.wrappers import FlatnetReward
 __all__ = [
     "EPISODE_FIELDS",
     "EPISODE_KEY",
+    "FRAME_KEY",
     "MODES",
     "ClassifierRewardModel",
     "FlatnetReward",
@@ -30,4 +32,5 @@ __all__ = [
     "RolloutRewardVecEnv",
     "Scores",
     "ScoredRollout",
+    "with_render_frames",
 ]

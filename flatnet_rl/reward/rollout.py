@@ -154,8 +154,9 @@ class RolloutRewardVecEnv(_BatchedRewardVecEnv):
         )
         for info, env_reward in zip(infos, env_rewards.tolist(), strict=True):
             info["env_reward"] = env_reward
+        self._strip_terminal(infos, done_idx)
         pending = self.batch.model.total(np.zeros(self.num_envs), env_rewards)
-        return obs, pending.astype(np.float32), dones, infos
+        return self._own(obs), pending.astype(np.float32), dones, infos
 
     def score_rollout(self) -> ScoredRollout:
         """Score every step recorded since the last call in one classifier call, in order.

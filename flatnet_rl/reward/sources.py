@@ -22,7 +22,13 @@ import torch
 from gymnasium import spaces
 
 from flatnet_rl.classifier import Classifier
-from flatnet_rl.data.frames import image_key, render_value_range, space_value_range
+from flatnet_rl.data.frames import (
+    check_pixels,
+    image_key,
+    needs_pixel_check,
+    render_value_range,
+    space_value_range,
+)
 from flatnet_rl.data.images import BINARY, CanvasError, ValueRange, has_colour
 from flatnet_rl.data.layout import channel_axis
 from flatnet_rl.reward.functions import check_targets
@@ -157,6 +163,10 @@ class ObservationReader:
                 channel_axis(shape, stacked=None if stacked in (1, 3) else stacked, **self.layout)
             except CanvasError as err:
                 raise ValueError(f"FlatnetReward cannot read {box}: {err}") from None
+        # image="auto" never scores codes as pixels: checked on the first non-blank images.
+        self._check_pixels = not self.from_render and needs_pixel_check(
+            observation_space, spec.image, self.key
+        )
         if spec.value_range is not None:
             self.value_range = spec.value_range
         elif box is None:
@@ -348,6 +358,9 @@ class ObservationReader:
         steps the batch covers (a rollout scored at once covers many), for the warning about
         a constant input.
         """
+        if self._check_pixels:
+            where = "the observation" if self.key is None else f"observation[{self.key!r}]"
+            self._check_pixels = not check_pixels(images, where)
         try:
             invert = self.invert
             if invert is None:

@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward.episodes import EPISODE_FIELDS, EPISODE_KEY, EpisodeTracker
 from flatnet_rl.reward.functions import ClassifierRewardModel, Scores
+from flatnet_rl.reward.render import has_frames, split_frames, without_frames
 from flatnet_rl.reward.sources import ObservationReader
 from flatnet_rl.reward.spec import RewardSpec
 
@@ -53,12 +54,13 @@ class BatchedReward:
         classifier: Classifier | str,
         spec: RewardSpec,
         env: Any = None,
+        *,
+        frames_in_obs: bool = False,
     ) -> None:
-        if spec.image == "render":
-            raise ValueError(
-                "vectorized FlatnetReward reads observations; image='render' is not supported"
-            )
         clf = load_classifier(classifier, device=spec.device)
+        #: ``image="render"`` frames arrive in the observations (:mod:`.render`), else the
+        #: caller passes them to :meth:`score`.
+        self.frames_in_obs = frames_in_obs
         self.model = ClassifierRewardModel.from_spec(clf, spec)
         self.reader = ObservationReader(observation_space, clf, spec, env)
         self.previous = np.zeros(num_envs)
@@ -72,11 +74,20 @@ class BatchedReward:
         envs: np.ndarray | None = None,
         distinct: bool = False,
         steps: int = 1,
+        frames: np.ndarray | None = None,
     ) -> tuple[Scores, np.ndarray]:
         """One classifier call on ``n`` observations: (scores, images). ``envs``: the env of
         each row (default: row ``i`` is env ``i``); ``distinct``: run the classifier on each
-        distinct model input once; ``steps``: env steps the observations cover."""
-        images = self.reader.image(obs, batched=True)
+        distinct model input once; ``steps``: env steps the observations cover; ``frames``:
+        the envs' ``render()`` frames (``image="render"`` without frames in ``obs``)."""
+        if self.frames_in_obs:
+            images, obs = split_frames(obs)
+        elif self.reader.from_render:
+            if frames is None:
+                raise ValueError("image='render' needs the frames of the envs")
+            images = frames
+        else:
+            images = self.reader.image(obs, batched=True)
         batch = self.reader.prepare(images, batched=True, envs=envs, steps=steps)
         targets = self.reader.targets(obs, n)
         return self.model.score_input(batch, targets, distinct=distinct), images
@@ -97,9 +108,10 @@ class BatchedReward:
         rows[done_idx] = n + np.arange(len(done_idx))
         return scores.take(np.arange(n)), scores.take(rows), images[rows]
 
-    def reset(self, obs: Any, n: int) -> None:
-        self.reader.check_fixed_target(obs, n)
-        scores, _ = self.score(obs, n)
+    def reset(self, obs: Any, n: int, frames: np.ndarray | None = None) -> None:
+        own = split_frames(obs)[1] if self.frames_in_obs else obs
+        self.reader.check_fixed_target(own, n)
+        scores, _ = self.score(obs, n, frames=frames)
         self.previous = self.model.value(scores)
         self.episodes.start(slice(None), scores.p_target)
 
@@ -149,16 +161,42 @@ class _BatchedRewardVecEnv(VecEnvWrapper):
         spec: RewardSpec | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(venv)
-        self.reward_spec = RewardSpec.from_options(spec, options)
+        reward_spec = RewardSpec.from_options(spec, options)
+        space = venv.observation_space
+        self._frames = reward_spec.image == "render"
+        if self._frames:
+            if not has_frames(space):
+                raise ValueError(
+                    "image='render' on an SB3 VecEnv needs the frames in the observations "
+                    "(SB3 resets a finished env before its last frame could be rendered): "
+                    "make each env with flatnet_rl.reward.with_render_frames, e.g. "
+                    "make_vec_env(..., wrapper_class=with_render_frames)"
+                )
+            space = without_frames(space)
+        super().__init__(venv, observation_space=space)
+        self.reward_spec = reward_spec
         self.batch = BatchedReward(
-            venv.observation_space, venv.num_envs, classifier, self.reward_spec, venv
+            space,
+            venv.num_envs,
+            classifier,
+            self.reward_spec,
+            venv,
+            frames_in_obs=self._frames,
         )
+
+    def _own(self, obs: Any) -> Any:
+        """The observations without the frames (what the agent sees)."""
+        return split_frames(obs)[1] if self._frames else obs
+
+    def _strip_terminal(self, infos: list[dict[str, Any]], done_idx: np.ndarray) -> None:
+        if self._frames:
+            for i in done_idx:
+                infos[i]["terminal_observation"] = self._own(infos[i]["terminal_observation"])
 
     def reset(self) -> Any:
         obs = self.venv.reset()
         self.batch.reset(obs, self.num_envs)
-        return obs
+        return self._own(obs)
 
     def step_wait(self) -> Any:
         raise NotImplementedError
@@ -198,8 +236,9 @@ class FlatnetRewardVecEnv(_BatchedRewardVecEnv):
             info["flatnet"] = flatnet
         for i, record in ended:
             infos[i][EPISODE_KEY] = record
+        self._strip_terminal(infos, done_idx)
         total = self.batch.model.total(rewards, env_rewards)
-        return obs, total.astype(np.float32), dones, infos
+        return self._own(obs), total.astype(np.float32), dones, infos
 
 
 class FlatnetRewardVector(VectorWrapper):
@@ -234,14 +273,37 @@ class FlatnetRewardVector(VectorWrapper):
                 f"autoreset mode {self.autoreset_mode} is not supported: use next_step or same_step"
             )
         self.reward_spec = RewardSpec.from_options(spec, options)
+        self._render = self.reward_spec.image == "render"
+        if self._render:
+            if self.autoreset_mode != AutoresetMode.NEXT_STEP:
+                raise ValueError(
+                    "image='render' needs the next_step autoreset mode: in same_step mode "
+                    "an env is reset before its last frame could be rendered"
+                )
+            if env.render_mode != "rgb_array":
+                raise ValueError(
+                    f"image='render' needs render_mode='rgb_array', got {env.render_mode!r}"
+                )
         self.batch = BatchedReward(
             env.single_observation_space, env.num_envs, classifier, self.reward_spec, env
         )
         self._resetting = np.zeros(env.num_envs, dtype=bool)
 
+    def _frames(self) -> np.ndarray | None:
+        """The envs' ``render()`` frames, one per env (``image="render"``)."""
+        if not self._render:
+            return None
+        frames = np.asarray(self.env.render())
+        if frames.ndim < 3 or len(frames) != self.num_envs:
+            raise ValueError(
+                f"render() of the vector env returned shape {frames.shape}: expected one "
+                f"frame per env ({self.num_envs})"
+            )
+        return frames
+
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         obs, infos = self.env.reset(seed=seed, options=options)
-        self.batch.reset(obs, self.num_envs)
+        self.batch.reset(obs, self.num_envs, frames=self._frames())
         self._resetting[:] = False
         return obs, infos
 
@@ -258,7 +320,7 @@ class FlatnetRewardVector(VectorWrapper):
             rewards = self.batch.rewards(last, over, starts)
             running = np.ones(n, dtype=bool)
         else:
-            last, images = self.batch.score(obs, n)
+            last, images = self.batch.score(obs, n, frames=self._frames())
             starts = last
             rewards = self.batch.rewards(last, over, last)
             # next_step: an env that ended last step was reset by this step: no reward (its

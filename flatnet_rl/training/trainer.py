@@ -37,6 +37,7 @@ from flatnet_rl.data.outliers import (
 from flatnet_rl.losses import Objective
 from flatnet_rl.models import build_classifier_net, check_arch
 from flatnet_rl.numerics import entropy
+from flatnet_rl.training.checks import accuracy_warnings
 from flatnet_rl.util.threads import ensure_thread_policy
 
 #: Seed of the held-out random images every model is scored on, independent of the
@@ -189,6 +190,8 @@ class TrainResult:
     metrics: dict[str, float]
     history: list[dict[str, float]]
     seconds: float = 0.0
+    #: What the user must be told about the result (accuracy near chance).
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 def _random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
@@ -311,6 +314,7 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     data = load_dataset(config.data)
+    data.tell_notes()
     spec = data.input_spec()
     if config.shift and not 0 <= config.shift < min(spec.size) // 2:
         raise ValueError(f"shift must be below half the image side {spec.size}, got {config.shift}")
@@ -375,7 +379,8 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     clf = Classifier(model, metadata, device=device)
     metrics = quick_metrics(clf, data)
     clf.metadata["metrics"] = metrics
-    return TrainResult(clf, metrics, history, round(time.perf_counter() - started, 2))
+    warned = accuracy_warnings(metrics["test_accuracy"], data.y_test, data.num_classes)
+    return TrainResult(clf, metrics, history, round(time.perf_counter() - started, 2), warned)
 
 
 def config_from_dict(values: dict) -> TrainConfig:

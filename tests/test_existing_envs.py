@@ -1,0 +1,251 @@
+"""Envs of other packages (MiniGrid, ALE, classic control) through the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from flatnet_rl import Classifier, FlatnetReward
+from flatnet_rl.cli import main as cli_main
+from flatnet_rl.data.collect import collect_labelled_frames
+from flatnet_rl.data.env_ids import EnvNotice, make_env, resolve_env_id
+from flatnet_rl.data.frames import SymbolicImageError, collect_frames
+from flatnet_rl.reward import (
+    FlatnetRewardVecEnv,
+    FlatnetRewardVector,
+    RolloutRewardVecEnv,
+    with_render_frames,
+)
+
+minigrid = pytest.importorskip("minigrid")
+SHAPES = ["cross", "ring", "slash"]
+MINIGRID = "minigrid:MiniGrid-Empty-8x8-v0"
+SMALL_TILES = {"tile_size": 4}  # 32x32 frames instead of 256x256: fast tests
+
+
+def _shapes_classifier() -> Classifier:
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.AdaptiveAvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 3),
+    )
+    return Classifier.from_module(net, image_size=16, channels=3, class_names=SHAPES)
+
+
+# ------------------------------------------------------------------------------ env ids
+def test_env_ids_as_gymnasium_make_takes_them():
+    assert resolve_env_id("CartPole-v1") == "CartPole-v1"
+    assert resolve_env_id(MINIGRID) == "MiniGrid-Empty-8x8-v0"
+    assert resolve_env_id("MiniGrid-Empty-8x8-v0") == "MiniGrid-Empty-8x8-v0"
+    with pytest.raises(ValueError, match=r"module:EnvId"):
+        resolve_env_id("Bogus-v0")
+    with pytest.raises(ValueError, match=r"pip install no_such_module"):
+        resolve_env_id("no_such_module:Bogus-v0")
+    with pytest.raises(ValueError, match="does not take env_kwargs"):
+        make_env(MINIGRID, {"bogus": 1})
+
+
+def test_text_observations_are_dropped_with_a_notice():
+    with pytest.warns(EnvNotice, match=r"\['mission'\].*dropped"):
+        env = make_env(MINIGRID)
+    assert set(env.observation_space.spaces) == {"direction", "image"}
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == {"direction", "image"}
+
+
+# ------------------------------------------------------------------- image="auto" rule
+def test_symbolic_arrays_are_never_scored_as_images():
+    """MiniGrid's obs["image"] is a 7x7x3 grid of object codes, not pixels."""
+    clf = _shapes_classifier()
+    env = FlatnetReward(gym.make(MINIGRID), clf, target="ring")
+    with pytest.raises(SymbolicImageError, match=r"--image render"):
+        env.reset(seed=0)
+    with pytest.raises(SymbolicImageError, match="codes, not pixels"):
+        collect_frames(MINIGRID, 4, seed=0)
+    # Frames are pixels; a key named explicitly is the user's choice.
+    frames, _ = collect_frames(MINIGRID, 2, seed=0, image="render", env_kwargs=SMALL_TILES)
+    assert frames.shape == (2, 32, 32, 3)
+    FlatnetReward(gym.make(MINIGRID), clf, target="ring", image="image").reset(seed=0)
+
+
+# ------------------------------------------------------------ render frames, batched
+def _shapes_env():
+    return gym.make("FlatnetShapes-v0", render_mode="rgb_array", max_steps=5, target="ring")
+
+
+def test_render_frames_are_scored_in_batches_with_the_single_env_rewards():
+    clf = _shapes_classifier()
+    n = 3
+    options = {"target": "ring", "image": "render"}
+    singles = DummyVecEnv([lambda: FlatnetReward(_shapes_env(), clf, **options)] * n)
+    batched = FlatnetRewardVecEnv(
+        DummyVecEnv([lambda: with_render_frames(_shapes_env())] * n), clf, **options
+    )
+    rollout = RolloutRewardVecEnv(
+        DummyVecEnv([lambda: with_render_frames(_shapes_env())] * n), clf, **options
+    )
+    vector = FlatnetRewardVector(
+        gym.make_vec(
+            "FlatnetShapes-v0", num_envs=n, render_mode="rgb_array", max_steps=5, target="ring"
+        ),
+        clf,
+        **options,
+    )
+    for venv in (singles, batched, rollout):
+        venv.seed(1)
+        venv.reset()
+    vector.reset(seed=1)
+    assert batched.observation_space == singles.observation_space
+    rng = np.random.default_rng(0)
+    expected, got, vector_p = [], [], []
+    for _ in range(12):  # two episodes and more per env
+        actions = rng.integers(0, 65, n)
+        _, reward, _, _ = singles.step(actions)
+        obs, batch_reward, dones, infos = batched.step(actions)
+        rollout.step(actions)
+        _, _, _, _, vinfos = vector.step(actions)
+        expected.append(reward)
+        got.append(batch_reward)
+        vector_p.append(vinfos["flatnet"]["p_target"])
+        assert set(obs) == {"canvas", "target"}  # the agent never sees the frames
+        for i in np.flatnonzero(dones):
+            assert set(infos[i]["terminal_observation"]) == {"canvas", "target"}
+    np.testing.assert_allclose(np.array(got), np.array(expected), atol=1e-6)
+    np.testing.assert_allclose(rollout.score_rollout().rewards, np.array(got), atol=1e-6)
+    assert np.ptp(np.array(vector_p)) > 0
+    with pytest.raises(ValueError, match="with_render_frames"):
+        FlatnetRewardVecEnv(DummyVecEnv([_shapes_env]), clf, **options)
+
+
+# ------------------------------------------------------------------------ the CLI
+def _near_goal(env, obs):
+    x, y = env.unwrapped.agent_pos
+    return "near_goal" if abs(x - 6) + abs(y - 6) <= 2 else "far"
+
+
+def _paddle(env, obs):
+    return "high" if env.unwrapped.ale.getRAM()[51] < 138 else "low"
+
+
+def _upright(env, obs):
+    return "upright" if abs(obs[2]) < 0.05 else "leaning"
+
+
+FAMILIES = {
+    "minigrid": (MINIGRID, SMALL_TILES, _near_goal, ["far", "near_goal"], "near_goal"),
+    "ale": (
+        "ale_py:ALE/Pong-v5",
+        {"repeat_action_probability": 0.0, "obs_type": "ram"},  # policy on RAM: fast
+        _paddle,
+        ["high", "low"],
+        "high",
+    ),
+    "classic": ("CartPole-v1", {}, _upright, ["leaning", "upright"], "upright"),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_cli_trains_and_evaluates_an_agent_on_render_frames(family, tmp_path, capsys):
+    if family == "ale":
+        pytest.importorskip("ale_py")
+    env_id, kwargs, label, classes, target = FAMILIES[family]
+    frames = collect_labelled_frames(
+        env_id, 24, label, class_names=classes, env_kwargs=kwargs, seed=0
+    )
+    assert (np.bincount(frames.y) == 12).all() and frames.class_names == tuple(classes)
+    data = frames.save_npz(tmp_path / "frames.npz")
+    model = tmp_path / "m.safetensors"
+    common = ["--quiet", "--overwrite"]
+    assert (
+        cli_main(
+            ["train-classifier", "--data", str(data), "--image-size", "16", "--epochs", "1"]
+            + ["--outliers", "50", "--out", str(model), *common]
+        )
+        == 0
+    )
+    run = tmp_path / "run"
+    args = ["train-agent", "--env", env_id, "--env-kwargs", json.dumps(kwargs)]
+    args += ["--target", target, "--reward-model", str(model), "--image", "render"]
+    args += ["--timesteps", "32", "--n-envs", "2", "--max-steps", "8", "--eval-episodes", "2"]
+    args += ["--hyperparams", json.dumps({"n_steps": 16, "batch_size": 16}), "--out", str(run)]
+    assert cli_main(args + common) == 0
+    result = json.loads((run / "eval.json").read_text())
+    assert result["overall"]["episodes"] == 2 and result["judges"] == []
+    assert 0.0 <= result["overall"]["proxy_p_target"] <= 1.0
+    assert result["overall"]["judge_p_target"] is None  # no judge: no made-up verdict
+    assert cli_main(["evaluate-agent", str(run), "--episodes", "2", "--overwrite"]) == 0
+    assert "no judges" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ data at the model's size
+def _npz(path, x, y):
+    np.savez(path, x=x, y=y, class_names=np.array(["a", "b"]))
+    return str(path)
+
+
+def test_data_is_resized_on_read_to_a_stated_size(tmp_path, capsys):
+    from flatnet_rl.data import DataSpec, load_dataset
+    from flatnet_rl.data.folders import DEFAULT_MAX_SIDE, save_image_folder
+    from flatnet_rl.evaluation.compare import _model_data
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (20, 80, 120, 3), dtype=np.uint8)
+    labels = np.arange(20) % 2
+    split = load_dataset(DataSpec(source="images", path=_npz(tmp_path / "f.npz", frames, labels)))
+    assert split.image_size == (DEFAULT_MAX_SIDE, DEFAULT_MAX_SIDE)
+    assert "80x120 to 64x64" in split.notes[0] and "squashed" in split.notes[0]
+    small = save_image_folder(frames[:, :24, :24], labels, ["a", "b"], tmp_path / "small")
+    kept = load_dataset(DataSpec(source="images", path=str(small)))
+    assert kept.image_size == (24, 24) and kept.notes == ()
+    sized = load_dataset(DataSpec(source="images", path=str(small), canvas=16))
+    assert sized.image_size == (16, 16) and "--image-size" in sized.notes[0]
+    # compare/sweep: your images at each model's own input size.
+    clf = _shapes_classifier()
+    assert _model_data(DataSpec(source="images", path=str(small)), clf).canvas == 16
+    sized.tell_notes()
+    assert "data: images resized on load" in capsys.readouterr().err
+
+
+def test_exact_copies_never_cross_the_split(tmp_path):
+    from flatnet_rl.data import DataSpec, load_dataset
+
+    rng = np.random.default_rng(1)
+    distinct = rng.integers(0, 256, (12, 8, 8, 3), dtype=np.uint8)
+    x = np.concatenate([distinct] * 3)  # every frame three times, as env frames repeat
+    y = np.tile(np.arange(12) % 2, 3)
+    split = load_dataset(DataSpec(source="images", path=_npz(tmp_path / "c.npz", x, y)))
+    train = {im.tobytes() for im in split.x_train}
+    assert len(split.x_test) and not any(im.tobytes() in train for im in split.x_test)
+    assert "24 of 36 images are exact copies" in split.notes[0]
+
+
+def test_accuracy_near_chance_is_reported():
+    from flatnet_rl.training.checks import accuracy_warnings
+
+    y = np.array([0] * 50 + [1] * 50)
+    assert "near chance (0.500" in accuracy_warnings(0.52, y, 2)[0]
+    assert accuracy_warnings(0.9, y, 2) == []
+    skewed = np.array([0] * 90 + [1] * 10)  # always "0" scores 0.9
+    assert accuracy_warnings(0.9, skewed, 2)
+
+
+@pytest.mark.slow
+def test_minigrid_example_runs_with_a_tiny_budget(tmp_path, monkeypatch):
+    import runpy
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "minigrid_goal.py"
+    args = ["--out", str(tmp_path), "--frames", "40", "--epochs", "1", "--timesteps", "64"]
+    args += ["--eval-episodes", "2", "--n-envs", "2", "--compare-images", "20"]
+    monkeypatch.setattr(sys, "argv", [str(path), *args, "--max-steps", "8"])
+    runpy.run_path(str(path), run_name="__main__")
+    table = (tmp_path / "table.md").read_text()
+    assert "| flat |" in table and "| plain |" in table
