@@ -312,3 +312,105 @@ def test_real_clip_weights_tell_drawn_shapes_apart():
     cross = ((np.abs(yy - xx) < 2) | (np.abs(yy + xx - 63) < 2)).astype(np.uint8)
     probs = clf.predict_proba(np.stack([ring, cross]), value_range=(0, 1), batched=True)
     assert probs[0, 0] > 0.5 and probs[1, 1] > 0.5
+
+
+# -- command line and flattening -----------------------------------------------------------
+def _cli(*argv):
+    from flatnet_rl.cli import main
+
+    return main([str(a) for a in argv])
+
+
+@pytest.fixture(scope="module")
+def shapes_npz(tmp_path_factory):
+    from flatnet_rl.data.shapes import make_shape_images
+
+    x, y, names = make_shape_images(12, size=32, seed=0)
+    path = tmp_path_factory.mktemp("shapes") / "shapes.npz"
+    np.savez(path, x=x, y=y, class_names=np.array(names))
+    return path
+
+
+def test_train_classifier_flattens_a_clip_head_from_a_clip_spec(
+    tiny_open_clip, shapes_npz, tmp_path, capsys
+):
+    folder = _save_open_clip_folder(tiny_open_clip, tmp_path / "oc")
+    out = tmp_path / "flat.safetensors"
+    common = ["--data", shapes_npz, "--cache", tmp_path / "cache", "--quiet", "--epochs", 2]
+    args = ["train-classifier", "--init", f"clip:{folder}", "--classes", "cross,ring,slash"]
+    code = _cli(
+        *args,
+        "--prompts",
+        "a drawing of a {}.",
+        "--outliers",
+        30,
+        "--clip-part",
+        "head",
+        *common,
+        "--out",
+        out,
+    )
+    assert code == 0, capsys.readouterr().err
+    from safetensors import safe_open
+
+    with safe_open(out, "pt") as f:  # the head only, and the base model named by its hash
+        assert sorted(f.keys()) == ["head.bias", "head.logit_scale", "head.weight"]
+    flat = load_classifier(out)
+    assert flat.metadata["clip"]["part"] == "head"
+    assert flat.metadata["clip"]["base"]["sha256"] == _sha(folder / "m.safetensors")
+    assert flat.metadata["training"]["init"].endswith(".safetensors")
+    zero_shot = load_classifier(flat.metadata["training"]["init"])
+    frames = _frames()
+    assert not np.allclose(flat.predict_proba(frames), zero_shot.predict_proba(frames))
+    # Classes that are not the data's are refused before training.
+    code = _cli(*args[:-1], "ring,cross,slash", *common, "--out", tmp_path / "x.safetensors")
+    assert code == 2 and "differ" in capsys.readouterr().err
+
+
+def _sha(path):
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_cli_without_weights_is_one_line_and_exit_2(tmp_path, shapes_npz, capsys):
+    out = tmp_path / "x.safetensors"
+    code = _cli(
+        "train-classifier",
+        "--init",
+        f"clip:{tmp_path / 'none'}",
+        "--classes",
+        "a,b",
+        "--data",
+        shapes_npz,
+        "--out",
+        out,
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "nothing is downloaded" in err
+    code = _cli(
+        "compare",
+        f"clip:ViT-B-32:{tmp_path / 'vit.safetensors'}",
+        "--classes",
+        "a,b",
+        "--out",
+        tmp_path / "cmp",
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "ViT-B-32" in err
+    code = _cli("compare", "flatnet", "--classes", "a,b", "--out", tmp_path / "cmp2")
+    assert code == 2 and "clip:SOURCE" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_clip_reward_example_runs_with_a_small_budget(tmp_path, monkeypatch):
+    import runpy
+    import sys
+
+    path = Path(__file__).parents[1] / "examples" / "clip_reward.py"
+    small = ["--pictures-per-class", "8", "--clip-epochs", "1", "--flat-epochs", "1"]
+    small += ["--outliers", "20", "--eval-images", "12", "--out", str(tmp_path / "run")]
+    monkeypatch.setattr(sys, "argv", [str(path), *small])
+    runpy.run_path(str(path), run_name="__main__")
+    table = (tmp_path / "run" / "table.md").read_text()
+    assert "zero-shot tiny CLIP" in table and "flattened" in table

@@ -106,8 +106,8 @@ class ClipTower(nn.Module):
 
 class ClipHead(nn.Module):
     """Logits from normalised image embeddings ``f``: part ``"text"``:
-    ``scale * f @ normalize(C)^T``; part ``"head"``: ``f @ W^T + b``, W initialised to
-    ``scale * C`` (the zero-shot classifier), b to 0."""
+    ``scale * f @ normalize(C)^T``; part ``"head"``: ``scale * f @ W^T + b``, a linear head
+    started at the zero-shot classifier (W = C, b = 0) and free to leave the unit sphere."""
 
     def __init__(self, class_embeddings: torch.Tensor, logit_scale: float, part: str) -> None:
         super().__init__()
@@ -119,13 +119,13 @@ class ClipHead(nn.Module):
         if part == "text":
             self.class_embeddings = nn.Parameter(embeddings.clone())
         else:
-            self.weight = nn.Parameter(embeddings * float(logit_scale))
+            self.weight = nn.Parameter(embeddings.clone())
             self.bias = nn.Parameter(torch.zeros(len(embeddings)))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if self.part == "text":
             return self.logit_scale * features @ F.normalize(self.class_embeddings, dim=-1).T
-        return F.linear(features, self.weight, self.bias)
+        return self.logit_scale * F.linear(features, self.weight) + self.bias
 
 
 class ClipNet(nn.Module):
