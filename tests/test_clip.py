@@ -414,3 +414,55 @@ def test_clip_reward_example_runs_with_a_small_budget(tmp_path, monkeypatch):
     runpy.run_path(str(path), run_name="__main__")
     table = (tmp_path / "run" / "table.md").read_text()
     assert "zero-shot tiny CLIP" in table and "flattened" in table
+
+
+# -- goal-baseline reward -------------------------------------------------------------------
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_goal_baseline_equals_the_projection_formula(tiny_open_clip, tokenizer, alpha):
+    from flatnet_rl.clip import GoalBaseline, goal_baseline_reference
+
+    names = ["ring", "cross", "slash"]
+    clf = Classifier.from_clip(tiny_open_clip, tokenizer, names, templates=TEMPLATES)
+    baseline = ["a blank sheet of paper.", "an empty page."]
+    goal = GoalBaseline(clf.model, clf.metadata["clip"]["class_prompts"], baseline, alpha)
+    batch, _ = clf.prepare(_frames(), batched=True)
+    logits, rewards = goal(batch)
+    np.testing.assert_allclose(logits.softmax(-1).numpy(), clf.predict_proba(_frames()), atol=1e-6)
+    with torch.no_grad():
+        x = tiny_open_clip.encode_image(batch)
+        b = F.normalize(tiny_open_clip.encode_text(tokenizer(baseline)).float(), dim=-1).mean(0)
+        for k, name in enumerate(names):
+            texts = tokenizer([t.format(name) for t in TEMPLATES])
+            g = F.normalize(tiny_open_clip.encode_text(texts).float(), dim=-1).mean(0)
+            expected = goal_baseline_reference(x, g, b, alpha)
+            np.testing.assert_allclose(rewards[:, k].numpy(), expected.numpy(), atol=1e-5)
+    if alpha == 0.0:  # shifted cosine similarity to g (|g| < 1: the prompts are averaged)
+        cos_part = 1 - ((F.normalize(x, dim=-1) - g) ** 2).sum(-1) / 2
+        np.testing.assert_allclose(rewards[:, -1].numpy(), cos_part.numpy(), atol=1e-5)
+
+
+def test_goal_baseline_mode_in_the_wrappers(tiny_open_clip, tokenizer):
+    clip = Classifier.from_clip(tiny_open_clip, tokenizer, DIGITS, templates=TEMPLATES)
+    options = {"mode": "goal_baseline", "baseline": ["a blank sheet of paper."], "alpha": 0.5}
+    rewards = []
+    for wrapper in (FlatnetRewardVecEnv, RolloutRewardVecEnv):
+        venv = PaintVecEnv(3, max_steps=4)
+        venv.seed(1)
+        env = wrapper(venv, clip, **options)
+        env.reset()
+        steps = [env.step(np.array([5, 17, 40])) for _ in range(5)]
+        if wrapper is FlatnetRewardVecEnv:
+            rewards.append(np.array([s[1] for s in steps]))
+            assert "goal_baseline" in steps[0][3][0]["flatnet"]
+        else:
+            rewards.append(env.score_rollout().rewards)
+    np.testing.assert_allclose(rewards[0], rewards[1], atol=1e-5)
+    assert np.all(rewards[0] <= 1.0) and np.ptp(rewards[0]) > 0
+    with pytest.raises(ValueError, match="needs baseline"):
+        FlatnetRewardVecEnv(PaintVecEnv(2), clip, mode="goal_baseline")
+    with pytest.raises(ValueError, match="baseline applies"):
+        FlatnetRewardVecEnv(PaintVecEnv(2), clip, mode="prob", baseline=["x"])
+    with pytest.raises(ValueError, match="needs a CLIP classifier"):
+        FlatnetRewardVecEnv(PaintVecEnv(2), "flatnet", mode="goal_baseline", baseline=["x"])
+    with pytest.raises(ValueError, match="alpha"):
+        FlatnetRewardVecEnv(PaintVecEnv(2), clip, mode="goal_baseline", baseline=["x"], alpha=2)

@@ -31,6 +31,7 @@ from flatnet_rl.clip.build import (
     rebuild_clip_net,
     spec_source,
 )
+from flatnet_rl.clip.goal import GoalBaseline, goal_baseline_reference
 from flatnet_rl.clip.net import (
     BACKENDS,
     CLIP_ARCH,
@@ -58,11 +59,13 @@ __all__ = [
     "ClipHead",
     "ClipNet",
     "ClipTower",
+    "GoalBaseline",
     "backend_of",
     "build_clip_classifier",
     "class_prompts",
     "clip_input_spec",
     "describe",
+    "goal_baseline_reference",
     "is_clip_spec",
     "load_clip",
     "parse_clip_source",
