@@ -466,3 +466,17 @@ def test_goal_baseline_mode_in_the_wrappers(tiny_open_clip, tokenizer):
         FlatnetRewardVecEnv(PaintVecEnv(2), "flatnet", mode="goal_baseline", baseline=["x"])
     with pytest.raises(ValueError, match="alpha"):
         FlatnetRewardVecEnv(PaintVecEnv(2), clip, mode="goal_baseline", baseline=["x"], alpha=2)
+
+
+def test_flatnet_paint_takes_a_clip_classifier(tiny_open_clip, tokenizer):
+    import gymnasium as gym
+
+    names = [str(d) for d in range(10)]
+    clip = Classifier.from_clip(tiny_open_clip, tokenizer, names, templates=["the digit {}."])
+    env = gym.make("FlatnetPaint-v0", classifier=clip, target=3, canvas_size=14, reward_mode="prob")
+    obs, _ = env.reset(seed=0)
+    assert obs["canvas"].shape == (14, 14)
+    _, reward, *_, info = env.step(27)
+    assert 0 < reward < 1 and info["flatnet"]["target"] == 3
+    expected = clip.predict_proba(env.unwrapped.canvas, value_range=(0, 1))[3]
+    assert reward == pytest.approx(expected, abs=1e-5)
