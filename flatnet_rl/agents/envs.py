@@ -34,14 +34,10 @@ def reward_classifier(config: AgentConfig, device: str | None = None) -> Classif
 def canvas_of(config: AgentConfig, proxy: Classifier) -> int:
     """The paint env's canvas: the config's, else the reward model's."""
     side = proxy.input_spec.square_side
-    if proxy.input_spec.any_size and proxy.input_spec.canvas_ink is not None:
-        # A model that draws canvases at its own size (CLIP): any canvas, chosen by the run.
-        if config.canvas_size is None:
-            raise ValueError(
-                f"the reward model {proxy.name!r} takes canvases of any size: pass canvas_size "
-                "(--canvas-size)"
-            )
-        return config.canvas_size
+    if proxy.input_spec.canvas_ink is not None:
+        # A model that draws canvases at its own size (CLIP) reads any canvas: the run's, else
+        # the paint env's default (as FlatnetPaint-v0 does).
+        return 8 if config.canvas_size is None else config.canvas_size
     if config.canvas_size is not None:
         if side is not None and config.canvas_size != side:
             raise ValueError(
