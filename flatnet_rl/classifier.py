@@ -42,6 +42,7 @@ from flatnet_rl.checkpoint import (
     read_metadata,
     save_checkpoint,
 )
+from flatnet_rl.clip import CLIP_ARCH, rebuild_clip_net
 from flatnet_rl.data.images import ArrayLike, CanvasError, InputSpec
 from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.models import build_classifier_net
@@ -428,6 +429,21 @@ class Classifier:
             )
         return clf
 
+    @classmethod
+    def from_clip(
+        cls, model: Any, tokenizer: Any = None, class_names: Sequence[str] = (), **kwargs: Any
+    ) -> Classifier:
+        """CLIP as a zero-shot classifier, one class per name (``templates=``, ``prompts=``,
+        ``preprocess=``, ``part=``, ``name=``, ``device=``): an open_clip model, a Hugging Face
+        ``CLIPModel`` or a path to local weights; see :mod:`flatnet_rl.clip`."""
+        from flatnet_rl.clip import build_clip_classifier
+
+        device = kwargs.pop("device", "auto")
+        net, metadata = build_clip_classifier(
+            model, tokenizer, _check_class_names(class_names), **kwargs
+        )
+        return cls(net, metadata, device=device)
+
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write an atomic safetensors checkpoint with this classifier's metadata."""
@@ -461,6 +477,8 @@ class Classifier:
                         f"({meta.get('module_class', '?')}): pass module= to Classifier.load"
                     )
                 model = module
+            elif meta["arch"] == CLIP_ARCH:  # the base model's tower under the saved head
+                model = rebuild_clip_net(meta, tensors, str(path))
             else:
                 model = build_classifier_net(meta["arch"], spec.size, len(names), spec.channels)
         except (ValueError, TypeError, KeyError) as err:

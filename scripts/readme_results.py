@@ -76,6 +76,7 @@ RESULTS: dict[str, tuple[str, str]] = {
         "runs/bench/painter/painter.md",
     ),
     "shapes": ("python examples/shapes_end_to_end.py --full", "runs/shapes/table.md"),
+    "clip": ("python examples/clip_reward.py --full --out runs/clip", "runs/clip/table.md"),
     "bench-reward": (
         "python benchmarks/bench_reward.py --out runs/bench/reward.md",
         "runs/bench/reward.md",

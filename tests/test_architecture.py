@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).parents[1] / "flatnet_rl"
 LAYERS: list[tuple[str, ...]] = [
     ("flatnet_rl._version", "flatnet_rl.numerics", "flatnet_rl.util"),
     ("flatnet_rl.data",),
-    ("flatnet_rl.models", "flatnet_rl.losses"),
+    ("flatnet_rl.models", "flatnet_rl.losses", "flatnet_rl.clip"),
     ("flatnet_rl.checkpoint", "flatnet_rl.classifier", "flatnet_rl.ensemble"),
     ("flatnet_rl.training",),
     ("flatnet_rl.reward",),

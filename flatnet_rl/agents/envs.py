@@ -45,6 +45,10 @@ def canvas_of(config: AgentConfig, proxy: Classifier) -> int | None:
     if not config.is_paint:
         return None
     side = proxy.input_spec.square_side
+    if proxy.input_spec.canvas_ink is not None:
+        # A model that draws canvases at its own size (CLIP) reads any canvas: the run's, else
+        # the paint env's default (as FlatnetPaint-v0 does).
+        return 8 if config.canvas_size is None else config.canvas_size
     if config.canvas_size is not None:
         if side is not None and config.canvas_size != side:
             raise ValueError(

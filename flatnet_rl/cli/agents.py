@@ -9,6 +9,7 @@ from pathlib import Path
 from flatnet_rl.agents.presets import ALGORITHMS, RUNS, STROKE_TIMESTEPS
 from flatnet_rl.cli.choices import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, REWARD_SCORING, STARTS
 from flatnet_rl.cli.choices import REWARD_MODES as MODES
+from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
 from flatnet_rl.envs.registration import PAINT_ID
@@ -40,7 +41,7 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
     config = AgentConfig(
         env_id=args.env,
         algo=args.algo,
-        reward_model=args.reward_model,
+        reward_model=resolve_clip_specs([args.reward_model], args)[0],
         reward_mode=args.reward_mode,
         reward_scoring=args.reward_scoring,
         action_mode=args.action_mode,
@@ -242,6 +243,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_clip_arguments(p)
     p.set_defaults(handler=cmd_train_agent)
 
     p = add_subparser(sub, "evaluate-agent", "evaluate a saved agent run against the judges")

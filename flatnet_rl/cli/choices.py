@@ -18,6 +18,7 @@ IMAGE_OUTLIER_FAMILIES = ("noise", "blobs", "inverted", "shuffled", "scribble", 
 # models, objectives, training
 ARCHITECTURES = ("dropmax", "flatnet", "flatnet_lite", "lenet", "mlp")
 TIMM_PREFIX = "timm:"
+CLIP_PARTS = ("text", "head")
 LOSSES = (
     "ce",
     "entropy",
@@ -58,6 +59,7 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "IMAGE_OUTLIER_FAMILIES": ("flatnet_rl.data.outliers", "IMAGE_FAMILIES"),
     "ARCHITECTURES": ("flatnet_rl.models", "ARCHITECTURES"),  # its keys, sorted
     "TIMM_PREFIX": ("flatnet_rl.models", "TIMM_PREFIX"),
+    "CLIP_PARTS": ("flatnet_rl.clip.net", "PARTS"),
     "LOSSES": ("flatnet_rl.losses", "LOSSES"),
     "MAX_EPOCHS": ("flatnet_rl.training.trainer", "MAX_EPOCHS"),
     "MAX_OUTLIERS": ("flatnet_rl.training.trainer", "MAX_OUTLIERS"),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from flatnet_rl.cli.choices import (
     ARCHITECTURES,
+    CLIP_PARTS,
     IMAGE_OUTLIER_FAMILIES,
     LOSSES,
     MAX_EPOCHS,
@@ -19,6 +20,7 @@ from flatnet_rl.cli.choices import (
     TIMM_PREFIX,
 )
 from flatnet_rl.cli.choices import DATA_SOURCES as SOURCES
+from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import (
     csv_of,
@@ -202,7 +204,15 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="CHECKPOINT",
         help="fine-tune this classifier, a zoo name (flatnet, ...) or a checkpoint file (same "
-        "architecture, input and classes)",
+        "architecture, input and classes), or a CLIP model clip:SOURCE (with --classes, "
+        "--prompts; trains only its head)",
+    )
+    o.add_argument(
+        "--clip-part",
+        choices=CLIP_PARTS,
+        default=None,
+        help="CLIP: train the class text embeddings (text) or a linear head on the frozen image "
+        "features (head); None: the checkpoint's (text for clip:SOURCE)",
     )
     o.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), default=40, help="training epochs")
     o.add_argument("--batch-size", type=int_in(1, 1 << 20), default=128, help="batch size")
@@ -281,11 +291,14 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
     out = check_writable_file(args.out, overwrite=args.overwrite, suffix=".safetensors")
     if args.init:
+        args.init = resolve_clip_specs([args.init], args)[0]  # clip:SOURCE -> its zero-shot head
         try:  # before any training
             checkpoint_path(args.init)
         except ValueError as err:
             raise FileNotFoundError(f"--init {args.init}: {err}") from err
-    config = config_from_args(args, name=args.name or out.stem)
+    elif args.classes or args.prompts or args.clip_part:
+        raise ValueError("--classes, --prompts and --clip-part apply to --init clip:SOURCE")
+    config = config_from_args(args, name=args.name or out.stem, clip_part=args.clip_part)
     result = train_classifier(config, progress=not args.quiet)
     result.classifier.save(out)
     m = result.metrics
@@ -333,6 +346,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--cache", default="runs/cache", help="where clip:SOURCE heads are cached")
+    add_clip_arguments(p)
     p.set_defaults(handler=cmd_train_classifier)
 
     p = add_subparser(sub, "info", "print a checkpoint's metadata (or the zoo manifest)")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from flatnet_rl.cli.choices import ACTION_MODES
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
+from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
 from flatnet_rl.cli.common import add_subparser
 from flatnet_rl.cli.types import csv_of, int_in, non_negative_float, non_negative_int, positive_int
 from flatnet_rl.evaluation.engines import ENGINES
@@ -141,7 +142,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     check_outputs(args.out, REPORT_FILES, overwrite=args.overwrite)
     data = _eval_data(args)
-    specs = list(args.models) or default_models(data)
+    specs = resolve_clip_specs(list(args.models), args) or default_models(data)
     repeated = sorted({s for s in specs if specs.count(s) > 1})
     if repeated:
         raise ValueError(f"model(s) given more than once: {', '.join(repeated)}")
@@ -262,7 +263,7 @@ def cmd_compare_agents(args: argparse.Namespace) -> int:
     from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
 
     grid = AgentGrid(
-        reward_models=tuple(args.reward_models),
+        reward_models=tuple(resolve_clip_specs(args.reward_models, args)),
         seeds=args.seeds,
         action_mode=args.action_mode,
         timesteps=args.timesteps,
@@ -326,6 +327,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing report")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_clip_arguments(p)
     p.set_defaults(handler=cmd_compare)
 
     p = add_subparser(
@@ -413,4 +415,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--overwrite", action="store_true", help="rerun finished runs and replace the report"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_clip_arguments(p)
     p.set_defaults(handler=cmd_compare_agents)

@@ -19,9 +19,16 @@ data set hands to a classifier goes through :meth:`InputSpec.prepare`:
 4. **size**: area averaging when shrinking, bilinear when enlarging (:func:`resize`, also what
    the data sets use to make 14x14 or 28x28 canvases). Binary digit models refuse a
    wrong-sized canvas in a direct call (a mismatch is then usually a bug) unless the caller
-   asks for resizing, as the reward wrappers do for env frames.
+   asks for resizing, as the reward wrappers do for env frames. Vision-language models
+   (CLIP) declare their own resizing instead: ``interpolation="bicubic"`` with ``crop``
+   (shortest side to the input size, then a centre crop).
 5. optional **inversion** (dark ink on light paper; the wrappers decide it once per env),
    then **threshold** (binary models) or **normalize** (image models).
+
+An RGB model that declares ``canvas_ink`` also takes one-channel canvases (ink = 1): they are
+upscaled by nearest neighbour (bicubic blurs 1-px strokes), drawn as dark ink on white paper
+(``"dark"``, how drawings look in CLIP's training pictures) or as they are (``"light"``), and
+repeated to three channels, before the model's normalization.
 """
 
 from __future__ import annotations
@@ -33,108 +40,32 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
-from flatnet_rl.data.layout import CanvasError, to_nchw  # noqa: F401 (CanvasError re-exported)
+from flatnet_rl.data.layout import CanvasError, to_nchw  # noqa: F401 (re-exported)
 
-ArrayLike = np.ndarray | torch.Tensor
-ValueRange = tuple[float, float]
-#: The value range of binary canvases (``uint8`` 0/1, as the paint env and the data sets).
-BINARY: ValueRange = (0.0, 1.0)
+# Re-exported: the rest of the package imports these from here, the one conversion module.
+from flatnet_rl.data.resizing import resize, resize_crop
+from flatnet_rl.data.values import (
+    BINARY,
+    ArrayLike,
+    ValueRange,
+    _as_tensor,
+    check_value_range,
+    to_unit,
+)
+
 #: Smallest image side any model accepts (3x3 convolutions on a 4x4 canvas still see it).
 MIN_SIDE = 4
 #: Most stacked frames a model may take as channels.
 MAX_STACKED = 64
 MAX_SIDE = 1024
-
-
-def _as_tensor(x: Any) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        return x.detach()
-    if isinstance(x, np.ndarray):
-        if x.dtype == object or x.dtype.kind in "USVcmM":
-            raise CanvasError(f"images must be numeric or bool, got dtype {x.dtype}")
-        if x.dtype.kind == "u" and x.dtype.itemsize > 1:
-            # torch has no min/max for uint16/32/64: compare their values as int64 instead.
-            x = x.astype(np.int64)
-        return torch.from_numpy(np.ascontiguousarray(x))
-    if isinstance(x, str | bytes):
-        raise CanvasError(f"cannot read images from {type(x).__name__} {x!r:.40}")
-    try:
-        return _as_tensor(np.asarray(x))
-    except (TypeError, ValueError) as err:
-        raise CanvasError(f"cannot read images from {type(x).__name__}: {err}") from err
-
-
-def check_value_range(value_range: Any) -> ValueRange:
-    """A ``(low, high)`` pair of finite numbers with ``low < high``."""
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise CanvasError(
-            f"value_range must be a pair (low, high) of numbers, got {value_range!r}"
-        ) from None
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise CanvasError(f"value_range must be finite with low < high, got {value_range!r}")
-    return low, high
-
-
-def _declared_range(t: torch.Tensor, value_range: Any, what: str) -> ValueRange:
-    """The range the values are meant to span: stated, or the dtype's convention."""
-    if t.dtype == torch.bool:
-        return BINARY
-    if t.dtype.is_complex:
-        raise CanvasError(f"{what} must be real, got dtype {t.dtype}")
-    if value_range is not None:
-        return check_value_range(value_range)
-    if t.dtype == torch.uint8:
-        return (0.0, 255.0)
-    if t.dtype.is_floating_point:
-        return BINARY
-    raise CanvasError(
-        f"{what} of integer dtype {t.dtype} have no conventional value range: pass "
-        "value_range=(0, 1) for binary canvases or (0, 255) for 8-bit images"
-    )
-
-
-def to_unit(t: torch.Tensor, value_range: Any = None, what: str = "images") -> torch.Tensor:
-    """float32 in [0, 1] from the declared range; values outside it are an error."""
-    low, high = _declared_range(t, value_range, what)
-    if t.dtype == torch.bool:
-        return t.to(torch.float32)
-    values = t
-    if values.numel():
-        # Integers are finite, and their range is checked before the (larger) float copy.
-        if values.dtype.is_floating_point and not bool(torch.isfinite(values).all()):
-            raise CanvasError(f"{what} contain NaN or infinite values")
-        vmin, vmax = float(values.min()), float(values.max())
-        if vmin < low or vmax > high:
-            raise CanvasError(
-                f"{what} must lie in the declared range [{low:g}, {high:g}] (dtype {t.dtype}), "
-                f"got values in [{vmin:g}, {vmax:g}]"
-                + (
-                    "; uint8 means 0..255 and floats 0..1 unless value_range says otherwise"
-                    if t.dtype.is_floating_point or t.dtype == torch.uint8
-                    else ""
-                )
-            )
-    values = values.to(torch.float32)
-    if (low, high) == BINARY:
-        return values
-    return (values - low) / (high - low)
-
-
-def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize float images ``(N, C, H, W)``: area averaging when shrinking (thin strokes
-    survive as grey levels before a threshold), bilinear when enlarging (smooth strokes).
-    The data sets and the classifiers' inputs share this one function."""
-    height, width = images.shape[-2:]
-    if (height, width) == tuple(size):
-        return images
-    if size[0] <= height and size[1] <= width:
-        return F.interpolate(images, size=tuple(size), mode="area")
-    return F.interpolate(images, size=tuple(size), mode="bilinear", align_corners=False)
+_LAYOUT_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
+#: How an image is resized to the model input: ``area`` (area when shrinking, bilinear when
+#: enlarging; the digit models and data sets) or ``bicubic`` (CLIP's own preprocessing).
+INTERPOLATIONS = ("area", "bicubic")
+#: How a one-channel canvas is shown to an RGB model (``canvas_ink``): dark or light ink.
+CANVAS_INKS = ("dark", "light")
 
 
 def has_colour(images: torch.Tensor, tolerance: float = 2 / 255) -> bool:
@@ -161,6 +92,10 @@ class InputSpec:
         mean, std: image models: per-channel normalization ``(x - mean) / std`` after resizing.
         any_size: accept any image size in direct calls (resized); ``False`` for digit
             canvases, whose size must match unless the caller passes ``resize=True``.
+        interpolation: ``"area"`` (default) or ``"bicubic"`` (see :data:`INTERPOLATIONS`).
+        crop: resize the shortest side, then centre-crop (CLIP); else resize to the size.
+        canvas_ink: RGB models only: take one-channel canvases, drawn with ``"dark"`` ink
+            on white paper or ``"light"`` ink as they are (``None``: refuse grey images).
     """
 
     channels: int = 1
@@ -169,6 +104,9 @@ class InputSpec:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     any_size: bool = False
+    interpolation: str = "area"
+    crop: bool = False
+    canvas_ink: str | None = None
 
     def __post_init__(self) -> None:
         if (
@@ -208,6 +146,19 @@ class InputSpec:
                 raise ValueError(f"mean must be finite and std > 0, got {mean}, {std}")
             object.__setattr__(self, "mean", mean)
             object.__setattr__(self, "std", std)
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(
+                f"interpolation must be one of {INTERPOLATIONS}, got {self.interpolation!r}"
+            )
+        if not isinstance(self.crop, bool):
+            raise ValueError(f"crop must be a bool, got {self.crop!r}")
+        if self.canvas_ink is not None and (
+            self.canvas_ink not in CANVAS_INKS or self.channels != 3
+        ):
+            raise ValueError(
+                f"canvas_ink must be None or one of {CANVAS_INKS} (RGB models only), got "
+                f"{self.canvas_ink!r} for {self.channels} channel(s)"
+            )
 
     # -- constructors ---------------------------------------------------------------------
     @classmethod
@@ -223,6 +174,10 @@ class InputSpec:
         channels: int = 3,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
+        *,
+        interpolation: str = "area",
+        crop: bool = False,
+        canvas_ink: str | None = None,
     ) -> InputSpec:
         """An image model: grey or RGB, any input size (resized), optionally normalized."""
         size = (size, size) if isinstance(size, int | np.integer) else size
@@ -233,19 +188,27 @@ class InputSpec:
             mean=None if mean is None else tuple(mean),
             std=None if std is None else tuple(std),
             any_size=True,
+            interpolation=interpolation,
+            crop=crop,
+            canvas_ink=canvas_ink,
         )
 
     # -- persistence ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        values = {
             "channels": self.channels,
             "size": list(self.size),
             "threshold": self.threshold,
             "mean": None if self.mean is None else list(self.mean),
             "std": None if self.std is None else list(self.std),
             "any_size": self.any_size,
-            "steps": self.steps(),
         }
+        # Written only when set, so the specs (and checkpoint bytes) of earlier models stay.
+        for key, default in (("interpolation", "area"), ("crop", False), ("canvas_ink", None)):
+            if getattr(self, key) != default:
+                values[key] = getattr(self, key)
+        values["steps"] = self.steps()
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> InputSpec:
@@ -253,6 +216,7 @@ class InputSpec:
         if not isinstance(values, dict):
             raise ValueError(f"input spec must be a mapping, got {type(values).__name__}")
         known = {"channels", "size", "threshold", "mean", "std", "any_size"}
+        known |= {"interpolation", "crop", "canvas_ink"}
         unknown = set(values) - known - {"steps"}
         if unknown:
             raise ValueError(f"unknown input spec fields {sorted(unknown)}")
@@ -273,12 +237,21 @@ class InputSpec:
     def steps(self) -> list[str]:
         """The preprocessing, in order, as readable data (stored in checkpoints)."""
         steps = ["to [0, 1] by the declared value range", "drop alpha"]
-        if self.channels in (1, 3):
-            steps.append("RGB -> grey" if self.channels == 1 else "grey refused (needs RGB)")
-        else:
+        if self.channels == 1:
+            steps.append("RGB -> grey")
+        elif self.channels != 3:
             steps.append(f"{self.channels} stacked frames as channels, as they are")
+        elif self.canvas_ink is None:
+            steps.append("grey refused (needs RGB)")
+        else:
+            steps.append(
+                f"one-channel canvases: nearest upscale, {self.canvas_ink} ink on "
+                f"{'white' if self.canvas_ink == 'dark' else 'black'} paper, 3 channels"
+            )
         how = "any size" if self.any_size else "size must match unless resize_to_fit"
-        steps.append(f"resize to {self.size[0]}x{self.size[1]} (area/bilinear; {how})")
+        kind = "bicubic" if self.interpolation == "bicubic" else "area/bilinear"
+        crop = ", shortest side then centre crop" if self.crop else ""
+        steps.append(f"resize to {self.size[0]}x{self.size[1]} ({kind}{crop}; {how})")
         if self.threshold is not None:
             steps.append(f"threshold >= {self.threshold:g} -> 1")
         if self.mean is not None:
@@ -337,9 +310,12 @@ class InputSpec:
         )
         if x.shape[1] == 4 and alpha:
             x = x[:, :3]  # declared alpha does not change what is drawn
+        canvas = False  # a one-channel canvas drawn for an RGB model (canvas_ink)
         if x.shape[1] != self.channels:
             if self.channels == 1 and x.shape[1] == 3:
                 x = TF.rgb_to_grayscale(x)
+            elif x.shape[1] == 1 and self.canvas_ink is not None:
+                canvas = True
             else:
                 raise CanvasError(
                     f"the classifier takes {self.channels}-channel images, got "
@@ -353,7 +329,10 @@ class InputSpec:
                     f"(N, H, W) with H, W = {self.size}), got shape {tuple(t.shape)}; pass "
                     "resize_to_fit=True to resize, or use a classifier trained for this size"
                 )
-            x = resize(x.float(), self.size)
+            if canvas or self.crop or self.interpolation != "area":
+                x = resize_crop(x.float(), self.size, "nearest" if canvas else self.interpolation)
+            else:
+                x = resize(x.float(), self.size)
         if np.ndim(invert) == 0:  # one flag for all: no tensor built on the per-step path
             if bool(invert):
                 x = 1.0 - x
@@ -362,6 +341,8 @@ class InputSpec:
             if flip.shape != (len(x),):
                 raise CanvasError(f"invert has {flip.numel()} values for {len(x)} images")
             x = torch.where(flip.view(-1, 1, 1, 1), 1.0 - x, x)
+        if canvas:
+            x = (1.0 - x if self.canvas_ink == "dark" else x).expand(-1, 3, -1, -1)
         if self.threshold is not None:
             x = (x >= self.threshold).to(torch.float32)
         elif self.mean is not None:
@@ -405,3 +386,21 @@ def frames_to_canvas(
         alpha=alpha,
     )
     return x[:, 0].to(torch.uint8).cpu().numpy()
+
+
+__all__ = [
+    "BINARY",
+    "CANVAS_INKS",
+    "INTERPOLATIONS",
+    "ArrayLike",
+    "CanvasError",
+    "InputSpec",
+    "ValueRange",
+    "check_value_range",
+    "frames_to_canvas",
+    "has_colour",
+    "resize",
+    "resize_crop",
+    "to_nchw",
+    "to_unit",
+]

@@ -112,8 +112,10 @@ def _paint_classifier(classifier: Classifier | str | None, canvas_size: int | No
             )
         classifier = name
     clf = load_classifier(classifier, device=device)
+    # A model that draws canvases for itself (CLIP: canvas_ink) reads any canvas size.
+    draws_canvases = clf.input_spec.canvas_ink is not None
     # The canvas is one grey 0/1 channel, declared as such: any grey square model reads it.
-    if clf.input_spec.channels != 1 or clf.input_spec.square_side is None:
+    if not draws_canvases and (clf.input_spec.channels != 1 or clf.input_spec.square_side is None):
         raise ValueError(
             f"FlatnetPaint-v0 paints grey square canvases; classifier {clf.name!r} takes "
             f"{clf.input_spec.size} images with {clf.input_spec.channels} channel(s)"
@@ -125,6 +127,8 @@ def _paint_classifier(classifier: Classifier | str | None, canvas_size: int | No
             f"has {clf.num_classes} classes {list(clf.class_names)}: wrap your own env with "
             "FlatnetReward for other classes"
         )
+    if draws_canvases:
+        return clf, 8 if canvas_size is None else canvas_size
     if canvas_size is not None and canvas_size != clf.canvas_size:
         raise ValueError(
             f"canvas_size={canvas_size} but classifier {clf.name!r} scores "

@@ -23,6 +23,8 @@ mode          reward at step ``s -> s'``                      note
                                                               larger steps where ``p`` is small
 ``final``     ``p_t(s')`` at the episode's last step, else 0  sparse
 ``entropy``   ``-H(p(s'))``                                   rewards confidence, any class
+``goal_``     ``1 - |(x - g_t) P|^2 / 2`` (VLM-RMs)               CLIP classifiers only
+``baseline``                                                  (:mod:`flatnet_rl.clip.goal`)
 ============  ==============================================  ===========================
 
 ``delta`` never forces ``Phi(terminal) = 0``: with the final reward kept, the episode return
@@ -39,7 +41,7 @@ import torch
 
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.numerics import entropy, log_clipped
-from flatnet_rl.reward.spec import RewardSpec
+from flatnet_rl.reward.spec import GOAL_BASELINE_ALPHA, RewardSpec
 
 
 @runtime_checkable
@@ -59,18 +61,24 @@ class Scores:
     p_target: np.ndarray  # (N,)
     entropy: np.ndarray  # (N,) nats
     predicted: np.ndarray  # (N,) argmax class
+    goal: np.ndarray  # (N,) goal-baseline reward of the target; NaN unless that mode
 
     @classmethod
-    def from_probs(cls, probs: np.ndarray, targets: np.ndarray) -> Scores:
+    def from_probs(
+        cls, probs: np.ndarray, targets: np.ndarray, goal: np.ndarray | None = None
+    ) -> Scores:
+        """``goal``: every class's goal-baseline reward ``(N, K)`` (mode ``goal_baseline``)."""
         # Computed eagerly, once per call: the wrappers read these every env step.
         if not np.isfinite(probs).all():
             raise FloatingPointError("the classifier returned non-finite probabilities")
+        rows = np.arange(len(targets))
         return cls(
             probs,
             targets,
-            probs[np.arange(len(targets)), targets],
+            probs[rows, targets],
             entropy(_completed(probs)),
             probs.argmax(-1),
+            np.full(len(targets), np.nan) if goal is None else goal[rows, targets],
         )
 
     @classmethod
@@ -86,11 +94,13 @@ class Scores:
             self.p_target[indices],
             self.entropy[indices],
             self.predicted[indices],
+            self.goal[indices],
         )
 
     def rows(self) -> list[dict]:
-        """``info["flatnet"]`` of every canvas, as plain Python values (numpy ``probs``)."""
-        return [
+        """``info["flatnet"]`` of every canvas, as plain Python values (numpy ``probs``);
+        with ``goal_baseline`` in that mode."""
+        rows = [
             {"p_target": p, "probs": probs, "entropy": h, "predicted": k, "target": t}
             for p, probs, h, k, t in zip(
                 self.p_target.tolist(),
@@ -101,9 +111,13 @@ class Scores:
                 strict=True,
             )
         ]
+        if len(self.goal) and not np.isnan(self.goal).any():
+            for row, g in zip(rows, self.goal.tolist(), strict=True):
+                row["goal_baseline"] = g
+        return rows
 
 
-_SCORE_FIELDS = ("probs", "targets", "p_target", "entropy", "predicted")
+_SCORE_FIELDS = ("probs", "targets", "p_target", "entropy", "predicted", "goal")
 
 
 def _completed(probs: np.ndarray) -> np.ndarray:
@@ -145,6 +159,7 @@ class ClassifierRewardModel:
         mode: one of :data:`MODES`.
         gamma: discount used by ``delta`` shaping (1.0 makes the return telescope exactly).
         env_reward_weight: weight of the wrapped env's own reward in :meth:`total` (finite).
+        baseline, alpha: mode ``goal_baseline``: the baseline prompts and alpha (CLIP).
     """
 
     def __init__(
@@ -155,8 +170,16 @@ class ClassifierRewardModel:
         gamma: float = 1.0,
         env_reward_weight: float = 0.0,
         device: str = "auto",
+        baseline: tuple[str, ...] | None = None,
+        alpha: float = GOAL_BASELINE_ALPHA,
     ) -> None:
-        spec = RewardSpec(mode=mode, gamma=gamma, env_reward_weight=env_reward_weight)
+        spec = RewardSpec(
+            mode=mode,
+            gamma=gamma,
+            env_reward_weight=env_reward_weight,
+            baseline=baseline,
+            alpha=alpha,
+        )
         self.classifier = load_classifier(classifier, device=device)
         if self.classifier.evaluation_only:
             raise ValueError(
@@ -166,6 +189,19 @@ class ClassifierRewardModel:
         self.mode = spec.mode
         self.gamma = float(spec.gamma)
         self.env_reward_weight = float(spec.env_reward_weight)
+        self.goal_baseline = None
+        if spec.mode == "goal_baseline":
+            from flatnet_rl.clip import ClipNet, GoalBaseline
+
+            if not isinstance(self.classifier.model, ClipNet):
+                raise ValueError(
+                    f"reward mode goal_baseline needs a CLIP classifier (Classifier.from_clip), "
+                    f"got {self.classifier.name!r}"
+                )
+            prompts = self.classifier.metadata["clip"]["class_prompts"]
+            self.goal_baseline = GoalBaseline(
+                self.classifier.model, prompts, spec.baseline, spec.baseline_alpha
+            )
 
     @classmethod
     def from_spec(cls, classifier: Classifier | str, spec: RewardSpec) -> ClassifierRewardModel:
@@ -175,6 +211,8 @@ class ClassifierRewardModel:
             gamma=spec.gamma,
             env_reward_weight=spec.env_reward_weight,
             device=spec.device,
+            baseline=spec.baseline,
+            alpha=spec.baseline_alpha,
         )
 
     @property
@@ -207,8 +245,15 @@ class ClassifierRewardModel:
                 batch = batch[torch.from_numpy(first).to(batch.device)]
             else:
                 inverse = None
-        probs = self.classifier.probs_of_input(batch).double().cpu().numpy()
-        return Scores.from_probs(probs if inverse is None else probs[inverse], targets)
+        goal = None
+        if self.goal_baseline is None:
+            probs = self.classifier.probs_of_input(batch).double().cpu().numpy()
+        else:  # one pass of the image tower for both
+            logits, rewards = self.goal_baseline(batch.to(self.classifier.device))
+            probs = logits.float().softmax(-1).double().cpu().numpy()
+            goal = rewards.double().cpu().numpy()
+            goal = goal if inverse is None else goal[inverse]
+        return Scores.from_probs(probs if inverse is None else probs[inverse], targets, goal)
 
     def score(self, images: Any, targets: np.ndarray, **prepare: Any) -> Scores:
         """Scores of images (any form :meth:`Classifier.prepare` reads, batched)."""
@@ -223,6 +268,8 @@ class ClassifierRewardModel:
             return log_clipped(scores.p_target) + np.log(self.num_classes)
         if self.mode == "entropy":
             return -scores.entropy
+        if self.mode == "goal_baseline":
+            return scores.goal
         return scores.p_target  # prob, delta (Phi), final
 
     def reward(

@@ -19,6 +19,10 @@ from flatnet_rl.data.images import check_value_range
 from flatnet_rl.data.layout import LAYOUTS
 
 MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
+#: Modes for CLIP classifiers only, beside :data:`MODES` (VLM-RMs' goal-baseline reward).
+CLIP_MODES = ("goal_baseline",)
+#: The default ``baseline_alpha`` of the goal-baseline reward (VLM-RMs' middle setting).
+GOAL_BASELINE_ALPHA = 0.5
 TargetSpec = int | str | Callable[[Any], Any] | None
 ImageSpec = str  # "auto", "obs", "render" or a Dict observation key
 #: What of a frame stack the classifier sees.
@@ -35,7 +39,8 @@ class RewardSpec:
             the vector wrappers: ``-> (N,)``), or ``None``: ``"obs"`` when the observation
             has a target. A fixed target must agree with a target the observation carries
             (checked at every reset: a mismatch is an error, not a reward for the wrong class).
-        mode: reward mode, one of :data:`MODES` (see :mod:`flatnet_rl.reward.functions`).
+        mode: reward mode, one of :data:`MODES` (see :mod:`flatnet_rl.reward.functions`), or
+            for CLIP classifiers ``"goal_baseline"`` (:data:`CLIP_MODES`).
         image: where the image is: ``"auto"`` (a Dict's ``canvas``/``image``/``pixels``/
             ``rgb`` entry, else the observation itself), ``"obs"``, ``"render"``
             (``env.render()`` frames; single env only) or a Dict key.
@@ -57,6 +62,9 @@ class RewardSpec:
         frames: what of a frame stack the classifier sees: ``"last"`` (the newest frame) or
             ``"all"`` (every frame, as channels: a model whose input spec takes that many
             channels; grey frames only).
+        baseline, baseline_alpha: mode ``goal_baseline`` (CLIP classifiers only): the
+            baseline prompts (e.g. ``("a blank sheet of paper",)``) and the projection
+            strength in [0, 1].
     """
 
     target: TargetSpec = None
@@ -71,10 +79,27 @@ class RewardSpec:
     layout: str | None = None
     alpha: bool = False
     frames: str = "last"
+    baseline: tuple[str, ...] | None = None
+    baseline_alpha: float = GOAL_BASELINE_ALPHA
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"unknown reward mode {self.mode!r}; expected one of {MODES}")
+        if self.mode not in MODES + CLIP_MODES:
+            raise ValueError(
+                f"unknown reward mode {self.mode!r}; expected one of {MODES + CLIP_MODES}"
+            )
+        if (self.mode == "goal_baseline") != (self.baseline is not None):
+            raise ValueError(
+                "reward mode goal_baseline needs baseline=[prompts], and baseline applies to "
+                f"mode goal_baseline only (mode {self.mode!r}, baseline {self.baseline!r:.60})"
+            )
+        if self.baseline is not None:
+            if isinstance(self.baseline, str) or not all(
+                isinstance(p, str) and p.strip() for p in self.baseline
+            ):
+                raise ValueError(f"baseline must be a list of prompts, got {self.baseline!r:.60}")
+            object.__setattr__(self, "baseline", tuple(self.baseline))
+        if not _is_real(self.baseline_alpha) or not 0.0 <= self.baseline_alpha <= 1.0:
+            raise ValueError(f"baseline_alpha must be in [0, 1], got {self.baseline_alpha!r}")
         if not _is_real(self.env_reward_weight) or not math.isfinite(self.env_reward_weight):
             raise ValueError(
                 f"env_reward_weight must be a finite number, got {self.env_reward_weight!r}"

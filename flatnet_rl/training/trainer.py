@@ -38,6 +38,7 @@ from flatnet_rl.losses import Objective
 from flatnet_rl.models import build_classifier_net, check_arch
 from flatnet_rl.numerics import entropy
 from flatnet_rl.training.checks import accuracy_warnings
+from flatnet_rl.training.clip_head import is_clip_init, train_clip_head
 from flatnet_rl.util.threads import ensure_thread_policy
 
 #: Seed of the held-out random images every model is scored on, independent of the
@@ -68,7 +69,10 @@ class TrainConfig:
         env_outliers, env_id, env_image: add ``env_outliers`` frames of random-policy
             episodes of ``env_id`` (image from ``env_image``: ``auto``, a key or ``render``).
         init: a classifier to fine-tune, a zoo name (``"flatnet"``, ...) or a checkpoint
-            path (same architecture, input and classes).
+            path (same architecture, input and classes); a CLIP checkpoint trains only its
+            head (:mod:`flatnet_rl.training.clip_head`).
+        clip_part: CLIP only: ``"text"`` (class text embeddings) or ``"head"`` (a linear
+            head on the image features); ``None``: the checkpoint's.
         evaluation_only: mark the model as a judge (refused as a reward).
         epochs, batch_size, lr, weight_decay: AdamW with cosine decay.
         shift: random translation augmentation in pixels.
@@ -98,6 +102,7 @@ class TrainConfig:
     env_image: str = "auto"
     init: str | None = None
     evaluation_only: bool = False
+    clip_part: str | None = None
 
     def __post_init__(self) -> None:
         if self.objective.loss == "dropmax" and self.arch != "dropmax":
@@ -174,6 +179,8 @@ class TrainConfig:
             values["evaluation_only"] = True
         if self.stroke_width_aug:
             values["stroke_width_aug"] = self.stroke_width_aug
+        if self.clip_part is not None:
+            values["clip_part"] = self.clip_part
         return values
 
     @property
@@ -310,6 +317,12 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     """
     ensure_thread_policy()
     started = time.perf_counter()
+    if is_clip_init(config.init):  # flatten a CLIP reward: its head on frozen features
+        clf, history, data = train_clip_head(config, progress=progress)
+        clf.metadata["metrics"] = metrics = quick_metrics(clf, data)
+        return TrainResult(clf, metrics, history, round(time.perf_counter() - started, 2))
+    if config.clip_part is not None:
+        raise ValueError("clip_part applies to fine-tuning a CLIP classifier (init=)")
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
