@@ -159,7 +159,8 @@ class ClassifierRewardModel:
         mode: one of :data:`MODES`.
         gamma: discount used by ``delta`` shaping (1.0 makes the return telescope exactly).
         env_reward_weight: weight of the wrapped env's own reward in :meth:`total` (finite).
-        baseline, alpha: mode ``goal_baseline``: the baseline prompts and alpha (CLIP).
+        baseline, baseline_alpha: mode ``goal_baseline``: the baseline prompts and the
+            projection strength (CLIP).
     """
 
     def __init__(
@@ -171,14 +172,14 @@ class ClassifierRewardModel:
         env_reward_weight: float = 0.0,
         device: str = "auto",
         baseline: tuple[str, ...] | None = None,
-        alpha: float = GOAL_BASELINE_ALPHA,
+        baseline_alpha: float = GOAL_BASELINE_ALPHA,
     ) -> None:
         spec = RewardSpec(
             mode=mode,
             gamma=gamma,
             env_reward_weight=env_reward_weight,
             baseline=baseline,
-            alpha=alpha,
+            baseline_alpha=baseline_alpha,
         )
         self.classifier = load_classifier(classifier, device=device)
         if self.classifier.evaluation_only:
@@ -212,7 +213,7 @@ class ClassifierRewardModel:
             env_reward_weight=spec.env_reward_weight,
             device=spec.device,
             baseline=spec.baseline,
-            alpha=spec.baseline_alpha,
+            baseline_alpha=spec.baseline_alpha,
         )
 
     @property
