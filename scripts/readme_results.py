@@ -71,6 +71,18 @@ RESULTS: dict[str, tuple[str, str]] = {
         "--timesteps 2000000 --out runs/agents_pen14",
         "runs/agents_pen14/seeds.md",
     ),
+    "stroke-reach": (
+        "python benchmarks/bench_stroke_reach.py --out runs/bench/stroke_reach",
+        "runs/bench/stroke_reach/reach.md",
+    ),
+    "painter-stroke": (
+        "python benchmarks/bench_time_to_painter.py --modes stroke --out runs/bench/painter_stroke",
+        "runs/bench/painter_stroke/painter.md",
+    ),
+    "agents-stroke-28": (
+        "flatnet-rl train-agent --action-mode stroke --reward-model flatnet-28 --out runs/stroke28",
+        "runs/stroke28/eval.md",
+    ),
     "painter": (
         "python benchmarks/bench_time_to_painter.py --out runs/bench/painter",
         "runs/bench/painter/painter.md",
@@ -92,6 +104,9 @@ RESULTS: dict[str, tuple[str, str]] = {
 }
 #: figure in docs/ -> the run file it is copied from
 FIGURES: dict[str, str] = {
+    "docs/final_canvases_stroke28_flatnet.png": "runs/stroke28/final_canvases.png",
+    "docs/stroke28_episodes.mp4": "runs/stroke28/episodes.mp4",
+    "docs/painter_stroke.png": "runs/bench/painter_stroke/painter.png",
     "docs/morph_flatnet.png": "runs/compare/morph_flatnet.png",
     "docs/morph_baseline.png": "runs/compare/morph_baseline.png",
     "docs/false_positive_bars.png": "runs/compare/false_positive_bars.png",

@@ -49,16 +49,19 @@ def test_grey_folders_train_grey_models_and_colour_folders_rgb(tmp_path):
 
 
 def test_exif_orientation_is_applied(tmp_path):
-    picture = np.zeros((8, 12, 3), np.uint8)
-    picture[0, :, 0] = 255  # a red top row
-    exif = Image.Exif()
-    exif[0x0112] = 6  # stored rotated: display turned 90 degrees clockwise
+    pictures = []
     for k in range(2):
         for i in range(2):
+            picture = np.zeros((12, 12, 3), np.uint8)
+            picture[0, :, 0] = 255  # a red top row
+            picture[6, 2 * k + i, 1] = 255  # a green mark: no two images are copies
+            exif = Image.Exif()
+            exif[0x0112] = 6  # stored rotated: display turned 90 degrees clockwise
             _save(tmp_path / f"c{k}", f"{i}.png", picture, exif=exif)
+            pictures.append(picture)
     data = _load(tmp_path)
-    assert data.x_train.shape[1:] == (12, 8, 3)
-    np.testing.assert_array_equal(data.x_train[0], np.rot90(picture, k=-1))
+    expected = {np.rot90(p, k=-1).tobytes() for p in pictures}
+    assert {x.tobytes() for x in (*data.x_train, *data.x_test)} == expected
 
 
 def test_hidden_files_are_skipped(tmp_path):

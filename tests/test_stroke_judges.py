@@ -13,7 +13,8 @@ from hypothesis.extra.numpy import arrays
 from flatnet_rl.data import DataSpec
 from flatnet_rl.data.outliers import make_outliers
 from flatnet_rl.models import build_classifier_net
-from flatnet_rl.training.trainer import TrainConfig, random_stroke_width
+from flatnet_rl.training.augment import random_stroke_width
+from flatnet_rl.training.trainer import TrainConfig
 
 
 def test_lines_outliers_are_thin_straight_strokes_and_stay_out_of_the_default_mix() -> None:

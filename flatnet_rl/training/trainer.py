@@ -37,6 +37,7 @@ from flatnet_rl.data.outliers import (
 from flatnet_rl.losses import Objective
 from flatnet_rl.models import build_classifier_net, check_arch
 from flatnet_rl.numerics import entropy
+from flatnet_rl.training.augment import random_shift, random_stroke_width
 from flatnet_rl.training.checks import accuracy_warnings
 from flatnet_rl.training.clip_head import is_clip_init, train_clip_head
 from flatnet_rl.util.threads import ensure_thread_policy
@@ -201,37 +202,6 @@ class TrainResult:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
-def _random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Translate each image by up to ``max_shift`` pixels (zero fill): digits drawn by an
-    agent are rarely centred like the data set's, and 8x8 data needs the augmentation."""
-    if max_shift == 0:
-        return x
-    n, _, h, w = x.shape
-    pad = torch.nn.functional.pad(x, (max_shift,) * 4)
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    rows = (dy[:, None] + torch.arange(h)[None])[:, :, None]
-    cols = (dx[:, None] + torch.arange(w)[None])[:, None, :]
-    # Advanced indices around a channel slice put the channels last: move them back.
-    return pad[torch.arange(n)[:, None, None], :, rows, cols].permute(0, 3, 1, 2).contiguous()
-
-
-def random_stroke_width(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
-    """With probability ``p/2`` each, thicken a binary canvas's strokes by a pixel (2x2 max
-    filter) or thin them (2x2 min filter), the latter only where at least 40% of the ink
-    survives (a one-pixel stroke would vanish)."""
-    if p == 0:
-        return x
-    u = torch.rand(len(x), generator=gen)
-    thick = torch.nn.functional.max_pool2d(torch.nn.functional.pad(x, (0, 1, 0, 1)), 2, 1)
-    thin = -torch.nn.functional.max_pool2d(torch.nn.functional.pad(-x, (0, 1, 0, 1)), 2, 1)
-    ink, thin_ink = x.sum((1, 2, 3)), thin.sum((1, 2, 3))
-    use_thin = (u >= p / 2) & (u < p) & (thin_ink >= 0.4 * ink)
-    shape = (-1, 1, 1, 1)
-    out = torch.where((u < p / 2).view(shape), thick, x)
-    return torch.where(use_thin.view(shape), thin, out)
-
-
 def eval_random_images(data: DataSplit, n: int = EVAL_RANDOM) -> np.ndarray:
     """The fixed held-out random images of the data's format: Bernoulli canvases (densities
     0.03-0.5) for digits, uniform colour noise for images."""
@@ -358,7 +328,7 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
         for step in range(steps_per_epoch):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
             xb = random_stroke_width(x_train[idx], config.stroke_width_aug, gen)
-            xb = _random_shift(xb, config.shift, gen).to(device)
+            xb = random_shift(xb, config.shift, gen).to(device)
             yb = y_train[idx].to(device)
             xo = None
             if out_order is not None and out_batch:
