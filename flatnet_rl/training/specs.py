@@ -12,6 +12,9 @@ A *spec* is one of
   default 0, the mean). E.g. ``ensemble:baseline*5``, ``ensemble@k=1:flatnet*5``.
 
 Agents, ``compare`` and ``sweep`` all resolve models through :func:`resolve_model_spec`.
+
+This module is long because the grammar, the cache and the ensembles of specs share their
+parsing and hashing; splitting the ensembles out is the next clean-up.
 """
 
 from __future__ import annotations
