@@ -18,7 +18,13 @@ No CLIP weights can be downloaded here, so the example makes its own vision-lang
    objective + outlier exposure, outliers from the env's random-policy frames included),
    training only a linear head (started at the zero-shot classifier) on the frozen image
    features.
-4. The same numbers for the flattened model, written to ``table.md`` in ``--out``.
+4. The same numbers for the flattened model.
+5. PPO on each reward (``flatnet-rl train-agent --env FlatnetShapes-v0 --image render``, the
+   zero-shot model as a ``clip:FOLDER`` spec): the final frames of stochastic episodes scored
+   by the reward model and by a judge (an MLP trained with the CLI on pictures of other
+   seeds): fooling = reward model sure (>= 0.9), judge not (< 0.5).
+
+Writes ``table.md`` (both parts) and ``results.json`` to ``--out``.
 
 With real weights, ``--clip SOURCE`` skips step 1 and makes the same table for them, e.g.
 ``--clip hf:openai/clip-vit-base-patch32`` once that model is in the Hugging Face cache.
@@ -43,7 +49,7 @@ from flatnet_rl.cli import main as flatnet_rl
 from flatnet_rl.clip import clip_input_spec
 from flatnet_rl.data.frames import collect_frames
 from flatnet_rl.data.outliers import IMAGE_FAMILIES, make_outliers
-from flatnet_rl.data.shapes import SHAPE_CLASSES, make_shape_images
+from flatnet_rl.data.shapes import SHAPE_CLASSES, make_shape_images, write_shape_folder
 
 TEMPLATES = ("a drawing of a {}.", "a picture of a {}.", "a {} drawn on paper.")
 TINY_CLIP = {
@@ -72,6 +78,10 @@ class Args:
     """generated outliers for flattening (plus as many env frames)"""
     eval_images: int = 300
     """held-out pictures, outliers and env frames each"""
+    timesteps: int = 2_048
+    """PPO steps per reward model (0 skips PPO)"""
+    eval_episodes: int = 20
+    """stochastic evaluation episodes per agent"""
     full: bool = False
     """use the README's budget (overrides the settings above)"""
     clip: str | None = None
@@ -177,10 +187,46 @@ def row(name: str, clf: Classifier, sets: dict, args: Args) -> dict:
     return out
 
 
+def train_judge(args: Args, out: Path) -> Path:
+    """An MLP on pictures from other seeds (evaluation only): the agents' independent judge."""
+    pictures = out / "judge_pictures"
+    write_shape_folder(pictures, args.pictures_per_class, 32, seed=args.seed + 1)
+    judge = out / "judge.safetensors"
+    flags = ["train-classifier", "--data", str(pictures), "--arch", "mlp", "--loss", "ce"]
+    flags += ["--image-size", "16", "--outliers", "1000", "--evaluation-only", "--split-seed"]
+    flags += ["1", "--seed", str(args.seed), "--out", str(judge), "--overwrite", "--quiet"]
+    if flatnet_rl(flags) != 0:
+        raise SystemExit("training the judge failed")
+    return judge
+
+
+def agent_row(args: Args, name: str, reward: list[str], judge: Path, out: Path) -> dict:
+    """PPO through the CLI on one reward for drawing a ring; its evaluation's overall row."""
+    flags = ["train-agent", "--env", "FlatnetShapes-v0", "--env-kwargs", '{"target": "ring"}']
+    flags += ["--image", "render", *reward, "--target", "ring", "--judges", str(judge)]
+    flags += ["--timesteps", str(args.timesteps), "--eval-episodes", str(args.eval_episodes)]
+    flags += ["--seed", str(args.seed), "--cache", str(out / "cache"), "--out", str(out)]
+    if flatnet_rl([*flags, "--overwrite", "--quiet"]) != 0:
+        raise SystemExit(f"PPO on the {name} reward failed")
+    overall = json.loads((out / "eval.json").read_text())["overall"]
+    keys = ("proxy_p_target", "judge_p_target", "fooling_rate")
+    return {"reward": name, **{k: overall[k] for k in keys}}
+
+
+def markdown(rows: list[dict], first: str) -> str:
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+    for r in rows:
+        cells = [r[first]] + [f"{r[k]:.3f}" for k in header[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(args: Args) -> Path:
     if args.full:
         args.pictures_per_class, args.clip_epochs, args.flat_epochs = 300, 20, 20
         args.outliers, args.eval_images = 2000, 600
+        args.timesteps, args.eval_episodes = 50_000, 100
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.clip is None:
@@ -235,14 +281,21 @@ def main(args: Args) -> Path:
     name = "tiny CLIP" if args.clip is None else "CLIP"
     rows = [row(f"zero-shot {name}", zero_shot, sets, args)]
     rows.append(row("flattened (linear head)", load_classifier(flat), sets, args))
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
-    for r in rows:
-        cells = [r["model"]] + [f"{r[k]:.3f}" for k in header[1:]]
-        lines.append("| " + " | ".join(cells) + " |")
-    table = "\n".join(lines) + "\n"
+    table = markdown(rows, "model")
+    agents: list[dict] = []
+    if args.timesteps > 0:
+        judge = train_judge(args, out)
+        prompts = [f"--prompts={t}" for t in TEMPLATES]
+        zero_shot_spec = ["--reward-model", f"clip:{source}", "--classes", ",".join(SHAPE_CLASSES)]
+        rewards = {
+            f"zero-shot {name}": [*zero_shot_spec, *prompts],
+            "flattened (linear head)": ["--reward-model", str(flat)],
+        }
+        for i, (reward_name, spec) in enumerate(rewards.items()):
+            agents.append(agent_row(args, reward_name, spec, judge, out / f"ppo_{i}"))
+        table += "\nPPO drawing a ring on each reward:\n\n" + markdown(agents, "reward")
     (out / "table.md").write_text(table)
-    (out / "results.json").write_text(json.dumps(rows, indent=2))
+    (out / "results.json").write_text(json.dumps({"models": rows, "agents": agents}, indent=2))
     print(table)
     return out / "table.md"
 

@@ -410,10 +410,15 @@ def test_clip_reward_example_runs_with_a_small_budget(tmp_path, monkeypatch):
     path = Path(__file__).parents[1] / "examples" / "clip_reward.py"
     small = ["--pictures-per-class", "8", "--clip-epochs", "1", "--flat-epochs", "1"]
     small += ["--outliers", "20", "--eval-images", "12", "--out", str(tmp_path / "run")]
+    small += ["--timesteps", "64", "--eval-episodes", "2"]
     monkeypatch.setattr(sys, "argv", [str(path), *small])
     runpy.run_path(str(path), run_name="__main__")
     table = (tmp_path / "run" / "table.md").read_text()
     assert "zero-shot tiny CLIP" in table and "flattened" in table
+    agents = json.loads((tmp_path / "run" / "results.json").read_text())["agents"]
+    # PPO ran on both rewards, and the judge scored their episodes.
+    assert [a["reward"] for a in agents] == ["zero-shot tiny CLIP", "flattened (linear head)"]
+    assert all(0.0 <= a["judge_p_target"] <= 1.0 for a in agents)
 
 
 # -- goal-baseline reward -------------------------------------------------------------------

@@ -195,8 +195,9 @@ class ObservationReader:
             raise ValueError(
                 f"the reward is fixed to class {self.target} "
                 f"({self.classifier.class_names[self.target]!r}) but the observation asks for "
-                f"{sorted(set(carried.tolist()))}: pass target=None to reward the observation's "
-                "target, or make the env with the same fixed target"
+                f"{sorted(set(carried.tolist()))}: pass target=None (leave out --target) to "
+                "reward the observation's target, or make the env with the same fixed target "
+                "(--env-kwargs '{\"target\": ...}')"
             )
 
     # -- images ---------------------------------------------------------------------------
