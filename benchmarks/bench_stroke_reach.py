@@ -22,9 +22,10 @@ import torch
 
 from flatnet_rl import load_classifier
 from flatnet_rl.agents.config import judge_panel
+from flatnet_rl.agents.stroke_demos import beam_search_strokes
 from flatnet_rl.classifier import zoo_name
 from flatnet_rl.envs.paint_config import PaintConfig, stroke_defaults
-from flatnet_rl.envs.paint_core import PaintBatch
+from flatnet_rl.envs.paint_starts import demo_states
 
 SETTINGS: dict[int, list[tuple[int, int, int]]] = {
     8: [(4, 1, 8), (5, 1, 8), (8, 1, 8)],
@@ -33,38 +34,12 @@ SETTINGS: dict[int, list[tuple[int, int, int]]] = {
 }
 
 
-def beam_search(config: PaintConfig, scorer, target: int, beam: int) -> np.ndarray:
-    """The canvas of the best sequence of ``config.horizon`` stroke actions (no stop) found
-    by a beam search on ``scorer``'s p(target)."""
-    n_moves = config.stop_action  # every action but stop
-    batch = PaintBatch(1, config)
-    batch.reset(
-        [0], seeds=[0], options=[{"target": target, "canvas": np.zeros_like(batch.canvas[0])}]
-    )
-    canvases, cursors = batch.canvas.copy(), batch.cursor.copy()
-    best_canvas, best_p = canvases[0], -1.0
-    for _ in range(config.horizon):
-        k = len(canvases)
-        expand = PaintBatch(k * n_moves, config)
-        expand.canvas[...] = np.repeat(canvases, n_moves, axis=0)
-        expand.cursor[...] = np.repeat(cursors, n_moves, axis=0)
-        expand.needs_reset[...] = False
-        expand.step(np.tile(np.arange(n_moves), k))
-        p = scorer.predict_proba(expand.canvas.astype(bool))[:, target]
-        # Distinct canvases only: many sequences reach the same picture.
-        order = np.argsort(-p)
-        seen, keep = set(), []
-        for i in order:
-            key = expand.canvas[i].tobytes() + expand.cursor[i].tobytes()
-            if key not in seen:
-                seen.add(key)
-                keep.append(i)
-            if len(keep) == beam:
-                break
-        canvases, cursors = expand.canvas[keep].copy(), expand.cursor[keep].copy()
-        if p[keep[0]] > best_p:
-            best_p, best_canvas = float(p[keep[0]]), expand.canvas[keep[0]].copy()
-    return best_canvas
+def best_canvas(config: PaintConfig, scorer, target: int, beam: int) -> np.ndarray:
+    """The canvas of the best stroke sequence a beam search on ``scorer`` finds for ``target``
+    (the search ``start="demo"`` uses), replayed by the env's own dynamics."""
+    actions, _ = beam_search_strokes(config, scorer, target, beam)
+    states = demo_states(config.canvas_size, config.grid, config.brush, actions)
+    return states[-1][0]
 
 
 def main() -> None:
@@ -91,7 +66,7 @@ def main() -> None:
                 max_steps=steps,
             )
             start = time.perf_counter()
-            canvases = np.stack([beam_search(config, proxy, d, args.beam) for d in range(10)])
+            canvases = np.stack([best_canvas(config, proxy, d, args.beam) for d in range(10)])
             seconds = time.perf_counter() - start
             digits = np.arange(10)
             reward = proxy.predict_proba(canvases.astype(bool))[digits, digits]

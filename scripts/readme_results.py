@@ -79,6 +79,15 @@ RESULTS: dict[str, tuple[str, str]] = {
         "python benchmarks/bench_time_to_painter.py --modes stroke --out runs/bench/painter_stroke",
         "runs/bench/painter_stroke/painter.md",
     ),
+    "stroke-ppo": (
+        "python benchmarks/bench_stroke_ppo.py --out runs/bench/stroke_ppo.md",
+        "runs/bench/stroke_ppo.md",
+    ),
+    "painter-stroke-28": (
+        "python benchmarks/bench_time_to_painter.py --modes stroke-28 "
+        "--out runs/bench/painter_stroke28",
+        "runs/bench/painter_stroke28/painter.md",
+    ),
     "agents-stroke-28": (
         "flatnet-rl train-agent --action-mode stroke --reward-model flatnet-28 --out runs/stroke28",
         "runs/stroke28/eval.md",
@@ -107,6 +116,7 @@ FIGURES: dict[str, str] = {
     "docs/final_canvases_stroke28_flatnet.png": "runs/stroke28/final_canvases.png",
     "docs/stroke28_episodes.mp4": "runs/stroke28/episodes.mp4",
     "docs/painter_stroke.png": "runs/bench/painter_stroke/painter.png",
+    "docs/painter_stroke28.png": "runs/bench/painter_stroke28/painter.png",
     "docs/morph_flatnet.png": "runs/compare/morph_flatnet.png",
     "docs/morph_baseline.png": "runs/compare/morph_baseline.png",
     "docs/false_positive_bars.png": "runs/compare/false_positive_bars.png",

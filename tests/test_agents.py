@@ -46,6 +46,23 @@ def test_each_algorithm_trains_saves_and_reloads(tmp_path, algo):
         assert (run / name).is_file()
 
 
+def test_demo_starts_are_searched_on_the_reward_and_recorded_in_the_run(tmp_path):
+    config = AgentConfig(
+        action_mode="stroke",
+        start={"blank": 0.5, "demo": 0.5},
+        timesteps=64,
+        n_envs=2,
+        out=str(tmp_path / "run"),
+        hyperparams={"n_steps": 32, "batch_size": 32},
+    )
+    run = train_agent(config, progress=False)
+    recorded = json.loads((run / "config.json").read_text())["env_kwargs"]["stroke_demos"]
+    assert len(recorded) == 10 and all(len(seq) >= 1 for seq in recorded)
+    loaded, _ = load_run(run, device="cpu")
+    assert loaded.env_kwargs["stroke_demos"] == recorded  # evaluation rebuilds the same env
+    assert evaluate_agent(run, episodes=2)["overall"]["episodes"] == 2
+
+
 def test_same_seed_same_agent(tmp_path):
     def weights(out):
         run = train_agent(

@@ -161,3 +161,82 @@ def test_stroke_map_policy_refuses_other_action_modes() -> None:
 
     with pytest.raises(ValueError, match="stroke mode"):
         PPO(StrokeMapPolicy, PaintEnv(action_mode="pen"), device="cpu")
+
+
+# -- start="demo": a prefix of a drawing the stroke actions make ----------------------------
+def _demos(grid: int = 5) -> tuple[tuple[int, ...], ...]:
+    """A different short drawing per class: move somewhere, then draw two lines."""
+    n = grid * grid
+    return tuple((k, n + (k + 6) % n, n + (k + 12) % n) for k in range(10))
+
+
+def test_demo_start_is_a_prefix_of_the_drawing_made_by_the_env_itself() -> None:
+    demos = _demos()
+    env = PaintEnv(action_mode="stroke", start="demo", stroke_demos=demos, target=3)
+    seen = set()
+    for seed in range(40):
+        obs, info = env.reset(seed=seed)
+        seen.add((obs["canvas"].tobytes(), tuple(obs["cursor"])))
+    # Every reachable prefix (1..3 actions of class 3's drawing), stepped from a blank start.
+    stepped = PaintEnv(action_mode="stroke", target=3)
+    stepped.reset(seed=0)
+    prefixes = set()
+    for action in demos[3]:
+        obs, *_ = stepped.step(action)
+        prefixes.add((obs["canvas"].tobytes(), tuple(obs["cursor"])))
+    assert seen == prefixes
+    assert env.step(0)[0]["canvas"].shape == (8, 8)  # an ordinary episode from there
+
+
+def test_demo_starts_agree_in_the_single_and_the_vector_env() -> None:
+    from flatnet_rl.envs import PaintVectorEnv
+
+    kwargs = {"action_mode": "stroke", "start": {"blank": 0.5, "demo": 0.5}}
+    kwargs["stroke_demos"] = _demos()
+    vector = PaintVectorEnv(4, **kwargs)
+    obs, _ = vector.reset(seed=7)
+    for i in range(4):
+        single, _ = PaintEnv(**kwargs).reset(seed=7 + i)
+        np.testing.assert_array_equal(obs["canvas"][i], single["canvas"])
+        np.testing.assert_array_equal(obs["cursor"][i], single["cursor"])
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"action_mode": "stroke", "start": "demo"}, "pass stroke_demos"),
+        ({"action_mode": "pen", "stroke_demos": _demos()}, "for action_mode='stroke'"),
+        ({"action_mode": "stroke", "stroke_demos": _demos()[:9]}, "got 9 sequences"),
+        ({"action_mode": "stroke", "stroke_demos": ((50,),) * 10}, "no stop"),
+        ({"action_mode": "stroke", "stroke_demos": ((),) * 10}, "1 or more"),
+        ({"action_mode": "stroke", "stroke_demos": ((True,),) * 10}, "stroke actions"),
+        ({"action_mode": "stroke", "stroke_demos": "0123456789"}, "got str"),
+    ],
+)
+def test_bad_stroke_demos_are_refused(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        PaintConfig(**kwargs)
+
+
+def test_stroke_demos_from_json_lists_become_tuples() -> None:
+    config = PaintConfig(action_mode="stroke", stroke_demos=[list(d) for d in _demos()])
+    assert config.stroke_demos == _demos()
+    hash(config)  # frozen and hashable, as the start-state cache needs
+
+
+def test_the_search_finds_a_drawing_the_reward_model_reads_as_each_digit() -> None:
+    from flatnet_rl import load_classifier
+    from flatnet_rl.agents import search_stroke_demos
+
+    clf = load_classifier("flatnet")
+    config = PaintConfig(action_mode="stroke")
+    demos, probs = search_stroke_demos(config, clf, beam=2)
+    for target, (actions, p) in enumerate(zip(demos, probs, strict=True)):
+        env = PaintEnv(action_mode="stroke", target=target)
+        env.reset(seed=0)
+        for action in actions:
+            obs, *_ = env.step(action)
+        # The returned probability is the model's own on the replayed drawing.
+        replayed = clf.predict_proba(obs["canvas"].astype(bool))[target]
+        assert replayed == pytest.approx(p, abs=1e-5)
+        assert p > 0.5

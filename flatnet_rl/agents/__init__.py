@@ -17,6 +17,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "run_defaults",
         ),
         "flatnet_rl.agents.runs": ("RunExistsError", "load_run"),
+        "flatnet_rl.agents.stroke_demos": ("search_stroke_demos",),
         "flatnet_rl.agents.train": ("build_algorithm", "train_agent"),
     },
 )

@@ -41,6 +41,7 @@ from flatnet_rl.agents.runs import (
     publish_run,
     staged_run,
 )
+from flatnet_rl.agents.stroke_demos import with_stroke_demos
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward import RolloutRewardVecEnv
 from flatnet_rl.training.specs import spec_fingerprint
@@ -97,6 +98,7 @@ def train_agent(
         if progress:
             print(f"rewarding class {target_class!r} of {proxy.name!r} (target {config.target!r})")
     canvas = canvas_of(config, proxy)
+    config = with_stroke_demos(config, proxy, canvas, progress)
     judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas, proxy)]
     env = make_env(config, proxy)
     model = build_algorithm(config, env)

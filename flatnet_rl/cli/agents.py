@@ -163,7 +163,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--start",
         type=start,
         default=None,
-        help="paint env training starts: blank, noise, digit, partial, stroke or a JSON "
+        help="paint env training starts: blank, noise, digit, partial, stroke, demo (stroke "
+        "mode: prefixes of drawings searched on the reward model) or a JSON "
         f'mixture such as \'{{"blank": 0.1, "partial": 0.9}}\' (None: the action mode\'s preset, '
         f"pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']}, stroke "
         f"{RUNS['stroke']['start']})",

@@ -45,7 +45,7 @@ MAX_OUTLIERS = 10_000_000
 # rewards, envs, agents
 REWARD_MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
 ACTION_MODES = ("pixel", "pen", "stroke")
-STARTS = ("blank", "noise", "digit", "partial", "stroke")
+STARTS = ("blank", "noise", "digit", "partial", "stroke", "demo")
 MIN_CANVAS = 4
 MAX_CANVAS = 64
 REWARD_SCORING = ("rollout", "step")

@@ -140,7 +140,11 @@ class PaintEnv(PaintConfigAttributes, gym.Env[dict[str, Any], int]):
     agent learns which pixels complete a digit). ``start="stroke"``: a connected piece of a
     random embedded digit of the target class, of uniformly random length, traced from a
     random ink pixel, with the pen on the piece's last pixel (a curriculum: a half-drawn
-    digit to continue from where a pen would be). ``start`` may also map modes to weights,
+    digit to continue from where a pen would be). ``start="demo"`` (stroke mode): the canvas
+    and pen after a random prefix (1 action to all) of the target's sequence in
+    ``stroke_demos``, drawn by the env's own stroke dynamics (a backward curriculum along a
+    drawing the agent's actions can make; :func:`flatnet_rl.agents.search_stroke_demos`
+    finds one per digit with the reward model). ``start`` may also map modes to weights,
     e.g. ``{"blank": 0.5, "partial": 0.5}``, to draw the mode per episode.
     ``reset(options={"canvas": ...})`` replaces the start canvas for one episode and
     ``reset(options={"target": k})`` the target.
@@ -165,14 +169,16 @@ class PaintEnv(PaintConfigAttributes, gym.Env[dict[str, Any], int]):
     - ``canvas_size`` (int, 4..64): side ``H = W`` of the canvas.
     - ``action_mode`` (``"pixel"`` | ``"pen"`` | ``"stroke"``): see Action space.
     - ``target`` (int 0..9 | None): fixed target; None draws one at every reset.
-    - ``start`` (``"blank"`` | ``"noise"`` | ``"digit"`` | ``"partial"`` | ``"stroke"`` | a
-      mapping of them to weights): see Starting state.
+    - ``start`` (``"blank"`` | ``"noise"`` | ``"digit"`` | ``"partial"`` | ``"stroke"`` |
+      ``"demo"`` | a mapping of them to weights): see Starting state.
     - ``max_steps`` (int >= 1 | None): truncation horizon; None picks the default above.
     - ``noise_density`` (float in [0, 1]): pixel probability for ``start="noise"``.
     - ``pixel_op`` (``"paint"`` | ``"toggle"``): what a pixel action does. Pixel mode only:
       a toggling pen would erase the cell it just painted on the next move.
     - ``stroke_grid`` (int >= 3 | None), ``stroke_width`` (int >= 1 | None): stroke mode's
       anchors per side and brush width; None picks the defaults above.
+    - ``stroke_demos`` (10 sequences of stroke actions | None): per class, the drawing
+      ``start="demo"`` replays a prefix of.
     - ``render_mode`` (None | ``"rgb_array"`` | ``"ansi"`` | ``"human"``).
     - ``render_scale`` (int >= 1 | None): screen pixels per canvas pixel for
       ``"rgb_array"``/``"human"``; None gives ``max(1, 256 // H)``.

@@ -20,7 +20,7 @@ from flatnet_rl.data.images import MIN_SIDE
 from flatnet_rl.envs.paint_strokes import anchor_points
 
 ACTION_MODES = ("pixel", "pen", "stroke")
-STARTS = ("blank", "noise", "digit", "partial", "stroke")
+STARTS = ("blank", "noise", "digit", "partial", "stroke", "demo")
 PIXEL_OPS = ("paint", "toggle")
 MIN_CANVAS = MIN_SIDE
 MAX_CANVAS = 64
@@ -140,6 +140,7 @@ class PaintConfig:
     render_scale: int | None = None
     stroke_grid: int | None = None
     stroke_width: int | None = None
+    stroke_demos: tuple[tuple[int, ...], ...] | None = None
 
     # Derived (not arguments).
     stop_action: int = field(init=False, repr=False, compare=False)
@@ -183,6 +184,7 @@ class PaintConfig:
         grid, brush, steps = stroke_defaults(size)
         grid = grid if self.stroke_grid is None else int(self.stroke_grid)
         brush = brush if self.stroke_width is None else int(self.stroke_width)
+        object.__setattr__(self, "stroke_demos", self._check_demos(modes, 2 * grid * grid))
         if self.action_mode == "pixel":
             stop, default_steps = size * size, size * size // 2
         elif self.action_mode == "pen":
@@ -201,6 +203,40 @@ class PaintConfig:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+
+    def _check_demos(
+        self, modes: tuple[str, ...], n_moves: int
+    ) -> tuple[tuple[int, ...], ...] | None:
+        """``stroke_demos`` as tuples (JSON gives lists): per class, a sequence of stroke
+        actions (no stop) that ``start="demo"`` replays a prefix of."""
+        demos = self.stroke_demos
+        if demos is None:
+            if "demo" in modes:
+                raise ValueError(
+                    "start='demo' replays stroke_demos: pass stroke_demos (one sequence of "
+                    "stroke actions per class; agents search them with the reward model)"
+                )
+            return None
+        if self.action_mode != "stroke":
+            raise ValueError(f"stroke_demos are for action_mode='stroke', not {self.action_mode!r}")
+        message = (
+            f"stroke_demos must be {NUM_CLASSES} sequences (one per class) of 1 or more stroke "
+            f"actions in 0..{n_moves - 1} (no stop)"
+        )
+        if isinstance(demos, (str, bytes)) or not isinstance(demos, (list, tuple)):
+            raise ValueError(f"{message}, got {type(demos).__name__}")
+        if len(demos) != NUM_CLASSES:
+            raise ValueError(f"{message}, got {len(demos)} sequences")
+        checked = []
+        for seq in demos:
+            if (
+                not isinstance(seq, (list, tuple))
+                or not seq
+                or not all(is_int(a) and 0 <= a < n_moves for a in seq)
+            ):
+                raise ValueError(f"{message}, got {seq!r}")
+            checked.append(tuple(int(a) for a in seq))
+        return tuple(checked)
 
     @classmethod
     def from_kwargs(cls, config: PaintConfig | None = None, **kwargs: Any) -> PaintConfig:

@@ -18,6 +18,7 @@ import numpy as np
 
 from flatnet_rl.data import NUM_CLASSES, DataSpec, load_dataset
 from flatnet_rl.envs.paint_config import PaintConfig, is_int
+from flatnet_rl.envs.paint_strokes import anchor_points, rasterize_lines
 
 #: The largest canvas whose start digits are scikit-learn's 8x8 digits.
 SMALL_CANVAS = 8
@@ -112,6 +113,12 @@ def draw_start(
     if start == "noise":
         noise = (rng.random((size, size)) < config.noise_density).astype(np.uint8)
         return StartState(target, noise, centre, -1)
+    if start == "demo":
+        # A prefix of 1 to all of the target's demo actions: a backward curriculum from
+        # nearly finished drawings, reachable by the agent's own actions.
+        states = demo_states(size, config.grid, config.brush, config.stroke_demos[target])
+        canvas, cursor = states[int(rng.integers(len(states)))]
+        return StartState(target, canvas.copy(), cursor, -1)
     digits, labels, others, same = digit_bank(size)
     pool = others[target] if start == "digit" else same[target]
     index = int(pool[rng.integers(len(pool))])
@@ -126,6 +133,27 @@ def draw_start(
     elif start == "stroke":
         cursor = _keep_stroke(canvas, rng) or centre
     return StartState(target, canvas, cursor, int(labels[index]))
+
+
+@functools.lru_cache(maxsize=64)
+def demo_states(
+    canvas_size: int, grid: int, brush: int, actions: tuple[int, ...]
+) -> tuple[tuple[np.ndarray, tuple[int, int]], ...]:
+    """The (canvas, pen) after each prefix of 1.. ``len(actions)`` stroke actions from a
+    blank canvas with the pen at the centre (the stroke mode's own dynamics, read-only)."""
+    anchors = anchor_points(canvas_size, grid)
+    canvas = np.zeros((1, canvas_size, canvas_size), np.uint8)
+    cursor = np.array([[canvas_size // 2, canvas_size // 2]], np.int64)
+    states = []
+    for action in actions:
+        anchor = anchors[action % (grid * grid)][None]
+        if action >= grid * grid:
+            rasterize_lines(canvas, np.zeros(1, np.int64), cursor, anchor, brush)
+        cursor = anchor.copy()
+        state = canvas[0].copy()
+        state.setflags(write=False)
+        states.append((state, (int(cursor[0, 0]), int(cursor[0, 1]))))
+    return tuple(states)
 
 
 def _keep_stroke(canvas: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
