@@ -10,7 +10,6 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "flatnet_rl.agents.features": ("CanvasFeaturesExtractor",),
         "flatnet_rl.agents.presets": (
             "ALGORITHMS",
-            "CURRICULUM",
             "PRESETS",
             "RUNS",
             "preset",

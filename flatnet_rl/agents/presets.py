@@ -62,8 +62,6 @@ ACTION_MODES = ("pixel", "pen", "stroke")
 #: Preset keys that are ours, not SB3 constructor arguments.
 OWN_KEYS = ("policy", "features_extractor")
 FEATURES_EXTRACTORS = ("flatten", "canvas_cnn")
-#: The start mixture of an older pixel-mode preset, kept for reference.
-CURRICULUM: dict[str, float] = {"blank": 0.25, "partial": 0.75}
 
 #: Run settings per action mode: envs per vector, training steps, start canvases.
 RUNS: dict[str, dict[str, Any]] = {

@@ -138,15 +138,3 @@ def run_jobs(
         if engine == "ray":
             return _ray(fn, items, address, workers, bar)
         return _local(fn, items, workers, bar)
-
-
-def run_in_workers(
-    fn: Callable[[T], R],
-    items: Sequence[T],
-    workers: int,
-    *,
-    desc: str = "jobs",
-    progress: bool = True,
-) -> list[R]:
-    """:func:`run_jobs` on the local engine."""
-    return run_jobs(fn, items, engine="local", workers=workers, desc=desc, progress=progress)
