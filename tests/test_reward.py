@@ -505,3 +505,37 @@ def test_full_canvas_is_not_inverted(flatnet):
     env.reset(options={"canvas": np.ones((8, 8), np.uint8)})
     full = env.reader.prepare(np.ones((8, 8), np.uint8), batched=False)
     assert full.sum() == 64
+
+
+def test_evaluate_policy_reports_the_learned_return_through_make_vec_envs_monitor():
+    """make_vec_env puts a Monitor in each env: its episode record held the env's own
+    return (0 for the paint env), which SB3's evaluate_policy reads."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    from flatnet_rl.envs import PaintEnv
+    from flatnet_rl.reward import FlatnetRewardVecEnv
+    from flatnet_rl.reward.episodes import EPISODE_KEY
+
+    class RandomPolicy:
+        def __init__(self, n: int) -> None:
+            self.rng = np.random.default_rng(0)
+            self.n = n
+
+        def predict(self, obs, state=None, episode_start=None, deterministic=False):
+            return self.rng.integers(0, 64, size=self.n), None
+
+    venv = make_vec_env(PaintEnv, n_envs=2, seed=0, env_kwargs={"max_steps": 6})
+    env = FlatnetRewardVecEnv(venv, "flatnet", mode="prob")
+    returns, _ = evaluate_policy(
+        RandomPolicy(2), env, n_eval_episodes=4, return_episode_rewards=True
+    )
+    assert all(r > 0 for r in returns)  # p_target summed over 6 steps, not the env's 0
+
+    env.reset()
+    for _ in range(6):
+        _, rewards, dones, infos = env.step(np.zeros(2, dtype=int))
+    assert dones.all()
+    for info in infos:
+        assert info["episode"]["r"] == pytest.approx(info[EPISODE_KEY]["return"], abs=1e-5)
+        assert info["episode"]["env_r"] == 0.0

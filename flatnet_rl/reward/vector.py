@@ -210,7 +210,9 @@ class FlatnetRewardVecEnv(_BatchedRewardVecEnv):
     observations plus the terminal observations of the envs that just finished. Wrap it in
     ``VecMonitor`` so that ``rollout/ep_rew_mean``, ``evaluate_policy`` and ``EvalCallback``
     report the learned reward (the env's own is in ``info["env_reward"]`` and the episode
-    record).
+    record). Envs with a ``Monitor`` inside (``make_vec_env``) report it too: the
+    ``info["episode"]`` record of an ended episode gets the paid return as ``"r"`` and the
+    env's own as ``"env_r"``.
 
     Example:
         >>> from stable_baselines3.common.env_util import make_vec_env
@@ -236,9 +238,22 @@ class FlatnetRewardVecEnv(_BatchedRewardVecEnv):
             info["flatnet"] = flatnet
         for i, record in ended:
             infos[i][EPISODE_KEY] = record
+            _monitor_pays_learned(infos[i], record, self.batch.model)
         self._strip_terminal(infos, done_idx)
         total = self.batch.model.total(rewards, env_rewards)
         return self._own(obs), total.astype(np.float32), dones, infos
+
+
+def _monitor_pays_learned(info: dict[str, Any], record: dict[str, Any], model: Any) -> None:
+    """A ``Monitor`` inside the env (SB3's ``make_vec_env`` puts one in each) recorded the
+    episode's return of the env's own reward; SB3's ``evaluate_policy`` and
+    ``rollout/ep_rew_mean`` read that record, and would report the env's reward (0 on a
+    reward-free env) for an agent trained on the learned one. The record becomes the return
+    this wrapper paid; the env's own stays as ``"env_r"``."""
+    monitor = info.get("episode")
+    if isinstance(monitor, dict) and "r" in monitor and "env_r" not in monitor:
+        paid = model.total(np.array([record["return"]]), np.array([record["env_return"]]))
+        monitor["env_r"], monitor["r"] = monitor["r"], round(float(paid[0]), 6)
 
 
 class FlatnetRewardVector(VectorWrapper):
