@@ -46,6 +46,7 @@ from flatnet_rl.clip import CLIP_ARCH, rebuild_clip_net
 from flatnet_rl.data.images import ArrayLike, CanvasError, InputSpec
 from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.models import build_classifier_net
+from flatnet_rl.util.checks import check_plain_int, is_plain_int
 
 ZOO_DIR = Path(__file__).parent / "zoo"
 MANIFEST = ZOO_DIR / "manifest.json"
@@ -132,10 +133,9 @@ def _check_class_names(names: Any) -> tuple[str, ...]:
 def _upgrade_v1(meta: dict[str, Any]) -> dict[str, Any]:
     """Format-1 checkpoints held binary square digit canvases and ``num_classes`` only."""
     canvas, k = meta["canvas_size"], meta["num_classes"]
-    if isinstance(canvas, bool) or not isinstance(canvas, int):
+    if not is_plain_int(canvas):
         raise ValueError(f"canvas_size must be an integer, got {canvas!r}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {k!r}")
+    check_plain_int("num_classes", k, 2)
     meta = {k_: v for k_, v in meta.items() if k_ not in ("canvas_size", "num_classes")}
     meta["input"] = InputSpec.binary(canvas).to_dict()
     names = DIGIT_CLASS_NAMES if k == len(DIGIT_CLASS_NAMES) else (str(i) for i in range(k))

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from flatnet_rl.classifier import Classifier
+from flatnet_rl.util.checks import is_plain_number
 
 
 def combine(probs: torch.Tensor, k_std: float) -> torch.Tensor:
@@ -73,11 +74,7 @@ class EnsembleClassifier(Classifier):
                 )
         if any(m.evaluation_only for m in members):
             raise ValueError("judges (evaluation-only classifiers) cannot be ensemble members")
-        if (
-            isinstance(k_std, bool)
-            or not isinstance(k_std, int | float)
-            or not (math.isfinite(k_std) and k_std >= 0)
-        ):
+        if not is_plain_number(k_std) or not (math.isfinite(k_std) and k_std >= 0):
             raise ValueError(f"k_std must be a finite number >= 0, got {k_std!r}")
         self.members = members
         self.k_std = float(k_std)

@@ -17,6 +17,7 @@ from torch import nn
 
 from flatnet_rl.data import NUM_CLASSES
 from flatnet_rl.data.images import MIN_SIDE
+from flatnet_rl.util.checks import is_plain_int
 
 Size = int | tuple[int, int]
 TIMM_PREFIX = "timm:"
@@ -227,7 +228,7 @@ def build_classifier_net(
     height, width = _hw(size)
     if min(height, width) < MIN_SIDE:
         raise ValueError(f"image sides must be >= {MIN_SIDE}, got {size}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+    if not is_plain_int(num_classes) or num_classes < 2:
         raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
     if arch.startswith(TIMM_PREFIX):
         return _timm_model(arch[len(TIMM_PREFIX) :], num_classes, in_channels)

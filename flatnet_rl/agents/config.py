@@ -12,6 +12,7 @@ from flatnet_rl.data.env_ids import resolve_env_id
 from flatnet_rl.envs.paint_config import PaintConfig, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
+from flatnet_rl.util.checks import check_plain_int, is_plain_int
 
 #: PaintEnv arguments the run config sets itself (not env_kwargs).
 _CONFIG_OWNED = {"canvas_size", "action_mode", "target", "start", "max_steps"}
@@ -132,13 +133,8 @@ class AgentConfig:
             ("eval_every", self.eval_every, 0, MAX_TIMESTEPS),
             ("curve_episodes", self.curve_episodes, 1, 100_000),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-        if self.max_steps is not None and (
-            isinstance(self.max_steps, bool)
-            or not isinstance(self.max_steps, int)
-            or self.max_steps < 1
-        ):
+            check_plain_int(name, value, low, high)
+        if self.max_steps is not None and (not is_plain_int(self.max_steps) or self.max_steps < 1):
             raise ValueError(f"max_steps must be None or an integer >= 1, got {self.max_steps!r}")
         is_judge = zoo_manifest().get(self.reward_model, {}).get("role") == "judge"
         if is_judge or self.reward_model in self.judges:
@@ -170,9 +166,7 @@ class AgentConfig:
             parse_start(self.start)  # a clear error now, not when the envs are built
             parse_start(self.eval_start)
             if self.target is not None and (
-                isinstance(self.target, bool)
-                or not isinstance(self.target, int)
-                or not 0 <= self.target <= 9
+                not is_plain_int(self.target) or not 0 <= self.target <= 9
             ):
                 raise ValueError(f"target must be in [0, 9] or None, got {self.target!r}")
         else:

@@ -25,6 +25,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from flatnet_rl.envs.paint import PEN_DC, PEN_DR
+from flatnet_rl.util.checks import is_plain_int
 
 #: Logit of a masked action: exp() underflows to an exact 0 probability.
 MASKED = -1e8
@@ -36,9 +37,7 @@ def check_policy_options(flags: dict[str, Any], radius: int | None = None) -> No
     for name, value in flags.items():
         if not isinstance(value, bool):
             raise ValueError(f"policy_kwargs {name!r} must be true or false, got {value!r}")
-    if radius is not None and (
-        isinstance(radius, bool) or not isinstance(radius, int) or radius < 1
-    ):
+    if radius is not None and (not is_plain_int(radius) or radius < 1):
         raise ValueError(f"policy_kwargs 'radius' must be an int >= 1, got {radius!r}")
 
 

@@ -57,6 +57,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from flatnet_rl.util.checks import check_plain_int, is_plain_number
+
 ALGORITHMS = ("ppo", "a2c", "dqn")
 ACTION_MODES = ("pixel", "pen", "stroke")
 #: Preset keys that are ours, not SB3 constructor arguments.
@@ -245,7 +247,7 @@ def check_hyperparams(algo: str, params: dict[str, Any]) -> None:
             )
         if key in _RANGES and not callable(value):
             low, high, inclusive = _RANGES[key]
-            number = isinstance(value, int | float) and not isinstance(value, bool)
+            number = is_plain_number(value)
             inside = (
                 number
                 and math.isfinite(value)
@@ -257,10 +259,8 @@ def check_hyperparams(algo: str, params: dict[str, Any]) -> None:
                 raise ValueError(
                     f"hyperparameter {key} must be in {bracket}{low:g}, {high:g}], got {value!r}"
                 )
-        if key in _POSITIVE_INTS and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ValueError(f"hyperparameter {key} must be an integer >= 1, got {value!r}")
+        if key in _POSITIVE_INTS:
+            check_plain_int(f"hyperparameter {key}", value, 1)
         if key == "policy_kwargs" and not isinstance(value, dict):
             raise ValueError(f"policy_kwargs must be a JSON object, got {value!r}")
 

@@ -42,6 +42,7 @@ from flatnet_rl.agents.algorithm import build_algorithm
 from flatnet_rl.agents.config import AgentConfig
 from flatnet_rl.agents.envs import make_env, reward_classifier
 from flatnet_rl.classifier import Classifier, resolve_device
+from flatnet_rl.util.checks import is_plain_number
 from flatnet_rl.util.paths import check_writable_dir
 
 RUN_FILES = ("model.zip", "config.json")
@@ -199,7 +200,7 @@ def load_policy(
             f"{model_path} does not hold the policy its config.json describes: {first}"
         ) from None
     rate = data.get("exploration_rate")  # DQN: epsilon of sampled actions, a plain number
-    if isinstance(rate, int | float) and not isinstance(rate, bool) and 0 <= rate <= 1:
+    if is_plain_number(rate) and 0 <= rate <= 1:
         model.exploration_rate = float(rate)
     model.policy.set_training_mode(False)
     return model

@@ -23,6 +23,7 @@ from torch import nn
 
 from flatnet_rl.agents.policies import MASKED, HeadsPolicy, check_policy_options, mlp
 from flatnet_rl.envs.paint_config import anchor_points
+from flatnet_rl.util.checks import is_plain_int
 
 
 class RawObsExtractor(BaseFeaturesExtractor):
@@ -158,7 +159,7 @@ class StrokeMapPolicy(HeadsPolicy):
     ) -> None:
         check_policy_options({"can_stop": can_stop})
         for name, value in (("channels", channels), ("hidden", hidden)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 1024:
+            if not is_plain_int(value) or not 2 <= value <= 1024:
                 raise ValueError(f"policy_kwargs {name!r} must be an int in 2..1024, got {value!r}")
         h = observation_space["canvas"].shape[-1]
         grid = int(round(np.sqrt((action_space.n - 1) / 2)))

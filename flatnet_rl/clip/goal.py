@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from flatnet_rl.clip.net import ClipError, ClipNet
+from flatnet_rl.util.checks import is_plain_number
 
 
 class GoalBaseline:
@@ -47,11 +48,7 @@ class GoalBaseline:
             or not all(isinstance(p, str) and p for p in baseline)
         ):
             raise ClipError(f"baseline must be a non-empty list of prompts, got {baseline!r:.60}")
-        if (
-            isinstance(alpha, bool)
-            or not isinstance(alpha, int | float)
-            or not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0)
-        ):
+        if not is_plain_number(alpha) or not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
             raise ClipError(f"alpha must be a number in [0, 1], got {alpha!r}")
         self.net = net
         self.alpha = float(alpha)

@@ -27,6 +27,7 @@ import numpy as np
 
 from flatnet_rl.data.env_ids import make_env
 from flatnet_rl.data.frames import image_key
+from flatnet_rl.util.checks import is_int
 
 Label = Callable[[gym.Env, Any], "int | str | None"]
 Policy = Callable[[Any, gym.Env], Any]
@@ -55,7 +56,7 @@ def _class_index(value: Any, class_names: Sequence[str]) -> int:
         if value not in class_names:
             raise ValueError(f"the labelling function returned {value!r}, not in {class_names}")
         return class_names.index(value)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+    if not is_int(value):
         raise ValueError(f"the labelling function must return a class or None, got {value!r}")
     if not 0 <= int(value) < len(class_names):
         raise ValueError(

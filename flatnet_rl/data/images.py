@@ -54,6 +54,7 @@ from flatnet_rl.data.values import (
     check_value_range,
     to_unit,
 )
+from flatnet_rl.util.checks import is_int
 
 #: Smallest image side any model accepts (3x3 convolutions on a 4x4 canvas still see it).
 MIN_SIDE = 4
@@ -109,11 +110,7 @@ class InputSpec:
     canvas_ink: str | None = None
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.channels, bool)
-            or not isinstance(self.channels, int | np.integer)
-            or not 1 <= self.channels <= MAX_STACKED
-        ):
+        if not is_int(self.channels) or not 1 <= self.channels <= MAX_STACKED:
             raise ValueError(
                 f"channels must be 1 (grey), 3 (RGB) or up to {MAX_STACKED} stacked frames, "
                 f"got {self.channels!r}"
@@ -121,9 +118,7 @@ class InputSpec:
         if self.channels not in (1, 3) and self.threshold is not None:
             raise ValueError("a binary (thresholded) input has one channel")
         size = tuple(self.size) if isinstance(self.size, Sequence) else ()
-        if len(size) != 2 or not all(
-            isinstance(s, int | np.integer) and not isinstance(s, bool) for s in size
-        ):
+        if len(size) != 2 or not all(is_int(s) for s in size):
             raise ValueError(f"size must be (height, width) integers, got {self.size!r}")
         if not all(MIN_SIDE <= s <= MAX_SIDE for s in size):
             raise ValueError(f"image sides must be in {MIN_SIDE}..{MAX_SIDE}, got {self.size!r}")

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from flatnet_rl.data.images import BINARY, MAX_SIDE, MIN_SIDE, InputSpec, ValueRange
+from flatnet_rl.util.checks import is_int
 
 NUM_CLASSES = 10
 DIGIT_CLASS_NAMES: tuple[str, ...] = tuple(str(k) for k in range(NUM_CLASSES))
@@ -74,9 +75,7 @@ class DataSpec:
         if self.source in DIGIT_SOURCES and self.canvas is None:
             object.__setattr__(self, "canvas", NATIVE_CANVAS[self.source])
         if self.canvas is not None and (
-            isinstance(self.canvas, bool)
-            or not isinstance(self.canvas, int | np.integer)
-            or not MIN_SIDE <= self.canvas <= MAX_SIDE
+            not is_int(self.canvas) or not MIN_SIDE <= self.canvas <= MAX_SIDE
         ):
             raise ValueError(
                 f"canvas must be an integer between {MIN_SIDE} and {MAX_SIDE} pixels, "

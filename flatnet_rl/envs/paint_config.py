@@ -18,6 +18,7 @@ import numpy as np
 from flatnet_rl.data import NUM_CLASSES
 from flatnet_rl.data.images import MIN_SIDE
 from flatnet_rl.envs.paint_strokes import anchor_points
+from flatnet_rl.util.checks import is_int, is_real
 
 ACTION_MODES = ("pixel", "pen", "stroke")
 STARTS = ("blank", "noise", "digit", "partial", "stroke", "demo")
@@ -40,11 +41,6 @@ PEN_STEPS_PER_ROW = 8
 STROKE_DEFAULTS: dict[int, tuple[int, int, int]] = {8: (5, 1, 8), 14: (7, 1, 10), 28: (7, 2, 12)}
 
 
-def is_int(value: object) -> bool:
-    """An int (numpy ints too) but not a bool: ``canvas_size=True`` is surely a mistake."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:
     """A start mode, or a mapping mode -> weight for a mixture (weights are normalised)."""
     message = f"start must be one of {STARTS} or a mapping of them to weights, got {start!r}"
@@ -55,10 +51,7 @@ def parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.n
     if not isinstance(start, Mapping) or not start:
         raise ValueError(message)
     unknown = set(start) - set(STARTS)
-    numeric = all(
-        isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, (bool, np.bool_))
-        for w in start.values()
-    )
+    numeric = all(is_real(w) for w in start.values())
     weights = np.array(list(start.values()), dtype=float) if numeric else np.array([np.nan])
     with np.errstate(over="ignore"):
         total = weights.sum()
@@ -101,11 +94,7 @@ def stroke_defaults(canvas_size: int) -> tuple[int, int, int]:
 
 
 def _check_fraction(name: str, value: object) -> float:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not 0.0 <= value <= 1.0
-    ):
+    if not is_real(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a float in [0, 1], got {value!r}")
     return float(value)
 

@@ -17,6 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from flatnet_rl.data.shapes import GRID, PALETTE, SHAPE_CLASSES, render_cells, shape_cells
+from flatnet_rl.util.checks import is_int, is_plain_int
 
 
 class ShapesEnv(gym.Env[dict[str, Any], int]):
@@ -70,13 +71,9 @@ class ShapesEnv(gym.Env[dict[str, Any], int]):
             if target not in SHAPE_CLASSES:
                 raise ValueError(f"target must be one of {SHAPE_CLASSES}, got {target!r}")
             target = SHAPE_CLASSES.index(target)
-        if target is not None and (
-            isinstance(target, bool)
-            or not isinstance(target, int | np.integer)
-            or not 0 <= target < len(SHAPE_CLASSES)
-        ):
+        if target is not None and (not is_int(target) or not 0 <= target < len(SHAPE_CLASSES)):
             raise ValueError(f"target must be a shape name, an index or None, got {target!r}")
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        if not is_plain_int(max_steps) or max_steps < 1:
             raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
         if not isinstance(image_size, int) or image_size < GRID or image_size % GRID:
             raise ValueError(f"image_size must be a multiple of {GRID}, got {image_size!r}")

@@ -33,6 +33,7 @@ from flatnet_rl.evaluation.stats import (
     summarize_runs,
 )
 from flatnet_rl.training.specs import spec_fingerprint
+from flatnet_rl.util.checks import check_plain_int
 from flatnet_rl.util.jsonio import write_json
 
 REPORT_FILES = (
@@ -76,8 +77,7 @@ class AgentGrid:
             raise ValueError("need at least one reward model")
         if len(set(self.reward_models)) != len(self.reward_models):
             raise ValueError(f"reward models repeated: {list(self.reward_models)}")
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
-            raise ValueError(f"seeds must be an integer >= 1, got {self.seeds!r}")
+        check_plain_int("seeds", self.seeds, 1)
 
     @property
     def steps(self) -> int:

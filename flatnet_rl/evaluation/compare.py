@@ -45,6 +45,7 @@ from flatnet_rl.evaluation.metrics import (
 from flatnet_rl.evaluation.morph import pad_paths
 from flatnet_rl.numerics import entropy
 from flatnet_rl.training.specs import resolve_model_spec
+from flatnet_rl.util.checks import is_number
 from flatnet_rl.util.jsonio import json_safe
 
 __all__ = [
@@ -239,7 +240,7 @@ def hacking_row(
         for k in (*CORE_KEYS, "episodes"):
             if k in entry:
                 value = entry[k]
-                if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                if not is_number(value):
                     raise ValueError(
                         f"hacking[{model.name!r}][{k!r}] must be a number, got {value!r}"
                     )

@@ -22,6 +22,7 @@ from flatnet_rl.data import DataSpec, DataSplit, load_dataset, make_family
 from flatnet_rl.data.images import BINARY, MIN_SIDE, ValueRange
 from flatnet_rl.data.outliers import IMAGE_FAMILIES, IMAGE_OUTLIER_RANGE, outlier_format
 from flatnet_rl.evaluation.morph import image_morph_paths, morph_paths
+from flatnet_rl.util.checks import is_int
 
 #: Densities of the Bernoulli outlier families (each pixel on with this probability).
 BERNOULLI_DENSITIES: tuple[float, ...] = (0.05, 0.15, 0.3, 0.5)
@@ -114,7 +115,7 @@ class EvalData:
 
 
 def _check_count(value: int, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
+from flatnet_rl.util.checks import check_plain_int
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -41,8 +43,7 @@ def _in_worker(fn: Callable[[T], R], item: T) -> R:
 
 
 def _check_workers(workers: int) -> None:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    check_plain_int("workers", workers, 1)
 
 
 def _local(fn: Callable[[T], R], items: list[T], workers: int, bar: Any) -> list[R]:

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flatnet_rl.numerics import entropy as _entropy
+from flatnet_rl.util.checks import is_int
 
 __all__ = [
     "accuracy",
@@ -158,7 +159,7 @@ def expected_calibration_error(
     import torch
     from torchmetrics.functional.classification import multiclass_calibration_error
 
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+    if not is_int(n_bins) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
     p = _probs(probs, ndim=2)
     k = p.shape[1]

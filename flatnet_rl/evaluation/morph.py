@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from flatnet_rl.util.checks import is_int, is_plain_int
+
 __all__ = ["image_morph_paths", "morph_path", "morph_paths", "pad_paths"]
 
 
@@ -121,7 +123,7 @@ def pad_paths(paths: list[np.ndarray], length: int | None = None) -> np.ndarray:
             )
     if length is None:
         length = max(a.shape[0] for a in arrays)
-    if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 1:
+    if not is_int(length) or length < 1:
         raise ValueError(f"length must be a positive int, got {length!r}")
     progress = np.linspace(0.0, 1.0, int(length)) if length > 1 else np.zeros(1)
     dtype = np.result_type(*{a.dtype for a in arrays})
@@ -145,7 +147,7 @@ def image_morph_paths(
         raise ValueError(
             f"starts and ends must be images (P, H, W, C) of one shape, got {s.shape}, {e.shape}"
         )
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+    if not is_plain_int(steps) or steps < 1:
         raise ValueError(f"steps must be an int >= 1, got {steps!r}")
     rng = np.random.default_rng(seed)
     paths = []

@@ -40,6 +40,7 @@ from flatnet_rl.evaluation.engines import run_jobs
 from flatnet_rl.evaluation.report import AggregateRow, write_sweep_report
 from flatnet_rl.evaluation.store import load_report, save_report
 from flatnet_rl.training.specs import config_from_spec, seed_replicate, spec_hash
+from flatnet_rl.util.checks import check_plain_int, is_plain_int
 
 SEEDS_INTRO = (
     "Models trained on the fly (training specs, ensembles of trained seeds) were trained with "
@@ -137,10 +138,9 @@ def make_jobs(
     if any(not math.isfinite(k) or k < 0 for k in kappas):
         raise ValueError(f"kappas must be finite and >= 0, got {kappas}")
     for name, values in (("outliers", outliers), ("seeds", seed_list)):
-        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in values):
+        if any(not is_plain_int(v) or v < 0 for v in values):
             raise ValueError(f"{name} must be integers >= 0, got {values}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    check_plain_int("epochs", epochs, 1)
     return [
         SweepJob(k, o, s, epochs, str(cache_dir), eval_seed, n_outliers, n_paths, data)
         for k, o, s in product(kappas, outliers, seed_list)
@@ -308,8 +308,7 @@ def compare_over_seeds(
     seeds (:func:`~flatnet_rl.training.specs.seed_replicate`); one row per spec, mean ± std.
     Writes ``report.md``, ``results.json``, ``table.md`` and ``families.md``; returns the
     report's path."""
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    check_plain_int("seeds", seeds, 1)
     replicates = [
         [r for r in (seed_replicate(spec, k) for k in range(seeds)) if r is not None]
         for spec in specs

@@ -17,6 +17,7 @@ import numpy as np
 
 from flatnet_rl.data.images import check_value_range
 from flatnet_rl.data.layout import LAYOUTS
+from flatnet_rl.util.checks import is_int, is_real
 
 MODES = ("prob", "log_prob", "pmi", "delta", "delta_log", "final", "entropy")
 #: Modes for CLIP classifiers only, beside :data:`MODES` (VLM-RMs' goal-baseline reward).
@@ -98,16 +99,16 @@ class RewardSpec:
             ):
                 raise ValueError(f"baseline must be a list of prompts, got {self.baseline!r:.60}")
             object.__setattr__(self, "baseline", tuple(self.baseline))
-        if not _is_real(self.baseline_alpha) or not 0.0 <= self.baseline_alpha <= 1.0:
+        if not is_real(self.baseline_alpha) or not 0.0 <= self.baseline_alpha <= 1.0:
             raise ValueError(f"baseline_alpha must be in [0, 1], got {self.baseline_alpha!r}")
-        if not _is_real(self.env_reward_weight) or not math.isfinite(self.env_reward_weight):
+        if not is_real(self.env_reward_weight) or not math.isfinite(self.env_reward_weight):
             raise ValueError(
                 f"env_reward_weight must be a finite number, got {self.env_reward_weight!r}"
             )
-        if not _is_real(self.gamma) or not 0.0 < self.gamma <= 1.0:
+        if not is_real(self.gamma) or not 0.0 < self.gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
         if self.threshold is not None and (
-            not _is_real(self.threshold) or not 0.0 < self.threshold < 1.0
+            not is_real(self.threshold) or not 0.0 < self.threshold < 1.0
         ):
             raise ValueError(f"threshold must be None or in (0, 1), got {self.threshold!r}")
         if self.invert not in (True, False, "auto") or isinstance(self.invert, np.bool_):
@@ -125,9 +126,7 @@ class RewardSpec:
         if self.value_range is not None:
             object.__setattr__(self, "value_range", check_value_range(self.value_range))
         target = self.target
-        if not (target is None or callable(target) or isinstance(target, str)) and (
-            isinstance(target, bool | np.bool_) or not isinstance(target, int | np.integer)
-        ):
+        if not (target is None or callable(target) or isinstance(target, str) or is_int(target)):
             raise ValueError(
                 f"target must be a class index, a class name, 'obs', a callable or None, "
                 f"got {target!r}"
@@ -152,9 +151,3 @@ class RewardSpec:
     def stateful(self) -> bool:
         """Whether the reward depends on more than the current image."""
         return self.mode in ("delta", "delta_log", "final")
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )

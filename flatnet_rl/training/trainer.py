@@ -40,6 +40,7 @@ from flatnet_rl.numerics import entropy
 from flatnet_rl.training.augment import random_shift, random_stroke_width
 from flatnet_rl.training.checks import accuracy_warnings
 from flatnet_rl.training.clip_head import is_clip_init, train_clip_head
+from flatnet_rl.util.checks import check_plain_int, is_plain_number
 from flatnet_rl.util.threads import ensure_thread_policy
 
 #: Seed of the held-out random images every model is scored on, independent of the
@@ -49,11 +50,6 @@ EVAL_RANDOM = 2000
 #: Hard limits that keep a typo from running for days (and tqdm from overflowing).
 MAX_EPOCHS = 100_000
 MAX_OUTLIERS = 10_000_000
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -110,11 +106,11 @@ class TrainConfig:
             # DropMax needs its extra heads: pick the architecture for the user.
             object.__setattr__(self, "arch", "dropmax")
         check_arch(self.arch)
-        _check_int("outliers", self.outliers, 0, MAX_OUTLIERS)
-        _check_int("env_outliers", self.env_outliers, 0, MAX_OUTLIERS)
-        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
-        _check_int("batch_size", self.batch_size, 1, 1 << 20)
-        _check_int("seed", self.seed, 0, 2**32 - 1)
+        check_plain_int("outliers", self.outliers, 0, MAX_OUTLIERS)
+        check_plain_int("env_outliers", self.env_outliers, 0, MAX_OUTLIERS)
+        check_plain_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        check_plain_int("batch_size", self.batch_size, 1, 1 << 20)
+        check_plain_int("seed", self.seed, 0, 2**32 - 1)
         if not (isinstance(self.lr, int | float) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if not (
@@ -130,11 +126,7 @@ class TrainConfig:
             raise ValueError(
                 f"shift must be in [0, {side // 2 - 1}] for side {side}, got {self.shift}"
             )
-        if not (
-            isinstance(self.stroke_width_aug, int | float)
-            and not isinstance(self.stroke_width_aug, bool)
-            and 0 <= self.stroke_width_aug <= 1
-        ):
+        if not (is_plain_number(self.stroke_width_aug) and 0 <= self.stroke_width_aug <= 1):
             raise ValueError(f"stroke_width_aug must be in [0, 1], got {self.stroke_width_aug!r}")
         if self.stroke_width_aug and not self.data.is_digits:
             raise ValueError("stroke_width_aug is for binary digit canvases, not images")

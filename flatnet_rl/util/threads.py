@@ -29,6 +29,8 @@ from __future__ import annotations
 import os
 import sys
 
+from flatnet_rl.util.checks import is_plain_int
+
 #: Environment override (the command line's ``--threads`` wins over it).
 ENV_VAR = "FLATNET_RL_THREADS"
 POLICIES = ("auto", "torch", "free")
@@ -50,7 +52,7 @@ def parse_threads(value: int | str | None) -> int | str:
             value = int(value)
         except ValueError:
             raise ValueError(f"{source} must be {EXPECTED}, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_plain_int(value) or value < 1:
         raise ValueError(f"{source} must be {EXPECTED}, got {value!r}")
     return value
 

@@ -1,0 +1,50 @@
+"""Type checks for validated arguments: an int or a number, never a bool.
+
+``True`` is an ``int`` to Python, but ``canvas_size=True`` or ``seeds=False`` is surely a
+mistake, so every check here refuses bools (``np.bool_`` too). The ``plain`` variants take
+Python values only (numpy scalars are refused, except ``np.float64``, a ``float``): they
+serve values that come from JSON, the command line or a config file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_BOOLS = (bool, np.bool_)
+
+
+def is_int(value: object) -> bool:
+    """An int, numpy ints included, but not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, _BOOLS)
+
+
+def is_plain_int(value: object) -> bool:
+    """A Python int (numpy ints refused) but not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> bool:
+    """An int or a float, numpy ones included, but not a bool (nor a complex)."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, _BOOLS
+    )
+
+
+def is_number(value: object) -> bool:
+    """An int, a float or any numpy number (complex included), but not a bool."""
+    return isinstance(value, int | float | np.number) and not isinstance(value, _BOOLS)
+
+
+def is_plain_number(value: object) -> bool:
+    """A Python int or float (``np.float64`` is one; other numpy numbers are not), not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_plain_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    """Refuse ``value`` unless it is a Python int (not a bool) ``>= low`` (and ``<= high``):
+    ``ValueError("<name> must be an integer >= <low>, got ...")``, or ``... an integer in
+    [<low>, <high>], got ...`` given ``high``."""
+    if is_plain_int(value) and low <= value and (high is None or value <= high):
+        return
+    bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+    raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
