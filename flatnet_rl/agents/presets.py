@@ -39,7 +39,12 @@ never sees the rest of that episode.
 
 **PPO, stroke mode**: the same rollout shape with
 :class:`~flatnet_rl.agents.spatial.StrokeMapPolicy` (a CoordConv CNN with a move and a draw
-logit per anchor, stopping masked), ``gamma=0.9`` and blank starts. At 8x8 with half the
+logit per anchor, stopping masked), ``gamma=0.9``, blank starts and a larger entropy bonus
+(``ent_coef=0.03``): with 0.01 the policy's entropy fell to 0.3 nats by 100k steps at 8x8 and
+the judges' score stayed flat from 60k to 200k steps with a digit never drawn (seed 0: judge
+0.822, the ``0`` at 0.098); 0.03 drew every digit (judge 0.868, worst 0.52) and at 28x28 lifted
+the judges from 0.683 to 0.752 (3 at 0.37 the worst); 0.05 left the ``0`` undrawn again (0.784),
+and ``gamma=0.99`` did worse (0.712). At 8x8 with half the
 starts from a *stroke* (the pen's curriculum) PPO learned in 25k steps never to draw
 (return 0.000 from there to 100k: any line on a half-drawn digit lowered p_target more often
 than not); from blank starts the return rose to 0.57 in 60k steps (judge 0.65, 8 digits of
@@ -101,6 +106,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "stroke": {
             **_PPO_COMMON,
             "gamma": 0.9,
+            "ent_coef": 0.03,
             "policy": "stroke_map",
             "policy_kwargs": {"channels": 32, "hidden": 128, "can_stop": False},
         },
