@@ -88,9 +88,15 @@ RESULTS: dict[str, tuple[str, str]] = {
         "--out runs/bench/painter_stroke28",
         "runs/bench/painter_stroke28/painter.md",
     ),
+    "painter-stroke-14": (
+        "python benchmarks/bench_time_to_painter.py --modes stroke-14 "
+        "--out runs/bench/painter_stroke14",
+        "runs/bench/painter_stroke14/painter.md",
+    ),
     "agents-stroke-28": (
-        "flatnet-rl train-agent --action-mode stroke --reward-model flatnet-28 --out runs/stroke28",
-        "runs/stroke28/eval.md",
+        "python benchmarks/bench_time_to_painter.py --modes stroke-28 "
+        "--out runs/bench/painter_stroke28",
+        "runs/bench/painter_stroke28/stroke-28/seed0/eval.md",
     ),
     "painter": (
         "python benchmarks/bench_time_to_painter.py --out runs/bench/painter",
@@ -113,8 +119,11 @@ RESULTS: dict[str, tuple[str, str]] = {
 }
 #: figure in docs/ -> the run file it is copied from
 FIGURES: dict[str, str] = {
-    "docs/final_canvases_stroke28_flatnet.png": "runs/stroke28/final_canvases.png",
-    "docs/stroke28_episodes.mp4": "runs/stroke28/episodes.mp4",
+    "docs/final_canvases_stroke28_flatnet.png": (
+        "runs/bench/painter_stroke28/stroke-28/seed0/final_canvases.png"
+    ),
+    "docs/stroke28_episodes.mp4": "runs/bench/painter_stroke28/stroke-28/seed0/episodes.mp4",
+    "docs/painter_stroke14.png": "runs/bench/painter_stroke14/painter.png",
     "docs/painter_stroke.png": "runs/bench/painter_stroke/painter.png",
     "docs/painter_stroke28.png": "runs/bench/painter_stroke28/painter.png",
     "docs/morph_flatnet.png": "runs/compare/morph_flatnet.png",
