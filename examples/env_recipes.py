@@ -1,17 +1,25 @@
-"""A MiniGrid goal state from frames, end to end through the CLI (needs the ``envs`` extra).
+"""A reward model from frames of an env you already use, end to end through the CLI.
 
-    python examples/minigrid_goal.py            # small budget (a minute or two)
-    python examples/minigrid_goal.py --full     # the README's budget
+    python examples/env_recipes.py --family minigrid    # MiniGrid-Empty-8x8-v0: near the goal
+    python examples/env_recipes.py --family ale         # ALE Pong: the paddle held high
+    python examples/env_recipes.py --family classic     # CartPole: the pole upright
+    python examples/env_recipes.py --family classic --full    # the README's budget
 
-1. Labelled frames of ``MiniGrid-Empty-8x8-v0`` (``render()``, random policy): ``near_goal``
-   (the agent within 2 cells of the goal, Manhattan distance) or ``far``, with
-   :func:`flatnet_rl.data.collect.collect_labelled_frames`; other seeds' frames for a judge.
+Needs the ``envs`` extra (``minigrid``, ``ale-py``, ``pygame``). For each family:
+
+1. Labelled ``render()`` frames of random-policy episodes, named from the env's true state by
+   a labelling function (:func:`flatnet_rl.data.collect.collect_labelled_frames`): MiniGrid
+   ``near_goal`` (the agent within 2 cells of the goal, Manhattan distance) or ``far``; Pong
+   ``high`` (the agent's paddle in the upper part of the court, from the RAM) or ``low``;
+   CartPole ``upright`` (pole within 0.05 rad of vertical) or ``leaning``. Other seeds'
+   frames for a judge.
 2. Reward models with ``flatnet-rl train-classifier --data``: flat (CE - 0.3 H(p) + outlier
    images) and plain cross-entropy; the judge (an MLP on the other frames, evaluation only).
 3. ``flatnet-rl compare`` of flat and plain on the frames.
-4. PPO through ``flatnet-rl train-agent --env minigrid:MiniGrid-Empty-8x8-v0 --image render
-   --target near_goal`` on each reward, evaluated against the judge: fooling = reward model
-   sure (>= 0.9), judge not (< 0.5).
+4. PPO through ``flatnet-rl train-agent --env ENV --image render --target CLASS`` on each
+   reward (the agent sees the env's own observations: MiniGrid's, Pong's RAM, CartPole's
+   state; the reward model the rendered frames), evaluated against the judge: fooling =
+   reward model sure (>= 0.9), judge not (< 0.5).
 Writes ``table.md`` to ``--out``.
 """
 
@@ -20,27 +28,61 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import tyro
 
 from flatnet_rl.cli import main as flatnet_rl
 from flatnet_rl.data.collect import collect_labelled_frames
 
-ENV = "minigrid:MiniGrid-Empty-8x8-v0"
-GOAL = (6, 6)  # the goal cell of the 8x8 empty room
-CLASSES = ["far", "near_goal"]
+GOAL = (6, 6)  # the goal cell of MiniGrid's 8x8 empty room
+
+
+def near_goal(env: Any, obs: Any) -> str:
+    x, y = env.unwrapped.agent_pos
+    return "near_goal" if abs(x - GOAL[0]) + abs(y - GOAL[1]) <= 2 else "far"
+
+
+def paddle_high(env: Any, obs: Any) -> str:
+    # Pong's RAM byte 51: the agent's (right) paddle's vertical position.
+    return "high" if env.unwrapped.ale.getRAM()[51] < 138 else "low"
+
+
+def upright(env: Any, obs: Any) -> str:
+    return "upright" if abs(obs[2]) < 0.05 else "leaning"  # obs[2]: the pole's angle
+
+
+#: family -> (env id, env kwargs, labelling function, class names, rewarded class).
+#: Labels come from the env's true state, not from the picture.
+FAMILIES: dict[str, tuple[str, dict[str, Any], Any, list[str], str]] = {
+    "minigrid": (
+        "minigrid:MiniGrid-Empty-8x8-v0",
+        {"tile_size": 8},  # 8 px a cell: 64x64 frames
+        near_goal,
+        ["far", "near_goal"],
+        "near_goal",
+    ),
+    "ale": (
+        "ale_py:ALE/Pong-v5",
+        {"repeat_action_probability": 0.0, "obs_type": "ram"},  # the policy reads the RAM
+        paddle_high,
+        ["high", "low"],
+        "high",
+    ),
+    "classic": ("CartPole-v1", {}, upright, ["leaning", "upright"], "upright"),
+}
 
 
 @dataclass
 class Args:
-    """Train flat and plain reward models on MiniGrid frames, then PPO on each reward."""
+    """Train flat and plain reward models on an env's frames, then PPO on each reward."""
 
-    out: str = "runs/minigrid"
-    """output folder"""
+    family: Literal["minigrid", "ale", "classic"] = "minigrid"
+    """env family: MiniGrid, ALE (Pong) or classic control (CartPole)"""
+    out: str | None = None
+    """output folder (default runs/recipe_FAMILY)"""
     frames: int = 200
-    """labelled frames (half near the goal); the judge gets as many from another seed"""
-    tile_size: int = 8
-    """MiniGrid's pixels per cell: 8 gives 64x64 frames (32: 256x256)"""
+    """labelled frames (an equal share per class); the judge gets as many from another seed"""
     epochs: int = 8
     """classifier training epochs"""
     timesteps: int = 2_048
@@ -68,12 +110,6 @@ FULL = {
 }
 
 
-def near_goal(env, obs) -> str:
-    """The label of a frame: from the env's true state, not from the picture."""
-    x, y = env.unwrapped.agent_pos
-    return "near_goal" if abs(x - GOAL[0]) + abs(y - GOAL[1]) <= 2 else "far"
-
-
 def _check(code: int, what: str) -> None:
     if code != 0:
         raise SystemExit(f"{what} failed (exit {code})")
@@ -83,12 +119,12 @@ def main(args: Args) -> None:
     if args.full:
         for key, value in FULL.items():
             setattr(args, key, value)
-    out = Path(args.out)
-    kwargs = {"tile_size": args.tile_size}
+    env_id, kwargs, label, classes, target = FAMILIES[args.family]
+    out = Path(args.out or f"runs/recipe_{args.family}")
     data = {}
     for name, seed in (("frames", args.seed), ("judge_frames", args.seed + 1)):
         frames = collect_labelled_frames(
-            ENV, args.frames, near_goal, class_names=CLASSES, env_kwargs=kwargs, seed=seed
+            env_id, args.frames, label, class_names=classes, env_kwargs=kwargs, seed=seed
         )
         data[name] = frames.save_npz(out / f"{name}.npz")
     common = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--quiet", "--overwrite"]
@@ -124,8 +160,8 @@ def main(args: Args) -> None:
         run = out / f"agent_{name}"
         _check(
             flatnet_rl(
-                ["train-agent", "--env", ENV, "--env-kwargs", json.dumps(kwargs), "--image"]
-                + ["render", "--target", "near_goal", "--reward-model", str(paths[name])]
+                ["train-agent", "--env", env_id, "--env-kwargs", json.dumps(kwargs), "--image"]
+                + ["render", "--target", target, "--reward-model", str(paths[name])]
                 + ["--judges", str(paths["judge"]), "--timesteps", str(args.timesteps)]
                 + ["--max-steps", str(args.max_steps), "--n-envs", str(args.n_envs)]
                 + ["--eval-episodes"]
