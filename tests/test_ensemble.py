@@ -61,6 +61,12 @@ def test_predict_logits_and_probabilities_agree_for_any_k(k, seed):
     np.testing.assert_array_equal(chosen, top)
 
 
+def _state_value(clf, mode, image):
+    """The per-state value a mode builds its reward from (delta and final: p_target)."""
+    model = ClassifierRewardModel(clf, mode)
+    return model.value(model.score(image, np.array([0])))
+
+
 def test_no_reward_mode_rewards_disagreement():
     """Members certain of different classes: at k > 0 every class is clipped to 0. No mode
     may give that image a better reward than an image all members agree on."""
@@ -68,8 +74,8 @@ def test_no_reward_mode_rewards_disagreement():
     agree = EnsembleClassifier([member(Says(0)), member(Says(0))], k_std=1.0)
     image = np.zeros((1, 8, 8), np.float32)
     for mode in MODES:
-        reward_disagree = ClassifierRewardModel(disagree, mode)(image, np.array([0]))
-        reward_agree = ClassifierRewardModel(agree, mode)(image, np.array([0]))
+        reward_disagree = _state_value(disagree, mode, image)
+        reward_agree = _state_value(agree, mode, image)
         assert reward_disagree[0] < reward_agree[0], mode
     # entropy: the mass taken away is uncertainty, so all-zero rows are the least certain
     scores = ClassifierRewardModel(disagree, "entropy").score(image, np.array([0]))

@@ -165,7 +165,7 @@ def test_pmi_is_zero_for_a_flat_output():
         preprocess=InputSpec.binary(8),
     )
     model = ClassifierRewardModel(flat, "pmi")
-    rewards = model(np.zeros((3, 8, 8), bool), np.array([0, 4, 9]))
+    rewards = model.value(model.score(np.zeros((3, 8, 8), bool), np.array([0, 4, 9])))
     np.testing.assert_allclose(rewards, 0, atol=1e-7)
 
 

@@ -8,7 +8,7 @@ the env's own reward in ``info["env_reward"]``.
 """
 
 from flatnet_rl.reward.episodes import EPISODE_FIELDS, EPISODE_KEY
-from flatnet_rl.reward.functions import ClassifierRewardModel, RewardFn, Scores
+from flatnet_rl.reward.functions import ClassifierRewardModel, Scores
 from flatnet_rl.reward.render import FRAME_KEY, with_render_frames
 from flatnet_rl.reward.rollout import RolloutRewardVecEnv, ScoredRollout
 from flatnet_rl.reward.sources import ImageWarning, ObservationReader
@@ -27,7 +27,6 @@ __all__ = [
     "FlatnetRewardVector",
     "ImageWarning",
     "ObservationReader",
-    "RewardFn",
     "RewardSpec",
     "RolloutRewardVecEnv",
     "Scores",

@@ -1,11 +1,10 @@
 """Reward functions computed from a classifier's output on canvases.
 
-Two pieces, kept apart as in ``imitation``: a stateless :class:`RewardFn` protocol
-(canvases and targets in, one reward per canvas out), and :class:`ClassifierRewardModel`,
-which scores canvases once and turns the scores into the reward of any mode, including
-the stateful ones (``delta`` needs the previous potential, ``final`` the episode end).
-The env wrappers in :mod:`flatnet_rl.reward.wrappers` and :mod:`flatnet_rl.reward.vector`
-only move data in and out of this model.
+:class:`ClassifierRewardModel` scores canvases once (:class:`Scores`) and turns the scores
+into the reward of any mode, including the stateful ones (``delta`` needs the previous
+potential, ``final`` the episode end). As in ``imitation``, the reward model is kept apart
+from the env wrappers (:mod:`flatnet_rl.reward.wrappers`, :mod:`flatnet_rl.reward.vector`),
+which only move data in and out of it.
 
 Modes (``p = classifier probabilities``, ``t = target``, ``K`` classes):
 
@@ -34,7 +33,7 @@ is ``Phi(final) - Phi(start)``, which is exactly what the agent should maximise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,13 +41,6 @@ import torch
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.numerics import entropy, log_clipped
 from flatnet_rl.reward.spec import GOAL_BASELINE_ALPHA, RewardSpec
-
-
-@runtime_checkable
-class RewardFn(Protocol):
-    """``rewards = fn(images (N, ...), targets (N,))`` with ``rewards.shape == (N,)``."""
-
-    def __call__(self, images: Any, targets: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -224,10 +216,6 @@ class ClassifierRewardModel:
     def num_classes(self) -> int:
         return self.classifier.num_classes
 
-    @property
-    def stateful(self) -> bool:
-        return self.mode in ("delta", "delta_log", "final")
-
     def score_input(
         self, batch: torch.Tensor, targets: np.ndarray, *, distinct: bool = False
     ) -> Scores:
@@ -289,7 +277,3 @@ class ClassifierRewardModel:
         """What the wrappers return: the learned reward plus ``env_reward_weight`` times the
         wrapped env's own reward."""
         return learned + self.env_reward_weight * env_reward
-
-    def __call__(self, images: Any, targets: np.ndarray, **prepare: Any) -> np.ndarray:
-        """:class:`RewardFn` view: the per-state value (``delta``/``final`` give ``p_target``)."""
-        return self.value(self.score(images, targets, **prepare))

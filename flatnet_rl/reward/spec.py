@@ -146,8 +146,3 @@ class RewardSpec:
         if unknown:
             raise TypeError(f"unknown reward options {unknown}; expected some of {sorted(known)}")
         return cls(**options)
-
-    @property
-    def stateful(self) -> bool:
-        """Whether the reward depends on more than the current image."""
-        return self.mode in ("delta", "delta_log", "final")
