@@ -29,7 +29,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
 from flatnet_rl import FlatnetReward, load_classifier
-from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
+from flatnet_rl.agents.hacking import EpisodeRecord, score_episodes, summarize
 from flatnet_rl.agents.policies import MaskedMLPPolicy
 from flatnet_rl.agents.presets import preset, schedule
 from flatnet_rl.cli import main as flatnet_rl

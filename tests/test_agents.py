@@ -14,7 +14,7 @@ import torch
 from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, train_agent
 from flatnet_rl.agents.envs import judges_of
 from flatnet_rl.agents.evaluate import evaluate_agent, format_markdown
-from flatnet_rl.agents.metrics import (
+from flatnet_rl.agents.hacking import (
     CORE_KEYS,
     HACKING_KEYS,
     EpisodeRecord,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flatnet_rl.agents.metrics import CORE_KEYS
+from flatnet_rl.agents.hacking import CORE_KEYS
 from flatnet_rl.classifier import load_classifier
 from flatnet_rl.cli import main
 from flatnet_rl.data import NUM_CLASSES

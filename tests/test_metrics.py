@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
-from flatnet_rl.agents.metrics import fooling_rate, hacking_summary
+from flatnet_rl.agents.hacking import fooling_rate, hacking_summary
 from flatnet_rl.evaluation.metrics import (
     accuracy,
     argmax_flips,

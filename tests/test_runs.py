@@ -204,7 +204,7 @@ def test_final_images_plot_reads_channel_first_frames(tmp_path):
     import numpy as np
 
     from flatnet_rl.agents.evaluate import plot_final_images
-    from flatnet_rl.agents.metrics import EpisodeRecord
+    from flatnet_rl.agents.hacking import EpisodeRecord
 
     record = EpisodeRecord(value_range=(0.0, 255.0))
     for i in range(3):

@@ -1,6 +1,6 @@
 """SB3 callbacks: the learned reward and the judges' verdict during training.
 
-* :class:`RewardHackingCallback` logs ``flatnet/*`` metrics (:mod:`~flatnet_rl.agents.metrics`
+* :class:`RewardHackingCallback` logs ``flatnet/*`` metrics (:mod:`~flatnet_rl.agents.hacking`
   schema) of the training episodes finished in each rollout.
 * :class:`RolloutRewardCallback` scores the learned reward of each rollout in one classifier
   call and writes it into the on-policy rollout buffer.
@@ -17,7 +17,7 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from flatnet_rl.agents.metrics import EpisodeRecord, score_episodes, summarize
+from flatnet_rl.agents.hacking import EpisodeRecord, score_episodes, summarize
 from flatnet_rl.classifier import Classifier
 from flatnet_rl.reward.episodes import EPISODE_KEY
 from flatnet_rl.reward.rollout import RolloutRewardVecEnv, ScoredRollout
@@ -122,9 +122,9 @@ class OveroptimizationCallback(BaseCallback):
     """Every ``every`` steps (and at the start and end), score ``evaluate()``'s episodes.
 
     ``evaluate`` is a function of the model returning per-episode scores
-    (:func:`~flatnet_rl.agents.metrics.score_episodes`); each point of :attr:`points` holds
+    (:func:`~flatnet_rl.agents.hacking.score_episodes`); each point of :attr:`points` holds
     ``timesteps``, ``seconds`` (training wall time so far, evaluation excluded) and the
-    summary of :func:`~flatnet_rl.agents.metrics.summarize`. Training stops early once the
+    summary of :func:`~flatnet_rl.agents.hacking.summarize`. Training stops early once the
     judges reach ``stop_at_judge`` or after ``max_seconds`` of training (time to a painter).
     """
 

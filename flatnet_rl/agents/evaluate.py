@@ -23,7 +23,7 @@ from flatnet_rl.agents.envs import (
     make_env,
     value_range_of,
 )
-from flatnet_rl.agents.metrics import (
+from flatnet_rl.agents.hacking import (
     HACKING_KEYS,
     EpisodeRecord,
     judge_means,

@@ -19,7 +19,7 @@ set and image size. The metrics (definitions in :mod:`flatnet_rl.evaluation.metr
   ``r_t = p_target``): ``tv_ratio``, ``autocorr``, ``argmax_flips``, ``mean_abs_delta``,
   ``entropy_start``, ``entropy_end``; the same on the reverse paths, prefixed ``reverse_``.
 * **Reward hacking** (optional, from agent runs): the
-  :mod:`~flatnet_rl.agents.metrics` schema (proxy and judge p_target, gap, fooling rate).
+  :mod:`~flatnet_rl.agents.hacking` schema (proxy and judge p_target, gap, fooling rate).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from flatnet_rl.agents.metrics import CORE_KEYS, hacking_summary
+from flatnet_rl.agents.hacking import CORE_KEYS, hacking_summary
 from flatnet_rl.data import NUM_CLASSES, DataSpec
 from flatnet_rl.evaluation.data import EvalData, build_eval_data
 from flatnet_rl.evaluation.metrics import (
@@ -112,7 +112,7 @@ class ModelReport:
         families: family -> ``{"mean_msp", "mean_p_target", "fpr95", "auroc"}``.
         smoothness: ``tv_ratio``, ``autocorr``, ``argmax_flips``, ``mean_abs_delta``,
             ``entropy_start``, ``entropy_end``, ``n_paths`` and the same with ``reverse_``.
-        hacking: agent results in the :mod:`~flatnet_rl.agents.metrics` schema, or ``None``.
+        hacking: agent results in the :mod:`~flatnet_rl.agents.hacking` schema, or ``None``.
         num_classes: K (a flat output has max-probability 1/K).
         forward, reverse: curves for the plots.
     """

@@ -10,7 +10,7 @@ Three families, following ``docs/methods.md``:
   :func:`argmax_flips`, :func:`mean_abs_increment`, :func:`smoothness_summary`.
   No paper publishes a standard smoothness metric; these are this project's definitions.
 * Reward hacking (proxy vs judges of agents' images) lives with the agents:
-  :mod:`flatnet_rl.agents.metrics`.
+  :mod:`flatnet_rl.agents.hacking`.
 
 Every function validates its inputs and raises :class:`ValueError` naming the expected and
 the received shape. Probabilities are expected in ``[0, 1]`` (a tolerance of ``1e-6`` is

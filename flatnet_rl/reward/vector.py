@@ -24,8 +24,8 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward.episodes import EPISODE_FIELDS, EPISODE_KEY, EpisodeTracker
 from flatnet_rl.reward.functions import ClassifierRewardModel, Scores
+from flatnet_rl.reward.observations import ObservationReader
 from flatnet_rl.reward.render import has_frames, split_frames, without_frames
-from flatnet_rl.reward.sources import ObservationReader
 from flatnet_rl.reward.spec import RewardSpec
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward.episodes import EPISODE_KEY, EpisodeTracker
 from flatnet_rl.reward.functions import ClassifierRewardModel, Scores
-from flatnet_rl.reward.sources import ObservationReader
+from flatnet_rl.reward.observations import ObservationReader
 from flatnet_rl.reward.spec import RewardSpec
 
 
