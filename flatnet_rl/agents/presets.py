@@ -42,9 +42,10 @@ never sees the rest of that episode.
 logit per anchor, stopping masked), ``gamma=0.9``, blank starts and a larger entropy bonus
 (``ent_coef=0.03``): with 0.01 the policy's entropy fell to 0.3 nats by 100k steps at 8x8 and
 the judges' score stayed flat from 60k to 200k steps with a digit never drawn (seed 0: judge
-0.822, the ``0`` at 0.098); 0.03 drew every digit (judge 0.868, worst 0.52) and at 28x28 lifted
-the judges from 0.683 to 0.752 (3 at 0.37 the worst); 0.05 left the ``0`` undrawn again (0.784),
-and ``gamma=0.99`` did worse (0.712). At 8x8 with half the
+0.822, the ``0`` at 0.098); with 0.03 seed 0 drew every digit (0.868, worst 0.52) and at 28x28
+the judges rose from 0.683 to 0.752 on seed 0, though over three 8x8 seeds the mean barely
+moved (0.810 against 0.804) and the ``0`` stayed undrawn on two; 0.05 (0.784) and
+``gamma=0.99`` (0.712) did worse on seed 0. At 8x8 with half the
 starts from a *stroke* (the pen's curriculum) PPO learned in 25k steps never to draw
 (return 0.000 from there to 100k: any line on a half-drawn digit lowered p_target more often
 than not); from blank starts the return rose to 0.57 in 60k steps (judge 0.65, 8 digits of
