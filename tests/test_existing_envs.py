@@ -253,3 +253,40 @@ def test_env_recipe_example_runs_with_a_tiny_budget(family, tmp_path, monkeypatc
     runpy.run_path(str(path), run_name="__main__")
     table = (tmp_path / "table.md").read_text()
     assert "| flat |" in table and "| plain |" in table
+
+
+@pytest.mark.slow
+def test_compare_agents_takes_another_env_with_judges(tmp_path, capsys):
+    """compare-agents on FlatnetShapes-v0's render frames: two reward models x 2 seeds, one
+    judge; without judges it refuses at once."""
+    from flatnet_rl.data.shapes import write_shape_folder
+
+    write_shape_folder(tmp_path / "pictures", 12, 32, seed=0)
+    write_shape_folder(tmp_path / "judge_pictures", 12, 32, seed=1)
+    models = {}
+    for name, folder, flags in (
+        ("flat", "pictures", []),
+        ("plain", "pictures", ["--loss", "ce", "--outliers", "0"]),
+        ("judge", "judge_pictures", ["--arch", "mlp", "--loss", "ce", "--evaluation-only"]),
+    ):
+        models[name] = str(tmp_path / f"{name}.safetensors")
+        args = ["train-classifier", "--data", str(tmp_path / folder), "--image-size", "16"]
+        args += [*flags, "--epochs", "1", "--out", models[name], "--quiet"]
+        assert cli_main(args) == 0
+    env = ["--env", "FlatnetShapes-v0", "--env-kwargs", '{"target": "ring"}', "--image"]
+    env += ["render", "--target", "ring", "--max-steps", "6"]
+    out = tmp_path / "agents"
+    run = ["compare-agents", models["flat"], models["plain"], *env, "--seeds", "2"]
+    run += ["--timesteps", "32", "--eval-episodes", "2", "--workers", "1", "--out", str(out)]
+    run += ["--hyperparams", json.dumps({"n_steps": 16, "batch_size": 16}), "--quiet"]
+    assert cli_main([*run, "--judges", models["judge"]]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [row["seeds"] for row in results["rows"].values()] == [[0, 1], [0, 1]]
+    assert results["grid"]["env_id"] == "FlatnetShapes-v0"
+    flat_runs = next((out / "runs").glob("*flat.safetensors"))
+    config = json.loads((flat_runs / "seed1" / "config.json").read_text())
+    assert config["env_id"] == "FlatnetShapes-v0" and config["judges"] == [models["judge"]]
+    assert config["target"] == "ring" and config["image"] == "render"
+    capsys.readouterr()
+    assert cli_main(run[:1] + [models["flat"], *env, "--out", str(tmp_path / "x")]) == 2
+    assert "needs judges" in capsys.readouterr().err

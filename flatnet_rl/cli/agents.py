@@ -105,6 +105,52 @@ def cmd_evaluate_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_env_arguments(p: argparse.ArgumentParser) -> None:
+    """The env an agent trains on and what is rewarded: train-agent and compare-agents."""
+    p.add_argument(
+        "--env",
+        default=PAINT_ID,
+        help=f"env id: {PAINT_ID} or any Gymnasium id as gymnasium.make takes it; "
+        "module:EnvId imports the module first (minigrid:MiniGrid-Empty-8x8-v0, "
+        "ale_py:ALE/Pong-v5)",
+    )
+    p.add_argument(
+        "--env-kwargs",
+        type=json_object,
+        default={},
+        help='env keyword arguments as JSON, e.g. \'{"pixel_op": "toggle"}\' (paint env) or '
+        "'{\"size\": 8}'",
+    )
+    p.add_argument(
+        "--image",
+        default="auto",
+        help="where the reward model's image is (other envs than the paint env): auto (the "
+        "observation or its pixel entry), an observation key, or render (the env's render() "
+        "frames)",
+    )
+    p.add_argument(
+        "--target",
+        type=target,
+        default=None,
+        help="class index or name to reward; 'random' draws one per episode (paint "
+        "env); required for other envs",
+    )
+    p.add_argument(
+        "--max-steps",
+        type=positive_int,
+        default=None,
+        help="episode step limit (None: the env's)",
+    )
+    p.add_argument(
+        "--judges",
+        type=csv_of(str),
+        default=None,
+        help="comma-separated judges (None: the shipped panel for the paint env's canvas; "
+        "other envs: train-agent evaluates with the reward model alone, compare-agents "
+        "needs judges)",
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_subparser(
@@ -116,20 +162,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "then evaluate the agent on "
         "--eval-episodes episodes from the task's start, scored by independent judges.",
     )
-    p.add_argument(
-        "--env",
-        default=PAINT_ID,
-        help=f"env id: {PAINT_ID} or any Gymnasium id as gymnasium.make takes it; "
-        "module:EnvId imports the module first (minigrid:MiniGrid-Empty-8x8-v0, "
-        "ale_py:ALE/Pong-v5)",
-    )
-    p.add_argument(
-        "--image",
-        default="auto",
-        help="where the reward model's image is (other envs than the paint env): auto (the "
-        "observation or its pixel entry), an observation key, or render (the env's render() "
-        "frames)",
-    )
+    add_env_arguments(p)
     p.add_argument("--algo", choices=ALGORITHMS, default="ppo", help="SB3 algorithm")
     p.add_argument(
         "--reward-model",
@@ -153,13 +186,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "anchor points (stroke: presets for 8x8, 14x14 and 28x28)",
     )
     p.add_argument(
-        "--target",
-        type=target,
-        default=None,
-        help="class index or name to reward; 'random' draws one per episode (paint "
-        "env); required for other envs",
-    )
-    p.add_argument(
         "--start",
         type=start,
         default=None,
@@ -168,12 +194,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         f'mixture such as \'{{"blank": 0.1, "partial": 0.9}}\' (None: the action mode\'s preset, '
         f"pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']}, stroke "
         f"{RUNS['stroke']['start']})",
-    )
-    p.add_argument(
-        "--max-steps",
-        type=positive_int,
-        default=None,
-        help="episode step limit (None: the env's)",
     )
     p.add_argument(
         "--canvas-size",
@@ -202,20 +222,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="runs/agent", help="run folder")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.add_argument(
-        "--judges",
-        type=csv_of(str),
-        default=None,
-        help="comma-separated judges (None: the shipped panel for the paint env's canvas; "
-        "other envs: none, the reward model alone)",
-    )
-    p.add_argument(
-        "--env-kwargs",
-        type=json_object,
-        default={},
-        help='env keyword arguments as JSON, e.g. \'{"pixel_op": "toggle"}\' (paint env) or '
-        "'{\"size\": 8}'",
-    )
     p.add_argument(
         "--hyperparams",
         type=json_object,

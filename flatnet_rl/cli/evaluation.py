@@ -6,6 +6,7 @@ import argparse
 from functools import partial
 from typing import TYPE_CHECKING
 
+from flatnet_rl.cli.agents import add_env_arguments
 from flatnet_rl.cli.choices import ACTION_MODES
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
 from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
@@ -271,6 +272,12 @@ def cmd_compare_agents(args: argparse.Namespace) -> int:
         curve_every=args.curve_every,
         hyperparams=args.hyperparams or {},
         cache_dir=args.cache,
+        env_id=args.env,
+        env_kwargs=args.env_kwargs,
+        image=args.image,
+        target=args.target,
+        max_steps=args.max_steps,
+        judges=tuple(args.judges or ()),
     )
     result = run_agent_comparison(
         grid,
@@ -385,6 +392,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="pixel",
         help="paint env action mode (its preset is used)",
     )
+    add_env_arguments(p)
     p.add_argument(
         "--timesteps",
         type=int_in(1, 10**10),

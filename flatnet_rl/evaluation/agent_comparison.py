@@ -26,6 +26,7 @@ from flatnet_rl.agents.config import AgentConfig
 from flatnet_rl.agents.presets import default_timesteps
 from flatnet_rl.agents.runs import check_outputs
 from flatnet_rl.classifier import zoo_manifest
+from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.evaluation.engines import run_jobs
 from flatnet_rl.evaluation.stats import (
     probability_of_improvement,
@@ -61,6 +62,10 @@ class AgentGrid:
         curve_every: overoptimization curve interval (``None``: a tenth of the run).
         hyperparams: preset overrides for every run.
         cache_dir: where reward models named by specs are cached.
+        env_id, env_kwargs, image, target, max_steps, judges: the env every run trains on
+            and what is rewarded, as :class:`~flatnet_rl.agents.AgentConfig` takes them
+            (default: the paint env with its shipped judge panel; another env needs judges,
+            classifiers trained independently of the reward models, and a target).
     """
 
     reward_models: tuple[str, ...]
@@ -71,6 +76,12 @@ class AgentGrid:
     curve_every: int | None = None
     hyperparams: dict[str, Any] = field(default_factory=dict)
     cache_dir: str = "runs/cache"
+    env_id: str = PAINT_ID
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    image: str = "auto"
+    target: int | str | None = None
+    max_steps: int | None = None
+    judges: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.reward_models:
@@ -78,6 +89,12 @@ class AgentGrid:
         if len(set(self.reward_models)) != len(self.reward_models):
             raise ValueError(f"reward models repeated: {list(self.reward_models)}")
         check_plain_int("seeds", self.seeds, 1)
+        if self.env_id not in (PAINT_ID, f"flatnet_rl:{PAINT_ID}") and not self.judges:
+            # Without judges a run reports its reward model alone: nothing to compare.
+            raise ValueError(
+                f"comparing agents on {self.env_id!r} needs judges (--judges): classifiers "
+                "trained independently of the reward models, to score every run alike"
+            )
 
     @property
     def steps(self) -> int:
@@ -121,6 +138,12 @@ def make_jobs(grid: AgentGrid, out: str | Path) -> list[AgentJob]:
                 hyperparams=dict(grid.hyperparams),
                 eval_every=grid.every,
                 cache_dir=grid.cache_dir,
+                env_id=grid.env_id,
+                env_kwargs=dict(grid.env_kwargs),
+                image=grid.image,
+                target=grid.target,
+                max_steps=grid.max_steps,
+                judges=list(grid.judges),
             )
             jobs.append(AgentJob(config.to_dict(), grid.eval_episodes))
     return jobs
