@@ -127,13 +127,13 @@ def test_config_is_frozen_and_rebuilt_with_changes() -> None:
     assert env.max_steps == 3 and env.config.canvas_size == 28 and config.max_steps is None
 
 
-@pytest.mark.parametrize("size", [8, 28])
-def test_stroke_map_policy_acts_on_every_anchor(size: int) -> None:
+@pytest.mark.parametrize("size,curves", [(8, False), (28, False), (8, True)])
+def test_stroke_map_policy_acts_on_every_anchor(size: int, curves: bool) -> None:
     from stable_baselines3 import PPO
 
     from flatnet_rl.agents.spatial import StrokeMapPolicy
 
-    env = PaintEnv(action_mode="stroke", canvas_size=size)
+    env = PaintEnv(action_mode="stroke", canvas_size=size, stroke_curves=curves)
     model = PPO(
         StrokeMapPolicy,
         env,
@@ -240,3 +240,46 @@ def test_the_search_finds_a_drawing_the_reward_model_reads_as_each_digit() -> No
         replayed = clf.predict_proba(obs["canvas"].astype(bool))[target]
         assert replayed == pytest.approx(p, abs=1e-5)
         assert p > 0.5
+
+
+# -- curves ---------------------------------------------------------------------------------
+def test_a_curve_joins_its_anchors_and_bends_to_the_travellers_side() -> None:
+    from flatnet_rl.envs.paint_strokes import stroke_segments
+
+    top, bottom = np.array([[0, 4]]), np.array([[7, 4]])
+    for kind, side in ((2, 1), (3, -1)):  # going down: left is east (+col), right west
+        strokes, start, end = stroke_segments(top, bottom, np.array([kind]))
+        assert (strokes == 0).all() and len(strokes) > 1
+        np.testing.assert_array_equal(start[0], [0, 4])
+        np.testing.assert_array_equal(end[-1], [7, 4])
+        np.testing.assert_array_equal(start[1:], end[:-1])  # one connected curve
+        assert np.all(side * (np.concatenate([start, end])[:, 1] - 4) >= 0)
+        assert np.max(side * (start[:, 1] - 4)) >= 2  # it bends: 0.4 chords at its widest
+    # A line is its own single piece.
+    strokes, start, end = stroke_segments(top, bottom, np.array([1]))
+    assert len(strokes) == 1 and (start == top).all() and (end == bottom).all()
+
+
+def test_two_left_curves_draw_a_ring() -> None:
+    env = PaintEnv(action_mode="stroke", stroke_curves=True, target=0)
+    env.reset(seed=0)
+    g2 = 25
+    for action in (2, 2 * g2 + 22, 2 * g2 + 2):  # move top; curve left down; curve left up
+        obs, *_ = env.step(action)
+    canvas = obs["canvas"]
+    rows = canvas[1:7]
+    assert rows[:, :4].any(axis=1).all() and rows[:, 5:].any(axis=1).all()  # both sides
+    assert canvas[3:5, 3:5].sum() == 0  # and a hole in the middle
+    assert env.action_space.n == 4 * g2 + 1 and env.unwrapped.stop_action == 4 * g2
+
+
+def test_curves_are_a_stroke_mode_option() -> None:
+    with pytest.raises(ValueError, match="stroke_curves must be True or False"):
+        PaintConfig(action_mode="stroke", stroke_curves="yes")
+    with pytest.raises(ValueError, match="options of action_mode='stroke'"):
+        PaintConfig(action_mode="pen", stroke_curves=True)
+    config = PaintConfig(action_mode="stroke", stroke_curves=True)
+    with pytest.raises(ValueError, match=r"0\.\.49"):
+        PaintConfig(action_mode="stroke", stroke_demos=((99,),) * 10)
+    assert PaintConfig(action_mode="stroke", stroke_curves=True, stroke_demos=((99,),) * 10)
+    assert config.n_actions == 101

@@ -54,6 +54,7 @@ CONFIGS: list[dict[str, Any]] = [
     {"action_mode": "pen", "start": "noise", "canvas_size": 5},
     {"action_mode": "stroke", "start": {"blank": 0.5, "stroke": 0.5}, "max_steps": 5},
     {"action_mode": "stroke", "start": "partial", "canvas_size": 14, "stroke_width": 3},
+    {"action_mode": "stroke", "stroke_curves": True, "canvas_size": 28, "max_steps": 6},
 ]
 AUTORESET_MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
 

@@ -42,7 +42,8 @@ class RawObsExtractor(BaseFeaturesExtractor):
 
 
 class StrokeMapHeads(nn.Module):
-    """Actor: ``2 G² + 1`` logits (a move and a draw logit per anchor, then stop); critic."""
+    """Actor: ``kinds G² + 1`` logits (per anchor a move and a line logit, with curves also
+    two curve logits; then stop); critic."""
 
     def __init__(
         self,
@@ -53,9 +54,10 @@ class StrokeMapHeads(nn.Module):
         channels: int = 32,
         hidden: int = 128,
         can_stop: bool = False,
+        kinds: int = 2,
     ) -> None:
         super().__init__()
-        self.h, self.w, self.k, self.can_stop = h, w, k, can_stop
+        self.h, self.w, self.k, self.can_stop, self.kinds = h, w, k, can_stop, kinds
         stride = 2 if h > 16 else 1
         c = channels
         self.trunk = nn.Sequential(
@@ -79,10 +81,10 @@ class StrokeMapHeads(nn.Module):
         self.register_buffer("coords", torch.cat([rows, cols], 1), persistent=False)
         self.summary = mlp(2 * c + k, [], hidden, 2**0.5)
         # Per anchor: its features, the canvas summary and its own (normalised) position.
-        self.anchor_head = mlp(c + hidden + 2, [hidden], 2, 0.01)
+        self.anchor_head = mlp(c + hidden + 2, [hidden], kinds, 0.01)
         self.stop_head = mlp(hidden, [], 1, 0.01)
         self.critic = mlp(hidden, [hidden], 1, 1.0)
-        n_actions = 2 * self.n_anchors + 1
+        n_actions = kinds * self.n_anchors + 1
         self.template = nn.Parameter(torch.zeros(k * self.n_anchors, n_actions))
         self.latent_dim_pi, self.latent_dim_vf = n_actions, 1
 
@@ -120,11 +122,10 @@ class StrokeMapHeads(nn.Module):
         local = features.flatten(2)[:, :, self.anchor_cells].transpose(1, 2)  # (B, G², C)
         position = (self.anchor_rc / max(self.h - 1, 1) * 2 - 1).expand(b, -1, -1)
         joined = torch.cat([local, summary[:, None].expand(-1, self.n_anchors, -1), position], 2)
-        per_anchor = self.anchor_head(joined)  # (B, G², 2): move, draw
-        logits = (
-            torch.cat([per_anchor[..., 0], per_anchor[..., 1], self.stop_head(summary)], 1)
-            + self.template[pair]
-        )
+        per_anchor = self.anchor_head(joined)  # (B, G², kinds): move, line[, curves]
+        # Action order: every anchor's first kind, then every anchor's second, ..., stop.
+        moves = per_anchor.transpose(1, 2).reshape(b, -1)
+        logits = torch.cat([moves, self.stop_head(summary)], 1) + self.template[pair]
         if not self.can_stop:
             logits[:, -1] = MASKED
         return logits
@@ -162,18 +163,19 @@ class StrokeMapPolicy(HeadsPolicy):
             if not is_plain_int(value) or not 2 <= value <= 1024:
                 raise ValueError(f"policy_kwargs {name!r} must be an int in 2..1024, got {value!r}")
         h = observation_space["canvas"].shape[-1]
-        grid = int(round(np.sqrt((action_space.n - 1) / 2)))
+        # kinds G² + 1 actions (2 kinds, or 4 with curves: never both, as 2 is not a square).
         # 9 actions would also fit a 2x2 grid: that is the pen's action space, not a stroke one.
-        if (
-            2 * grid * grid + 1 != action_space.n
-            or grid < 3
-            or "cursor" not in observation_space.spaces
-        ):
+        shapes = [(kinds, int(round(np.sqrt((action_space.n - 1) / kinds)))) for kinds in (2, 4)]
+        fits = [(k, g) for k, g in shapes if k * g * g + 1 == action_space.n and g >= 3]
+        if not fits or "cursor" not in observation_space.spaces:
             raise ValueError(
                 "the stroke_map policy is for the paint env's stroke mode "
-                f"(Discrete(2 G² + 1) actions, G >= 3, and a cursor); got {action_space}"
+                f"(Discrete(2 G² + 1) or, with curves, Discrete(4 G² + 1) actions, G >= 3, "
+                f"and a cursor); got {action_space}"
             )
+        kinds, grid = fits[0]
         self.head_kwargs = {
+            "kinds": kinds,
             "grid": grid,
             "channels": channels,
             "hidden": hidden,

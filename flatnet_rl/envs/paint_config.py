@@ -39,6 +39,10 @@ PEN_STEPS_PER_ROW = 8
 #: width of the model's training strokes (binarized MNIST strokes are 2-3 px at 28x28, 1 px at
 #: 8x8), and the steps leave room for 4-6 strokes plus the pen moves between them.
 STROKE_DEFAULTS: dict[int, tuple[int, int, int]] = {8: (5, 1, 8), 14: (7, 1, 10), 28: (7, 2, 12)}
+#: Stroke actions per anchor: move and line; with ``stroke_curves`` also a curve bending left
+#: and one bending right (:func:`~flatnet_rl.envs.paint_strokes.stroke_segments`).
+STROKE_KINDS = 2
+STROKE_KINDS_WITH_CURVES = 4
 
 
 def parse_start(start: str | Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:
@@ -130,6 +134,7 @@ class PaintConfig:
     stroke_grid: int | None = None
     stroke_width: int | None = None
     stroke_demos: tuple[tuple[int, ...], ...] | None = None
+    stroke_curves: bool = False
 
     # Derived (not arguments).
     stop_action: int = field(init=False, repr=False, compare=False)
@@ -163,23 +168,27 @@ class PaintConfig:
         _check_optional_int("render_scale", self.render_scale, 1)
         _check_optional_int("stroke_grid", self.stroke_grid, 3, size)
         _check_optional_int("stroke_width", self.stroke_width, 1, size)
+        if not isinstance(self.stroke_curves, (bool, np.bool_)):
+            raise ValueError(f"stroke_curves must be True or False, got {self.stroke_curves!r}")
         if self.action_mode != "stroke" and (
-            self.stroke_grid is not None or self.stroke_width is not None
+            self.stroke_grid is not None or self.stroke_width is not None or self.stroke_curves
         ):
             raise ValueError(
-                "stroke_grid and stroke_width are options of action_mode='stroke', "
-                f"not of {self.action_mode!r}"
+                "stroke_grid, stroke_width and stroke_curves are options of "
+                f"action_mode='stroke', not of {self.action_mode!r}"
             )
         grid, brush, steps = stroke_defaults(size)
         grid = grid if self.stroke_grid is None else int(self.stroke_grid)
         brush = brush if self.stroke_width is None else int(self.stroke_width)
-        object.__setattr__(self, "stroke_demos", self._check_demos(modes, 2 * grid * grid))
+        kinds = STROKE_KINDS_WITH_CURVES if self.stroke_curves else STROKE_KINDS
+        object.__setattr__(self, "stroke_curves", bool(self.stroke_curves))
+        object.__setattr__(self, "stroke_demos", self._check_demos(modes, kinds * grid * grid))
         if self.action_mode == "pixel":
             stop, default_steps = size * size, size * size // 2
         elif self.action_mode == "pen":
             stop, default_steps = PEN_STOP, PEN_STEPS_PER_ROW * size
         else:
-            stop, default_steps = 2 * grid * grid, steps
+            stop, default_steps = kinds * grid * grid, steps
         derived = {
             "canvas_size": size,
             "stop_action": stop,

@@ -27,7 +27,7 @@ from flatnet_rl.envs.paint_config import (
     is_int,
 )
 from flatnet_rl.envs.paint_starts import EnvOptions, digit_bank, draw_start
-from flatnet_rl.envs.paint_strokes import rasterize_lines
+from flatnet_rl.envs.paint_strokes import rasterize_lines, stroke_segments
 
 #: The largest canvas whose start digits are scikit-learn's 8x8 digits.
 SMALL_CANVAS = 8
@@ -254,18 +254,18 @@ class PaintBatch(PaintConfigAttributes):
     def _draw_strokes(
         self, offsets: np.ndarray, select: slice | np.ndarray, actions: np.ndarray
     ) -> None:
-        # Actions 0..G²-1 move the pen to an anchor, G²..2G²-1 draw a line from the pen to
-        # it, 2G² stops (the pen stays).
+        # Action a < stop: kind a // G² (0 move, 1 line, 2 and 3 curves) to anchor a % G²;
+        # stop leaves the pen where it is.
         envs = self._all[select]
         n_anchors = self.config.grid**2
         moving = actions < self._stop
         anchor = self.config.anchors[actions[moving] % n_anchors]
-        drawing = actions[moving] >= n_anchors
+        kind = actions[moving] // n_anchors
         movers = envs[moving]
+        drawing = kind > 0
         painters = movers[drawing]
-        rasterize_lines(
-            self.canvas, painters, self.cursor[painters], anchor[drawing], self.config.brush
-        )
+        strokes, start, end = stroke_segments(self.cursor[painters], anchor[drawing], kind[drawing])
+        rasterize_lines(self.canvas, painters[strokes], start, end, self.config.brush)
         self.cursor[movers] = anchor
         self._cell[movers] = anchor[:, 0] * self.canvas_size + anchor[:, 1]
         if len(painters):

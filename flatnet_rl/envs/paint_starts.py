@@ -18,7 +18,7 @@ import numpy as np
 
 from flatnet_rl.data import NUM_CLASSES, DataSpec, load_dataset
 from flatnet_rl.envs.paint_config import PaintConfig, is_int
-from flatnet_rl.envs.paint_strokes import anchor_points, rasterize_lines
+from flatnet_rl.envs.paint_strokes import anchor_points, rasterize_lines, stroke_segments
 
 #: The largest canvas whose start digits are scikit-learn's 8x8 digits.
 SMALL_CANVAS = 8
@@ -147,8 +147,10 @@ def demo_states(
     states = []
     for action in actions:
         anchor = anchors[action % (grid * grid)][None]
-        if action >= grid * grid:
-            rasterize_lines(canvas, np.zeros(1, np.int64), cursor, anchor, brush)
+        kind = np.array([action // (grid * grid)])
+        if kind[0] > 0:
+            strokes, start, end = stroke_segments(cursor, anchor, kind)
+            rasterize_lines(canvas, np.zeros(len(strokes), np.int64), start, end, brush)
         cursor = anchor.copy()
         state = canvas[0].copy()
         state.setflags(write=False)
