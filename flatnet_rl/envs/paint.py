@@ -102,6 +102,12 @@ class PaintEnv(PaintConfigAttributes, gym.Env[dict[str, Any], int]):
     |                       | the pen to anchor ``a - G²``; the pen ends there      |
     | ``2 G²``              | stop (ends the episode)                               |
 
+    With ``stroke_curves=True``: ``Discrete(4 * G * G + 1)``; ``2 G² <= a < 3 G²`` draws a
+    curve to anchor ``a - 2 G²`` bending to the left of the direction of travel,
+    ``3 G² <= a < 4 G²`` one bending right (a quadratic Bezier whose control point is 0.8
+    chords off the chord's middle: two left curves between two anchors make a ring), and
+    ``4 G²`` stops.
+
     Defaults per canvas size (``stroke_grid``, ``stroke_width``, ``max_steps``), measured by
     ``benchmarks/bench_stroke_reach.py`` (the brush matches the width of the shipped models'
     training strokes, the steps leave room for a digit's strokes and the moves between them):
@@ -177,6 +183,7 @@ class PaintEnv(PaintConfigAttributes, gym.Env[dict[str, Any], int]):
       a toggling pen would erase the cell it just painted on the next move.
     - ``stroke_grid`` (int >= 3 | None), ``stroke_width`` (int >= 1 | None): stroke mode's
       anchors per side and brush width; None picks the defaults above.
+    - ``stroke_curves`` (bool): stroke mode's curve actions (see Action space).
     - ``stroke_demos`` (10 sequences of stroke actions | None): per class, the drawing
       ``start="demo"`` replays a prefix of.
     - ``render_mode`` (None | ``"rgb_array"`` | ``"ansi"`` | ``"human"``).
