@@ -27,10 +27,12 @@ from flatnet_rl.classifier import zoo_name
 from flatnet_rl.envs.paint_config import PaintConfig, stroke_defaults
 from flatnet_rl.envs.paint_starts import demo_states
 
-SETTINGS: dict[int, list[tuple[int, int, int]]] = {
-    8: [(4, 1, 8), (5, 1, 8), (8, 1, 8)],
-    14: [(5, 1, 10), (7, 1, 10), (7, 2, 10)],
-    28: [(5, 2, 12), (7, 2, 12), (7, 3, 12), (7, 1, 12)],
+#: (anchors per side, brush, steps, curves) per canvas size.
+SETTINGS: dict[int, list[tuple[int, int, int, bool]]] = {
+    8: [(4, 1, 8, False), (5, 1, 8, False), (8, 1, 8, False), (5, 1, 8, True)],
+    14: [(5, 1, 10, False), (7, 1, 10, False), (7, 2, 10, False), (7, 1, 10, True)],
+    28: [(5, 2, 12, False), (7, 2, 12, False), (7, 3, 12, False), (7, 1, 12, False)]
+    + [(7, 2, 12, True)],
 }
 
 
@@ -50,20 +52,21 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     rows = [
-        "| canvas | anchors | brush | steps | reward p_target (mean / worst) "
+        "| canvas | anchors | brush | steps | curves | reward p_target (mean / worst) "
         "| judges p_target (mean / worst) | seconds |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for size in args.sizes:
         proxy = load_classifier(zoo_name("flatnet", size))
         judges = [load_classifier(name) for name in judge_panel(size)]
-        for grid, brush, steps in SETTINGS.get(size, [stroke_defaults(size)]):
+        for grid, brush, steps, curves in SETTINGS.get(size, [(*stroke_defaults(size), False)]):
             config = PaintConfig(
                 canvas_size=size,
                 action_mode="stroke",
                 stroke_grid=grid,
                 stroke_width=brush,
                 max_steps=steps,
+                stroke_curves=curves,
             )
             start = time.perf_counter()
             canvases = np.stack([best_canvas(config, proxy, d, args.beam) for d in range(10)])
@@ -74,13 +77,15 @@ def main() -> None:
                 [j.predict_proba(canvases.astype(bool))[digits, digits] for j in judges], axis=0
             )
             rows.append(
-                f"| {size} | {grid}x{grid} | {brush} | {steps} | {reward.mean():.3f} / "
+                f"| {size} | {grid}x{grid} | {brush} | {steps} | {'yes' if curves else 'no'} | "
+                f"{reward.mean():.3f} / "
                 f"{reward.min():.3f} | {judged.mean():.3f} / {judged.min():.3f} | {seconds:.0f} |"
             )
             print(rows[-1], flush=True)
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
-            np.save(out / f"canvases_{size}_{grid}_{brush}_{steps}.npy", canvases)
+            tag = f"{size}_{grid}_{brush}_{steps}" + ("_curves" if curves else "")
+            np.save(out / f"canvases_{tag}.npy", canvases)
     text = "\n".join(rows)
     print(text)
     (Path(args.out) / "reach.md").write_text(text + "\n")
