@@ -241,9 +241,11 @@ def test_cli_start_accepts_a_mode_or_a_json_mixture(tmp_path):
     [
         "ppo_paint.py",
         "wrap_existing_env.py",
-        "compare_rewards.py",
+        # The two longest (27 s of the default suite): their paths run in other tests too
+        # (compare-agents, training on folders, PPO on FlatnetShapes-v0).
+        pytest.param("compare_rewards.py", marks=pytest.mark.slow),
         "sweep_gamma.py",
-        "shapes_end_to_end.py",
+        pytest.param("shapes_end_to_end.py", marks=pytest.mark.slow),
     ],
 )
 def test_examples_run_with_small_budgets(tmp_path, monkeypatch, script):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from flatnet_rl.agents.presets import ALGORITHMS, RUNS, STROKE_TIMESTEPS
 from flatnet_rl.cli.choices import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, REWARD_SCORING, STARTS
@@ -39,27 +40,22 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
     from flatnet_rl.agents.runs import check_outputs
 
     config = AgentConfig(
-        env_id=args.env,
+        **env_options(args),
         algo=args.algo,
         reward_model=resolve_clip_specs([args.reward_model], args)[0],
         reward_mode=args.reward_mode,
         reward_scoring=args.reward_scoring,
         action_mode=args.action_mode,
-        target=args.target,
         start=args.start,
-        max_steps=args.max_steps,
         timesteps=args.timesteps,
         n_envs=args.n_envs,
         seed=args.seed,
         out=args.out,
         device=args.device,
-        judges=list(args.judges or []),
         canvas_size=args.canvas_size,
-        env_kwargs=args.env_kwargs,
         hyperparams=args.hyperparams,
         eval_every=args.curve_every,
         cache_dir=args.cache,
-        image=args.image,
     )
     if args.eval_episodes:
         check_outputs(args.out, EVAL_FILES, overwrite=args.overwrite)  # before training
@@ -103,6 +99,18 @@ def cmd_evaluate_agent(args: argparse.Namespace) -> int:
     if args.video:
         print(f"video: {args.video}")
     return 0
+
+
+def env_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options :func:`add_env_arguments` adds, as AgentConfig (and AgentGrid) fields."""
+    return {
+        "env_id": args.env,
+        "env_kwargs": args.env_kwargs,
+        "image": args.image,
+        "target": args.target,
+        "max_steps": args.max_steps,
+        "judges": list(args.judges or []),
+    }
 
 
 def add_env_arguments(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 from functools import partial
 from typing import TYPE_CHECKING
 
-from flatnet_rl.cli.agents import add_env_arguments
+from flatnet_rl.cli.agents import add_env_arguments, env_options
 from flatnet_rl.cli.choices import ACTION_MODES
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
 from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
@@ -272,21 +272,11 @@ def cmd_compare_agents(args: argparse.Namespace) -> int:
         curve_every=args.curve_every,
         hyperparams=args.hyperparams or {},
         cache_dir=args.cache,
-        env_id=args.env,
-        env_kwargs=args.env_kwargs,
-        image=args.image,
-        target=args.target,
-        max_steps=args.max_steps,
-        judges=tuple(args.judges or ()),
+        **{**env_options(args), "judges": tuple(args.judges or ())},
     )
+    engine = {"engine": args.engine, "workers": args.workers, "address": args.address}
     result = run_agent_comparison(
-        grid,
-        args.out,
-        engine=args.engine,
-        workers=args.workers,
-        address=args.address,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
+        grid, args.out, **engine, overwrite=args.overwrite, progress=not args.quiet
     )
     print(result.table)
     print(f"\nreport: {result.report_path}")
