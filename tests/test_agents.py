@@ -311,3 +311,12 @@ def test_evaluate_agent_writes_a_video(tiny_run, tmp_path):
         clip.close()
     with pytest.raises(FileExistsError, match="--overwrite"):
         evaluate_agent(run, episodes=2, video=video, out=tmp_path / "other")
+
+
+def test_paint_env_options_are_checked_when_the_config_is_made():
+    with pytest.raises(ValueError, match="needs action_mode='stroke'"):
+        AgentConfig(start="demo")
+    with pytest.raises(ValueError, match="stroke_curves must be True or False"):
+        AgentConfig(action_mode="stroke", env_kwargs={"stroke_curves": "yes"})
+    with pytest.raises(ValueError, match="stroke_demos must be 10 sequences"):
+        AgentConfig(action_mode="stroke", env_kwargs={"stroke_demos": [[1]]})

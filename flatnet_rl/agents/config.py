@@ -9,7 +9,7 @@ from typing import Any
 from flatnet_rl.agents.presets import ACTION_MODES, ALGORITHMS, preset, run_defaults
 from flatnet_rl.classifier import zoo_manifest
 from flatnet_rl.data.env_ids import resolve_env_id
-from flatnet_rl.envs.paint_config import PaintConfig, parse_start
+from flatnet_rl.envs.paint_config import MAX_CANVAS, PaintConfig, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
 from flatnet_rl.util.checks import check_plain_int, is_plain_int
@@ -163,8 +163,22 @@ class AgentConfig:
                     f"env_kwargs {unknown} are not arguments of the paint env; it takes "
                     f"{', '.join(sorted(allowed))} (the others are fields of the run config)"
                 )
-            parse_start(self.start)  # a clear error now, not when the envs are built
+            modes = parse_start(self.start)[0]  # a clear error now, not when the envs are built
             parse_start(self.eval_start)
+            if "demo" in modes and self.action_mode != "stroke":
+                raise ValueError(
+                    "start 'demo' replays stroke drawings: it needs action_mode='stroke' "
+                    f"(--action-mode stroke), not {self.action_mode!r}"
+                )
+            # The env options too (stroke_curves, stroke_demos, ...), before any model loads;
+            # the canvas is the reward model's, unknown for a path yet: the largest stands in.
+            options = {k: v for k, v in self.env_kwargs.items() if k != "render_mode"}
+            PaintConfig(
+                canvas_size=self.canvas_size or canvas or MAX_CANVAS,
+                action_mode=self.action_mode,
+                max_steps=self.max_steps,
+                **options,
+            )
             if self.target is not None and (
                 not is_plain_int(self.target) or not 0 <= self.target <= 9
             ):

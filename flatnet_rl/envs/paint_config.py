@@ -208,6 +208,8 @@ class PaintConfig:
         """``stroke_demos`` as tuples (JSON gives lists): per class, a sequence of stroke
         actions (no stop) that ``start="demo"`` replays a prefix of."""
         demos = self.stroke_demos
+        if "demo" in modes and self.action_mode != "stroke":
+            raise ValueError(f"start='demo' is for action_mode='stroke', not {self.action_mode!r}")
         if demos is None:
             if "demo" in modes:
                 raise ValueError(

@@ -58,6 +58,8 @@ def stroke_segments(
     """
     start, end = np.asarray(start, np.int64), np.asarray(end, np.int64)
     kind = np.asarray(kind)
+    if not np.any(kind >= 2):  # lines only (every step without curves): each its own piece
+        return np.arange(len(kind)), start, end
     lines = np.flatnonzero(kind == 1)
     curves = np.flatnonzero(kind >= 2)
     t = np.linspace(0.0, 1.0, CURVE_PIECES + 1)[None, :, None]
