@@ -139,7 +139,7 @@ def test_shipped_judges_are_refused_for_a_reward_model_of_other_classes(tmp_path
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="algorithm"):
+    with pytest.raises(ValueError, match="algo must be one of ppo, a2c, dqn"):
         AgentConfig(algo="sac")
     with pytest.raises(ValueError, match="judge"):
         AgentConfig(reward_model="judge")

@@ -9,10 +9,10 @@ from typing import Any
 from flatnet_rl.agents.presets import ACTION_MODES, ALGORITHMS, preset, run_defaults
 from flatnet_rl.classifier import zoo_manifest
 from flatnet_rl.data.env_ids import resolve_env_id
-from flatnet_rl.envs.paint_config import MAX_CANVAS, PaintConfig, parse_start
+from flatnet_rl.envs.paint_config import MAX_CANVAS, MIN_CANVAS, PaintConfig, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
-from flatnet_rl.util.checks import check_plain_int, is_plain_int
+from flatnet_rl.util.checks import check_fields, choice_field, int_field, is_plain_int
 
 #: PaintEnv arguments the run config sets itself (not env_kwargs).
 _CONFIG_OWNED = {"canvas_size", "action_mode", "target", "start", "max_steps"}
@@ -44,98 +44,93 @@ def judge_panel(canvas: int) -> tuple[str, ...]:
 
 @dataclass
 class AgentConfig:
-    """One agent training run. Every field is saved to ``config.json``.
+    """One agent training run. Every field is saved to ``config.json``; each is also an option
+    of ``flatnet-rl train-agent`` (its help is the entry below, its default and limits the
+    field's).
 
     Attributes:
-        env_id: ``FlatnetPaint-v0`` (the painting env, rewarded in batch) or any Gymnasium
-            id, as ``gymnasium.make`` takes it (``module:EnvId`` imports the module first;
-            then ``target`` is required).
-        algo: ``ppo`` (default), ``a2c`` or ``dqn``.
-        reward_model: the proxy reward: a model spec (zoo name, checkpoint path, training
-            spec or ensemble spec such as ``ensemble:baseline*5``).
-        reward_mode: see :data:`flatnet_rl.reward.MODES`.
-        judges: the independent classifiers used only to evaluate (never as reward); empty:
-            the shipped judge panel for the canvas size.
-        canvas_size: the paint env's canvas (default: the reward model's).
-        start: training start canvases, a mode or a mixture; ``eval_start``: evaluation's
-            (the task: a blank canvas).
-        n_envs, timesteps, start: ``None`` takes the action mode's preset
-            (:func:`~flatnet_rl.agents.presets.run_defaults`).
-        env_kwargs: extra keyword arguments for the env (``pixel_op``, ``noise_density`` ...).
-        hyperparams: overrides of the algorithm's preset (checked against the algorithm).
+        env_id: ``FlatnetPaint-v0`` (the painting env, rewarded in batch) or any Gymnasium id
+            as ``gymnasium.make`` takes it; ``module:EnvId`` imports the module first
+            (``minigrid:MiniGrid-Empty-8x8-v0``, ``ale_py:ALE/Pong-v5``).
+        algo: the Stable-Baselines3 algorithm.
+        reward_model: the proxy reward: a zoo name, checkpoint path, training spec or ensemble
+            spec (such as ``ensemble:baseline*5``).
+        reward_mode: what the reward pays (:data:`flatnet_rl.reward.MODES`; ``delta``: the
+            change of the target's probability, potential-based shaping).
+        action_mode: paint env: paint pixels, move a pen a cell at a time, or draw strokes
+            between anchor points (stroke: presets for 8x8, 14x14 and 28x28).
+        target: the class index or name to reward; ``random`` draws one per episode (paint
+            env, the default there); required for other envs.
+        start: paint env training starts: ``blank``, ``noise``, ``digit``, ``partial``,
+            ``stroke``, ``demo`` (stroke mode: prefixes of drawings searched on the reward
+            model) or a mixture of them as a JSON object of weights (``None``: the action
+            mode's preset).
+        eval_start: the paint env's evaluation start (the task: a blank canvas).
+        max_steps: the episode step limit (``None``: the env's own).
+        timesteps: environment steps to train (``None``: the action mode's preset).
+        n_envs: envs stepped together in one numpy operation (``None``: the preset's).
+        seed: seeds torch, the envs and the policy.
+        out: the run folder.
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        judges: the independent classifiers used only to evaluate, never as reward (empty:
+            the shipped judge panel for the paint env's canvas; other envs: the run is
+            evaluated with its reward model alone).
+        canvas_size: the paint env's canvas (``None``: the reward model's).
+        env_kwargs: env keyword arguments as a JSON object (``pixel_op``, ``noise_density``
+            ... for the paint env; ``size`` for MiniGrid).
+        hyperparams: overrides of the algorithm's preset, as a JSON object (checked against
+            the algorithm).
         eval_every: record proxy and judge scores of ``curve_episodes`` evaluation episodes
             every this many steps (the overoptimization curve); 0 = never.
+        curve_episodes: evaluation episodes per point of the overoptimization curve.
         cache_dir: where reward models named by training specs are cached.
-        reward_scoring: when training scores the learned reward: ``"rollout"`` (one
-            classifier call per rollout, :mod:`flatnet_rl.reward.rollout`; on-policy
-            algorithms only) or ``"step"`` (one call per vector step); ``None``: rollout for
-            PPO and A2C, step for DQN. Evaluation always scores per step.
+        reward_scoring: when the learned reward is scored during training: once per rollout
+            (one classifier call; PPO, A2C) or at every step (``None``: rollout for PPO and
+            A2C, step for DQN). Evaluation always scores per step.
         image: where the reward model's image is in an env that is not the paint env:
-            ``"auto"`` (the observation or its pixel entry; codes are refused), an
-            observation key, or ``"render"`` (the env's ``render()`` frames).
-        max_steps: the episode step limit (``None``: the env's own).
+            ``auto`` (the observation or its pixel entry; codes are refused), an observation
+            key, or ``render`` (the env's ``render()`` frames).
     """
 
     env_id: str = PAINT_ID
-    algo: str = "ppo"
+    algo: str = choice_field("ppo", ALGORITHMS)
     reward_model: str = "flatnet"
-    reward_mode: str = "delta"
-    action_mode: str = "pixel"
+    reward_mode: str = choice_field("delta", MODES)
+    action_mode: str = choice_field("pixel", ACTION_MODES)
     target: int | str | None = None
     start: str | dict[str, float] | None = None
     eval_start: str = "blank"
-    max_steps: int | None = None
-    timesteps: int | None = None
-    n_envs: int | None = None
-    seed: int = 0
+    max_steps: int | None = int_field(None, 1)
+    timesteps: int | None = int_field(None, 1, MAX_TIMESTEPS)
+    n_envs: int | None = int_field(None, 1, MAX_ENVS)
+    seed: int = int_field(0, 0, 2**32 - 1)
     out: str = "runs/agent"
     device: str = "auto"
     judges: list[str] = field(default_factory=list)
-    canvas_size: int | None = None
+    canvas_size: int | None = int_field(None, MIN_CANVAS, MAX_CANVAS)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparams: dict[str, Any] = field(default_factory=dict)
-    eval_every: int = 0
-    curve_episodes: int = 40
+    eval_every: int = int_field(0, 0, MAX_TIMESTEPS)
+    curve_episodes: int = int_field(40, 1, 100_000)
     cache_dir: str = "runs/cache"
-    reward_scoring: str | None = None
+    reward_scoring: str | None = choice_field(None, REWARD_SCORING)
     image: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.action_mode not in ACTION_MODES:
-            raise ValueError(
-                f"action_mode must be one of {', '.join(ACTION_MODES)}, got {self.action_mode!r}"
-            )
+        check_fields(self)  # the limits declared above, before the presets fill the Nones
         # The canvas the run will paint: its own, else the zoo reward model's (stroke mode's
         # budget depends on it; a path or spec resolves later and takes the 8x8 preset).
         canvas = self.canvas_size or zoo_manifest().get(self.reward_model, {}).get("canvas")
         for key, value in run_defaults(self.action_mode, canvas).items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
-        if self.algo not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {self.algo!r}; expected one of {ALGORITHMS}")
         if self.reward_scoring is None:
             self.reward_scoring = "step" if self.algo in OFF_POLICY else "rollout"
-        if self.reward_scoring not in REWARD_SCORING:
-            raise ValueError(
-                f"reward_scoring must be one of {REWARD_SCORING}, got {self.reward_scoring!r}"
-            )
         if self.reward_scoring == "rollout" and self.algo in OFF_POLICY:
             raise ValueError(
                 f"reward_scoring='rollout' needs an on-policy algorithm (ppo, a2c): {self.algo} "
                 "stores every step's reward in its replay buffer as it goes; use 'step'"
             )
-        if self.reward_mode not in MODES:
-            raise ValueError(f"unknown reward mode {self.reward_mode!r}; expected one of {MODES}")
-        for name, value, low, high in (
-            ("timesteps", self.timesteps, 1, MAX_TIMESTEPS),
-            ("n_envs", self.n_envs, 1, MAX_ENVS),
-            ("seed", self.seed, 0, 2**32 - 1),
-            ("eval_every", self.eval_every, 0, MAX_TIMESTEPS),
-            ("curve_episodes", self.curve_episodes, 1, 100_000),
-        ):
-            check_plain_int(name, value, low, high)
-        if self.max_steps is not None and (not is_plain_int(self.max_steps) or self.max_steps < 1):
-            raise ValueError(f"max_steps must be None or an integer >= 1, got {self.max_steps!r}")
         is_judge = zoo_manifest().get(self.reward_model, {}).get("role") == "judge"
         if is_judge or self.reward_model in self.judges:
             raise ValueError(

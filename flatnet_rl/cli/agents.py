@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
-from flatnet_rl.agents.presets import ALGORITHMS, RUNS, STROKE_TIMESTEPS
-from flatnet_rl.cli.choices import ACTION_MODES, MAX_CANVAS, MIN_CANVAS, REWARD_SCORING, STARTS
-from flatnet_rl.cli.choices import REWARD_MODES as MODES
+from flatnet_rl.agents.presets import RUNS, STROKE_TIMESTEPS
+from flatnet_rl.cli.choices import STARTS
 from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
 from flatnet_rl.cli.common import add_subparser
-from flatnet_rl.cli.types import csv_of, int_in, json_object, positive_int, target
-from flatnet_rl.envs.registration import PAINT_ID
+from flatnet_rl.cli.config_options import add_config_options, config_kwargs
+from flatnet_rl.cli.types import csv_of, int_in, json_object, target
 
 
 def start(text: str) -> str | dict[str, float]:
@@ -39,24 +37,9 @@ def cmd_train_agent(args: argparse.Namespace) -> int:
     from flatnet_rl.agents.evaluate import EVAL_FILES, evaluate_agent
     from flatnet_rl.agents.runs import check_outputs
 
-    config = AgentConfig(
-        **env_options(args),
-        algo=args.algo,
-        reward_model=resolve_clip_specs([args.reward_model], args)[0],
-        reward_mode=args.reward_mode,
-        reward_scoring=args.reward_scoring,
-        action_mode=args.action_mode,
-        start=args.start,
-        timesteps=args.timesteps,
-        n_envs=args.n_envs,
-        seed=args.seed,
-        out=args.out,
-        device=args.device,
-        canvas_size=args.canvas_size,
-        hyperparams=args.hyperparams,
-        eval_every=args.curve_every,
-        cache_dir=args.cache,
-    )
+    options = config_kwargs(args, ENV_FIELDS + RUN_FIELDS)
+    options["reward_model"] = resolve_clip_specs([args.reward_model], args)[0]
+    config = AgentConfig(**options)
     if args.eval_episodes:
         check_outputs(args.out, EVAL_FILES, overwrite=args.overwrite)  # before training
     run = train_agent(config, progress=not args.quiet, overwrite=args.overwrite)
@@ -101,62 +84,42 @@ def cmd_evaluate_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def env_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The options :func:`add_env_arguments` adds, as AgentConfig (and AgentGrid) fields."""
-    return {
-        "env_id": args.env,
-        "env_kwargs": args.env_kwargs,
-        "image": args.image,
-        "target": args.target,
-        "max_steps": args.max_steps,
-        "judges": list(args.judges or []),
-    }
+#: AgentConfig fields that say which env an agent trains on and what is rewarded: options of
+#: train-agent and compare-agents alike.
+ENV_FIELDS = ("env_id", "env_kwargs", "image", "target", "max_steps", "judges")
+#: The other AgentConfig fields train-agent offers.
+RUN_FIELDS = (
+    "algo",
+    "reward_model",
+    "reward_mode",
+    "reward_scoring",
+    "action_mode",
+    "start",
+    "eval_start",
+    "canvas_size",
+    "timesteps",
+    "n_envs",
+    "seed",
+    "out",
+    "device",
+    "hyperparams",
+    "eval_every",
+    "curve_episodes",
+    "cache_dir",
+)
+#: Spellings other than --field-name: the first is shown, the rest are kept for old commands.
+FLAGS = {
+    "env_id": ["--env", "--env-id"],
+    "eval_every": ["--eval-every", "--curve-every"],
+    "cache_dir": ["--cache-dir", "--cache"],
+}
+#: Values read otherwise than the annotation says.
+TYPES = {"target": target, "start": start, "eval_start": start}
 
 
 def add_env_arguments(p: argparse.ArgumentParser) -> None:
     """The env an agent trains on and what is rewarded: train-agent and compare-agents."""
-    p.add_argument(
-        "--env",
-        default=PAINT_ID,
-        help=f"env id: {PAINT_ID} or any Gymnasium id as gymnasium.make takes it; "
-        "module:EnvId imports the module first (minigrid:MiniGrid-Empty-8x8-v0, "
-        "ale_py:ALE/Pong-v5)",
-    )
-    p.add_argument(
-        "--env-kwargs",
-        type=json_object,
-        default={},
-        help='env keyword arguments as JSON, e.g. \'{"pixel_op": "toggle"}\' (paint env) or '
-        "'{\"size\": 8}'",
-    )
-    p.add_argument(
-        "--image",
-        default="auto",
-        help="where the reward model's image is (other envs than the paint env): auto (the "
-        "observation or its pixel entry), an observation key, or render (the env's render() "
-        "frames)",
-    )
-    p.add_argument(
-        "--target",
-        type=target,
-        default=None,
-        help="class index or name to reward; 'random' draws one per episode (paint "
-        "env); required for other envs",
-    )
-    p.add_argument(
-        "--max-steps",
-        type=positive_int,
-        default=None,
-        help="episode step limit (None: the env's)",
-    )
-    p.add_argument(
-        "--judges",
-        type=csv_of(str),
-        default=None,
-        help="comma-separated judges (None: the shipped panel for the paint env's canvas; "
-        "other envs: train-agent evaluates with the reward model alone, compare-agents "
-        "needs judges)",
-    )
+    add_config_options(p, "AgentConfig", ENV_FIELDS, flags=FLAGS, types=TYPES)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -171,79 +134,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--eval-episodes episodes from the task's start, scored by independent judges.",
     )
     add_env_arguments(p)
-    p.add_argument("--algo", choices=ALGORITHMS, default="ppo", help="SB3 algorithm")
-    p.add_argument(
-        "--reward-model",
-        default="flatnet",
-        help="the proxy reward: zoo name, checkpoint, training spec or ensemble "
-        "spec (e.g. ensemble:baseline*5)",
-    )
-    p.add_argument("--reward-mode", choices=MODES, default="delta", help="reward mode")
-    p.add_argument(
-        "--reward-scoring",
-        choices=REWARD_SCORING,
-        default=None,
-        help="score the learned reward once per rollout (one classifier call; PPO, A2C) or "
-        "at every step (None: rollout for ppo and a2c, step for dqn)",
-    )
-    p.add_argument(
-        "--action-mode",
-        choices=ACTION_MODES,
-        default="pixel",
-        help="paint env: paint pixels, move a pen a cell at a time, or draw strokes between "
-        "anchor points (stroke: presets for 8x8, 14x14 and 28x28)",
-    )
-    p.add_argument(
-        "--start",
-        type=start,
-        default=None,
-        help="paint env training starts: blank, noise, digit, partial, stroke, demo (stroke "
-        "mode: prefixes of drawings searched on the reward model) or a JSON "
-        f'mixture such as \'{{"blank": 0.1, "partial": 0.9}}\' (None: the action mode\'s preset, '
-        f"pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']}, stroke "
-        f"{RUNS['stroke']['start']})",
-    )
-    p.add_argument(
-        "--canvas-size",
-        type=int_in(MIN_CANVAS, MAX_CANVAS),
-        default=None,
-        help="paint env canvas (None: the reward model's)",
-    )
-    p.add_argument(
-        "--timesteps",
-        type=int_in(1, 10**10),
-        default=None,
-        help="environment steps to train (None: the action mode's preset, pixel "
-        f"{RUNS['pixel']['timesteps']:,}, pen {RUNS['pen']['timesteps']:,}, stroke "
-        + ", ".join(f"{t:,} at {c}x{c}" for c, t in STROKE_TIMESTEPS.items())
-        + ")",
-    )
-    p.add_argument(
-        "--n-envs",
-        type=int_in(1, 4096),
-        default=None,
-        help="envs stepped together in one numpy operation (None: the preset's, "
-        f"{RUNS['pixel']['n_envs']})",
-    )
-    p.add_argument(
-        "--seed", type=int_in(0, 2**32 - 1), default=0, help="seeds torch, the envs and the policy"
-    )
-    p.add_argument("--out", default="runs/agent", help="run folder")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.add_argument(
-        "--hyperparams",
-        type=json_object,
-        default={},
-        help="JSON overrides of the algorithm's preset (checked against the algorithm)",
-    )
-    p.add_argument(
-        "--curve-every",
-        type=int_in(0, 10**10),
-        default=0,
-        help="record proxy and judge scores every N steps (overoptimization curve); 0 = off",
-    )
-    p.add_argument(
-        "--cache", default="runs/cache", help="cache of reward models trained from specs"
+    add_config_options(
+        p,
+        "AgentConfig",
+        RUN_FIELDS,
+        flags=FLAGS,
+        types=TYPES,
+        extra_help={
+            "start": f"presets: pixel {RUNS['pixel']['start']}, pen {RUNS['pen']['start']}, "
+            f"stroke {RUNS['stroke']['start']}",
+            "timesteps": f"presets: pixel {RUNS['pixel']['timesteps']:,}, pen "
+            f"{RUNS['pen']['timesteps']:,}, stroke "
+            + ", ".join(f"{t:,} at {c}x{c}" for c, t in STROKE_TIMESTEPS.items()),
+            "n_envs": f"pixel preset: {RUNS['pixel']['n_envs']}",
+        },
     )
     p.add_argument(
         "--eval-episodes",

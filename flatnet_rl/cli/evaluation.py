@@ -6,11 +6,12 @@ import argparse
 from functools import partial
 from typing import TYPE_CHECKING
 
-from flatnet_rl.cli.agents import add_env_arguments, env_options
+from flatnet_rl.cli.agents import ENV_FIELDS, add_env_arguments
 from flatnet_rl.cli.choices import ACTION_MODES
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
 from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
 from flatnet_rl.cli.common import add_subparser
+from flatnet_rl.cli.config_options import config_kwargs
 from flatnet_rl.cli.types import csv_of, int_in, non_negative_float, non_negative_int, positive_int
 from flatnet_rl.evaluation.engines import ENGINES
 
@@ -272,7 +273,7 @@ def cmd_compare_agents(args: argparse.Namespace) -> int:
         curve_every=args.curve_every,
         hyperparams=args.hyperparams or {},
         cache_dir=args.cache,
-        **{**env_options(args), "judges": tuple(args.judges or ())},
+        **{**config_kwargs(args, ENV_FIELDS), "judges": tuple(args.judges)},
     )
     engine = {"engine": args.engine, "workers": args.workers, "address": args.address}
     result = run_agent_comparison(

@@ -8,6 +8,10 @@ serve values that come from JSON, the command line or a config file.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 _BOOLS = (bool, np.bool_)
@@ -48,3 +52,32 @@ def check_plain_int(name: str, value: object, low: int, high: int | None = None)
         return
     bound = f">= {low}" if high is None else f"in [{low}, {high}]"
     raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+
+
+# Config dataclass fields that state their own limits. The limits live in the field's metadata,
+# so that one declaration serves the config's check (``check_fields``) and the command line,
+# which reads the same metadata to build its options (:mod:`flatnet_rl.cli.config_options`).
+
+
+def int_field(default: int | None, low: int, high: int | None = None) -> Any:
+    """A dataclass field holding an int in ``[low, high]`` (``None`` too if it is the default)."""
+    return dataclasses.field(default=default, metadata={"low": low, "high": high})
+
+
+def choice_field(default: str | None, choices: Sequence[str]) -> Any:
+    """A dataclass field holding one of ``choices`` (``None`` too if it is the default)."""
+    return dataclasses.field(default=default, metadata={"choices": tuple(choices)})
+
+
+def check_fields(config: Any) -> None:
+    """Check every field of a dataclass instance declared by :func:`int_field` or
+    :func:`choice_field`: ``ValueError`` naming the first one out of its limits."""
+    for spec in dataclasses.fields(config):
+        value = getattr(config, spec.name)
+        if value is None and spec.default is None:
+            continue
+        if "low" in spec.metadata:
+            check_plain_int(spec.name, value, spec.metadata["low"], spec.metadata["high"])
+        choices = spec.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ValueError(f"{spec.name} must be one of {', '.join(choices)}, got {value!r}")

@@ -1,0 +1,129 @@
+"""Options generated from the config dataclasses: the schema the parser reads is the
+dataclasses' own (regenerated here), each field's limits hold on the command line as in the
+config, and an option's value reaches the config unchanged."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from flatnet_rl.agents import AgentConfig
+from flatnet_rl.cli import build_parser
+from flatnet_rl.cli.agents import ENV_FIELDS, RUN_FIELDS
+from flatnet_rl.cli.config_options import config_kwargs, describe, generate, plain_help, schema
+from flatnet_rl.util.checks import check_fields, choice_field, int_field
+
+
+def test_the_shipped_schema_is_the_dataclasses_own():
+    # Stale? Run: python -m flatnet_rl.cli.config_options
+    assert schema() == generate()
+
+
+def test_train_agent_offers_every_agent_config_field_once():
+    names = [f.name for f in dataclasses.fields(AgentConfig)]
+    assert sorted(ENV_FIELDS + RUN_FIELDS) == sorted(names)
+
+
+def test_defaults_reach_the_config_as_the_dataclass_has_them():
+    args = build_parser().parse_args(["train-agent"])
+    options = config_kwargs(args, ENV_FIELDS + RUN_FIELDS)
+    defaults = {
+        f.name: describe(AgentConfig)[f.name]["default"] for f in dataclasses.fields(AgentConfig)
+    }
+    assert options == defaults
+
+
+def test_values_and_old_spellings_reach_the_config():
+    args = build_parser().parse_args(
+        [
+            "train-agent",
+            "--curve-every",
+            "500",
+            "--cache",
+            "c",
+            "--env",
+            "X-v0",
+            "--curve-episodes",
+            "7",
+        ]
+    )
+    options = config_kwargs(args, ENV_FIELDS + RUN_FIELDS)
+    assert (options["eval_every"], options["cache_dir"], options["env_id"]) == (500, "c", "X-v0")
+    assert options["curve_episodes"] == 7
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--seed", "-1"],
+        ["--n-envs", "5000"],
+        ["--canvas-size", "3"],
+        ["--curve-episodes", "0"],
+        ["--reward-scoring", "sometimes"],
+        ["--env-kwargs", "[1]"],
+    ],
+)
+def test_values_out_of_a_fields_limits_are_parse_errors(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["train-agent", *argv])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.count("error:") == 1
+
+
+def test_the_config_checks_the_same_limits():
+    with pytest.raises(ValueError, match="curve_episodes must be an integer in"):
+        AgentConfig(curve_episodes=0)
+    with pytest.raises(ValueError, match="reward_scoring must be one of rollout, step"):
+        AgentConfig(reward_scoring="sometimes")
+
+
+def test_check_fields_skips_none_only_where_none_is_the_default():
+    @dataclasses.dataclass
+    class Config:
+        """A config.
+
+        Attributes:
+            count: how many.
+            mode: which.
+        """
+
+        count: int | None = int_field(None, 1, 9)
+        mode: str = choice_field("a", ("a", "b"))
+
+    check_fields(Config())
+    for bad in (Config(count=0), Config(count=True), Config(mode=None), Config(mode="c")):
+        with pytest.raises(ValueError):
+            check_fields(bad)
+    assert describe(Config)["count"] == {
+        "type": "int | None",
+        "default": None,
+        "help": "how many",
+        "low": 1,
+        "high": 9,
+    }
+
+
+def test_a_field_without_a_docstring_entry_is_refused():
+    @dataclasses.dataclass
+    class Config:
+        """No attributes."""
+
+        count: int = 1
+
+    with pytest.raises(ValueError, match="Config.count has no entry"):
+        describe(Config)
+
+
+def test_plain_help_reads_rest_as_sphinx_shows_it():
+    text = "see :func:`~a.b.run`, :data:`a.b.MODES` and ``x``.\n   more."
+    assert plain_help(text) == "see run, a.b.MODES and x. more"
+
+
+def test_help_is_the_docstring(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train-agent", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "evaluation episodes per point of the overoptimization curve" in text
+    assert isinstance(build_parser(), argparse.ArgumentParser)
