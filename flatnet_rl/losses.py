@@ -29,8 +29,6 @@ random images with target ``[0.1] * 10``), and energy
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from flatnet_rl.numerics import entropy_from_logits as entropy
+from flatnet_rl.util.checks import check_fields, choice_field, float_field
 
 
 def ce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -191,35 +190,39 @@ class Objective:
     Only the fields that the chosen ``loss`` and enabled add-ons use matter; see
     :meth:`hyperparameters`. Outlier exposure is on whenever the trainer passes outliers
     (``outlier_weight`` is lambda); energy is on when ``energy_weight > 0``.
+
+    Attributes:
+        loss: the objective (the methods page defines each).
+        kappa: entropy: the weight of the entropy bonus, CE - kappa H(p).
+        hinge_beta: entropy_hinge: the weight beta.
+        hinge_gamma: entropy_hinge: the entropy floor Gamma (nats).
+        smoothing: label_smoothing: epsilon.
+        tau: logitnorm: the temperature.
+        b1: min_ent and mix_ent: the cross-entropy weight.
+        b2: min_ent and mix_ent: the entropy weight.
+        mix_eps: mix_ent: the smoothing of the one-hot target that keeps its log finite.
+        outlier_weight: outlier exposure: the weight lambda of the uniform-target term.
+        energy_weight: the energy add-on's weight (0 = off; needs outliers).
+        energy_m_in: energy add-on: the margin of labelled images (logit units).
+        energy_m_out: energy add-on: the margin of outlier images (logit units).
     """
 
-    loss: str = "ce"
-    kappa: float = 0.3
-    hinge_beta: float = 0.5
-    hinge_gamma: float = 0.5
-    smoothing: float = 0.1
-    tau: float = 0.04
-    b1: float = 1.0
-    b2: float = 0.3
-    mix_eps: float = 1e-3
-    outlier_weight: float = 0.5
-    energy_weight: float = 0.0
-    energy_m_in: float = -8.0
-    energy_m_out: float = -4.0
+    loss: str = choice_field("ce", LOSSES)
+    kappa: float = float_field(0.3)
+    hinge_beta: float = float_field(0.5)
+    hinge_gamma: float = float_field(0.5)
+    smoothing: float = float_field(0.1, "[0, 1)")
+    tau: float = float_field(0.04, "(0, inf)")
+    b1: float = float_field(1.0)
+    b2: float = float_field(0.3)
+    mix_eps: float = float_field(1e-3, "(0, 1)")
+    outlier_weight: float = float_field(0.5, "[0, inf)")
+    energy_weight: float = float_field(0.0, "[0, inf)")
+    energy_m_in: float = float_field(-8.0)
+    energy_m_out: float = float_field(-4.0)
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"{f.name} must be finite, got {value}")
-        if not 0.0 <= self.smoothing < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing}")
-        if self.tau <= 0:
-            raise ValueError(f"tau must be > 0, got {self.tau}")
-        if self.outlier_weight < 0 or self.energy_weight < 0:
-            raise ValueError("outlier_weight and energy_weight must be >= 0")
+        check_fields(self)
 
     def hyperparameters(self, with_outliers: bool) -> dict[str, float | str]:
         """The fields this objective actually uses (for checkpoints and reports)."""

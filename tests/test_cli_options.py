@@ -127,3 +127,80 @@ def test_help_is_the_docstring(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "evaluation episodes per point of the overoptimization curve" in text
     assert isinstance(build_parser(), argparse.ArgumentParser)
+
+
+def _train_config(*argv: str):
+    from flatnet_rl.cli.classifier import config_from_args
+
+    return config_from_args(
+        build_parser().parse_args(["train-classifier", "--out", "m.safetensors", *argv])
+    )
+
+
+def test_train_classifier_defaults_are_the_flatnet_recipe():
+    config = _train_config()
+    assert (config.objective.loss, config.objective.kappa, config.outliers) == (
+        "entropy",
+        0.3,
+        2000,
+    )
+    assert config.env_outliers == 0  # no env named: no env frames
+    assert (config.data.source, config.data.canvas) == ("digits", 8)
+
+
+def test_train_classifier_values_reach_objective_trainconfig_and_dataspec():
+    config = _train_config(
+        "--loss",
+        "logitnorm",
+        "--tau",
+        "0.5",
+        "--mix-eps",
+        "0.01",
+        "--outlier-families",
+        "scribble,lines",
+        "--outlier-ratio",
+        "4",
+        "--image-size",
+        "14",
+        "--threshold",
+        "0.5",
+        "--evaluation-only",
+        "--source",
+        "mnist5k",
+    )
+    assert (config.objective.loss, config.objective.tau, config.objective.mix_eps) == (
+        "logitnorm",
+        0.5,
+        0.01,
+    )
+    assert config.outlier_families == ("scribble", "lines")
+    assert (config.outlier_ratio, config.evaluation_only) == (4.0, True)
+    assert (config.data.source, config.data.canvas, config.data.threshold) == ("mnist5k", 14, 0.5)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--tau", "0"],
+        ["--smoothing", "1"],
+        ["--outlier-ratio", "17"],
+        ["--stroke-width-aug", "1.5"],
+        ["--lr", "nan"],
+        ["--threshold", "0"],
+        ["--clip-part", "body"],
+        ["--loss", "hinge"],
+    ],
+)
+def test_train_classifier_limits_are_parse_errors(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["train-classifier", "--out", "m.safetensors", *argv])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.count("error:") == 1
+
+
+def test_compare_agents_values_reach_the_grid():
+    from flatnet_rl.cli.evaluation import GRID_FIELDS
+
+    args = build_parser().parse_args(["compare-agents", "--seeds", "3", "--curve-every", "10"])
+    options = config_kwargs(args, GRID_FIELDS)
+    assert (options["seeds"], options["curve_every"], options["hyperparams"]) == (3, 10, {})

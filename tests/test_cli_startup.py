@@ -79,16 +79,17 @@ def test_the_parser_choices_mirror_the_library(name):
     assert getattr(cli_choices, name) == source, f"update flatnet_rl/cli/choices.py: {name}"
 
 
-def test_the_objective_defaults_shown_are_the_objectives():
-    from flatnet_rl.losses import Objective
-
-    defaults = Objective()
-    for name, value in cli_choices.OBJECTIVE_DEFAULTS.items():
-        assert getattr(defaults, name) == value, name
-
-
 @pytest.mark.parametrize(
-    "package", ["flatnet_rl", "flatnet_rl.envs", "flatnet_rl.agents", "flatnet_rl.evaluation"]
+    "package",
+    [
+        "flatnet_rl",
+        "flatnet_rl.agents",
+        "flatnet_rl.data",
+        "flatnet_rl.envs",
+        "flatnet_rl.evaluation",
+        "flatnet_rl.reward",
+        "flatnet_rl.training",
+    ],
 )
 def test_lazy_package_names_all_resolve(package):
     module = importlib.import_module(package)

@@ -257,7 +257,7 @@ def test_help_shows_each_default_once_and_none_for_required_or_positional():
             if (action.required or not action.option_strings) and action.default is None:
                 assert "%(default)" not in text, (name, action.dest, text)
     text = " ".join(sub.choices["train-classifier"].format_help().split())
-    assert "output checkpoint (.safetensors) --name" in text
+    assert "output checkpoint (.safetensors) --overwrite" in text
 
 
 BAD_FLAGS = {

@@ -295,7 +295,7 @@ def test_dropmaxnet_forward_is_test_time_logits():
 @pytest.mark.parametrize(
     "kwargs, needle",
     [
-        ({"loss": "focal"}, "unknown loss"),
+        ({"loss": "focal"}, "loss must be one of ce, entropy"),
         ({"kappa": float("nan")}, "kappa"),
         ({"b2": float("inf")}, "b2"),
         ({"outlier_weight": -0.1}, "outlier_weight"),

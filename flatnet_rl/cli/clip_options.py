@@ -72,7 +72,8 @@ def resolve_clip_specs(specs: Sequence[str], args: argparse.Namespace) -> list[s
         if classes or templates:
             raise ValueError("--classes and --prompts apply to clip:SOURCE models only")
         return list(specs)
-    cache = getattr(args, "cache", None) or DEFAULT_CACHE
+    # train-agent names its cache after AgentConfig.cache_dir; compare and sweep call it cache.
+    cache = getattr(args, "cache_dir", None) or getattr(args, "cache", None) or DEFAULT_CACHE
     return [
         str(zero_shot_checkpoint(s, classes, templates, cache)) if is_clip_spec(s) else s
         for s in specs

@@ -25,10 +25,26 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flatnet_rl.cli.types import MAX_COUNT, csv_of, finite_float, int_in, json_object
+from flatnet_rl.cli.types import (
+    MAX_COUNT,
+    csv_of,
+    csv_tuple,
+    finite_float,
+    float_in,
+    int_in,
+    json_object,
+)
 
 #: The config dataclasses the command line builds options from: name -> module.
-CONFIGS = {"AgentConfig": "flatnet_rl.agents.config"}
+CONFIGS = {
+    "AgentConfig": "flatnet_rl.agents.config",
+    "AgentGrid": "flatnet_rl.evaluation.agent_comparison",
+    "DataSpec": "flatnet_rl.data.labelled",
+    "Objective": "flatnet_rl.losses",
+    "TrainConfig": "flatnet_rl.training.trainer",
+}
+#: The field metadata that limits a value (:mod:`flatnet_rl.util.checks`).
+LIMITS = ("low", "high", "interval", "choices")
 SCHEMA = Path(__file__).with_name("config_options.json")
 
 
@@ -57,13 +73,19 @@ def describe(cls: type) -> dict[str, dict[str, Any]]:
             default = spec.default_factory()
         else:
             default = None  # required: the command says how it is given
+        if dataclasses.is_dataclass(default):
+            continue  # a nested config (TrainConfig.data): its own fields are its options
         if spec.name not in helps:
             raise ValueError(f"{cls.__name__}.{spec.name} has no entry in the class docstring")
         fields[spec.name] = {
             "type": str(spec.type),
             "default": default,
             "help": helps[spec.name],
-            **{k: spec.metadata[k] for k in ("low", "high", "choices") if k in spec.metadata},
+            **{
+                k: v
+                for k, v in spec.metadata.items()
+                if k in ("low", "high", "interval", "choices")
+            },
         }
     return fields
 
@@ -86,13 +108,17 @@ def schema() -> dict[str, dict[str, dict[str, Any]]]:
 def value_type(field: Mapping[str, Any]) -> Callable[[str], Any] | None:
     """How the command line reads a field's value, from its annotation and limits."""
     annotation = field["type"]
+    if "interval" in field:
+        return float_in(field["interval"])
     if "low" in field:
         high = field["high"]
         return int_in(field["low"], MAX_COUNT if high is None else high)
     if annotation.startswith("dict["):
         return json_object
-    if annotation.startswith(("list[", "tuple[")):
+    if annotation.startswith("list["):
         return csv_of(str)
+    if annotation.startswith("tuple["):
+        return csv_tuple
     if annotation.startswith("float"):
         return finite_float
     return None  # a string
@@ -105,13 +131,16 @@ def add_config_options(
     *,
     flags: Mapping[str, Sequence[str]] | None = None,
     types: Mapping[str, Callable[[str], Any]] | None = None,
+    defaults: Mapping[str, Any] | None = None,
     extra_help: Mapping[str, str] | None = None,
 ) -> None:
     """Add ``--name`` options for the fields ``names`` of ``config`` (a name in :data:`CONFIGS`).
 
     ``flags`` gives a field other spellings (the first is shown; the rest are aliases kept for
     older command lines); ``types`` reads a value another way than the annotation says (a JSON
-    mixture or a word); ``extra_help`` appends what the docstring cannot know (preset values).
+    mixture or a word); ``defaults`` are the command's own where they differ from the
+    dataclass's (a recipe, or ``None`` for "decided from the other options"); ``extra_help``
+    appends what the docstring cannot know (preset values).
     The option's destination is the field's name, so :func:`config_kwargs` collects them.
     """
     fields = schema()[config]
@@ -121,7 +150,9 @@ def add_config_options(
         help_text = field["help"] + (
             f" ({extra_help[name]})" if extra_help and name in extra_help else ""
         )
-        options: dict[str, Any] = {"dest": name, "default": field["default"], "help": help_text}
+        help_text = help_text.replace("%", "%%")  # argparse formats help with %
+        default = (defaults or {}).get(name, field["default"])
+        options: dict[str, Any] = {"dest": name, "default": default, "help": help_text}
         if field["type"] == "bool":
             options["action"] = argparse.BooleanOptionalAction
         else:

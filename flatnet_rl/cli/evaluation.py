@@ -7,11 +7,10 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from flatnet_rl.cli.agents import ENV_FIELDS, add_env_arguments
-from flatnet_rl.cli.choices import ACTION_MODES
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
 from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
 from flatnet_rl.cli.common import add_subparser
-from flatnet_rl.cli.config_options import config_kwargs
+from flatnet_rl.cli.config_options import add_config_options, config_kwargs
 from flatnet_rl.cli.types import csv_of, int_in, non_negative_float, non_negative_int, positive_int
 from flatnet_rl.evaluation.engines import ENGINES
 
@@ -260,18 +259,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+#: AgentGrid fields compare-agents offers besides the env ones (ENV_FIELDS, from AgentConfig)
+#: and cache_dir (the engines' --cache).
+GRID_FIELDS = (
+    "seeds",
+    "action_mode",
+    "timesteps",
+    "eval_episodes",
+    "curve_every",
+    "hyperparams",
+)
+
+
 def cmd_compare_agents(args: argparse.Namespace) -> int:
     """Train and evaluate agents for every reward model x seed, then aggregate."""
     from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
 
     grid = AgentGrid(
         reward_models=tuple(resolve_clip_specs(args.reward_models, args)),
-        seeds=args.seeds,
-        action_mode=args.action_mode,
-        timesteps=args.timesteps,
-        eval_episodes=args.eval_episodes,
-        curve_every=args.curve_every,
-        hyperparams=args.hyperparams or {},
+        **config_kwargs(args, GRID_FIELDS),
         cache_dir=args.cache,
         **{**config_kwargs(args, ENV_FIELDS), "judges": tuple(args.judges)},
     )
@@ -286,7 +292,6 @@ def cmd_compare_agents(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compare``, ``sweep`` and ``compare-agents`` subcommands."""
-    from flatnet_rl.cli.types import json_object
 
     p = add_subparser(
         sub,
@@ -376,38 +381,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=list(AGENT_REWARDS),
         help="reward model specs",
     )
-    p.add_argument("--seeds", type=int_in(1, 1000), default=5, help="training seeds 0..N-1")
-    p.add_argument(
-        "--action-mode",
-        choices=ACTION_MODES,
-        default="pixel",
-        help="paint env action mode (its preset is used)",
+    add_config_options(
+        p,
+        "AgentGrid",
+        GRID_FIELDS,
     )
     add_env_arguments(p)
-    p.add_argument(
-        "--timesteps",
-        type=int_in(1, 10**10),
-        default=None,
-        help="steps per run (None: the preset's)",
-    )
-    p.add_argument(
-        "--eval-episodes",
-        type=int_in(1, 10**6),
-        default=100,
-        help="stochastic evaluation episodes per run",
-    )
-    p.add_argument(
-        "--curve-every",
-        type=int_in(0, 10**10),
-        default=None,
-        help="overoptimization curve interval in steps (None: 1/10 of the run)",
-    )
-    p.add_argument(
-        "--hyperparams",
-        type=json_object,
-        default=None,
-        help="JSON overrides of the preset for every run",
-    )
     p.add_argument("--out", default="runs/compare_agents", help="output folder")
     _add_engine_arguments(p)
     p.add_argument(

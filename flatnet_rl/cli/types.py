@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from flatnet_rl.util.checks import in_interval
+
 #: Largest integer a count flag accepts (epochs, timesteps, ...): beyond it a typo would run
 #: for days or overflow progress bars.
 MAX_COUNT = 10**12
@@ -45,6 +47,19 @@ def probability(text: str) -> float:
     return value
 
 
+def float_in(interval: str) -> Callable[[str], float]:
+    """A finite number in ``interval`` (``"[0, 1)"``, ``"(0, inf)"``)."""
+
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if not in_interval(value, interval):
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text!r}")
+        return value
+
+    parse.__name__ = f"number in {interval}"
+    return parse
+
+
 def int_in(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
     """An integer in ``[low, high]``."""
 
@@ -76,6 +91,11 @@ def csv_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
         return [kind(t.strip()) for t in items]
 
     return parse
+
+
+def csv_tuple(text: str) -> tuple[str, ...]:
+    """A comma-separated list of words, as a tuple."""
+    return tuple(csv_of(str)(text))
 
 
 def json_object(text: str) -> dict:

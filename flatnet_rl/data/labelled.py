@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from flatnet_rl.data.images import BINARY, MAX_SIDE, MIN_SIDE, InputSpec, ValueRange
-from flatnet_rl.util.checks import is_int
+from flatnet_rl.util.checks import check_fields, choice_field, float_field, int_field
 
 NUM_CLASSES = 10
 DIGIT_CLASS_NAMES: tuple[str, ...] = tuple(str(k) for k in range(NUM_CLASSES))
@@ -40,8 +40,8 @@ class DataSpec:
     """Which labelled images a model sees: recorded in every checkpoint to reproduce it.
 
     Attributes:
-        source: ``"digits"``, ``"mnist5k"``, ``"mnist"`` (see the module docstring) or
-            ``"images"`` (your own, at ``path``).
+        source: labelled images: ``digits`` (embedded 8x8), ``mnist5k`` (5,000 bundled 28x28
+            MNIST digits), ``mnist`` (torchvision files) or ``images`` (your own, at ``path``).
         canvas: side of the square images; ``None`` = the source's own (8 for ``digits``,
             28 for MNIST, the stored size for ``images``). Digits are resized by area
             averaging (shrinking) or bilinear interpolation (enlarging), then thresholded.
@@ -58,33 +58,21 @@ class DataSpec:
         grey: ``images`` only: convert colour images to one grey channel.
     """
 
-    source: str = "digits"
-    canvas: int | None = None
-    split_seed: int = 0
-    test_fraction: float = 0.25
-    threshold: float = 0.35
+    source: str = choice_field("digits", SOURCES)
+    canvas: int | None = int_field(None, MIN_SIDE, MAX_SIDE)
+    split_seed: int = int_field(0, 0, 2**32 - 1)
+    test_fraction: float = float_field(0.25, "(0, 1)")
+    threshold: float = float_field(0.35, "(0, 1)")
     mnist_root: str = "data"
-    mnist_limit: int = 0
+    mnist_limit: int = int_field(0, 0)
     mnist_download: bool = False
     path: str | None = None
     grey: bool = False
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown data source {self.source!r}; expected one of {SOURCES}")
         if self.source in DIGIT_SOURCES and self.canvas is None:
             object.__setattr__(self, "canvas", NATIVE_CANVAS[self.source])
-        if self.canvas is not None and (
-            not is_int(self.canvas) or not MIN_SIDE <= self.canvas <= MAX_SIDE
-        ):
-            raise ValueError(
-                f"canvas must be an integer between {MIN_SIDE} and {MAX_SIDE} pixels, "
-                f"got {self.canvas!r}"
-            )
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        check_fields(self)
         if self.source == "images" and not self.path:
             raise ValueError("source 'images' needs path= (an image folder or an .npz file)")
         if self.source != "images" and (self.path or self.grey):

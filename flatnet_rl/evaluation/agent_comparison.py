@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from flatnet_rl.agents.config import AgentConfig
-from flatnet_rl.agents.presets import default_timesteps
+from flatnet_rl.agents.config import MAX_TIMESTEPS, AgentConfig
+from flatnet_rl.agents.presets import ACTION_MODES, default_timesteps
 from flatnet_rl.agents.runs import check_outputs
 from flatnet_rl.classifier import zoo_manifest
 from flatnet_rl.envs.registration import PAINT_ID
@@ -34,7 +34,7 @@ from flatnet_rl.evaluation.stats import (
     summarize_runs,
 )
 from flatnet_rl.training.specs import spec_fingerprint
-from flatnet_rl.util.checks import check_plain_int
+from flatnet_rl.util.checks import check_fields, choice_field, int_field
 from flatnet_rl.util.jsonio import write_json
 
 REPORT_FILES = (
@@ -56,11 +56,12 @@ class AgentGrid:
     Attributes:
         reward_models: reward model specs; the first is the one compared against the others.
         seeds: training seeds 0..N-1.
-        action_mode: paint env action mode (its preset is used).
+        action_mode: the paint env's action mode (its preset is used).
         timesteps: steps per run (``None``: the preset's).
         eval_episodes: stochastic evaluation episodes from a blank canvas per run.
-        curve_every: overoptimization curve interval (``None``: a tenth of the run).
-        hyperparams: preset overrides for every run.
+        curve_every: the overoptimization curve's interval in steps (``None``: a tenth of
+            the run).
+        hyperparams: preset overrides for every run, as a JSON object.
         cache_dir: where reward models named by specs are cached.
         env_id, env_kwargs, image, target, max_steps, judges: the env every run trains on
             and what is rewarded, as :class:`~flatnet_rl.agents.AgentConfig` takes them
@@ -69,11 +70,11 @@ class AgentGrid:
     """
 
     reward_models: tuple[str, ...]
-    seeds: int = 5
-    action_mode: str = "pixel"
-    timesteps: int | None = None
-    eval_episodes: int = 100
-    curve_every: int | None = None
+    seeds: int = int_field(5, 1, 1000)
+    action_mode: str = choice_field("pixel", ACTION_MODES)
+    timesteps: int | None = int_field(None, 1, MAX_TIMESTEPS)
+    eval_episodes: int = int_field(100, 1, 10**6)
+    curve_every: int | None = int_field(None, 0, MAX_TIMESTEPS)
     hyperparams: dict[str, Any] = field(default_factory=dict)
     cache_dir: str = "runs/cache"
     env_id: str = PAINT_ID
@@ -88,7 +89,7 @@ class AgentGrid:
             raise ValueError("need at least one reward model")
         if len(set(self.reward_models)) != len(self.reward_models):
             raise ValueError(f"reward models repeated: {list(self.reward_models)}")
-        check_plain_int("seeds", self.seeds, 1)
+        check_fields(self)
         if self.env_id not in (PAINT_ID, f"flatnet_rl:{PAINT_ID}") and not self.judges:
             # Without judges a run reports its reward model alone: nothing to compare.
             raise ValueError(

@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from flatnet_rl.classifier import Classifier, load_classifier, resolve_device
+from flatnet_rl.clip.net import PARTS as CLIP_PARTS
 from flatnet_rl.data import DataSpec, DataSplit, InputSpec, load_dataset, make_family
 from flatnet_rl.data.frames import collect_frames
 from flatnet_rl.data.outliers import (
@@ -40,7 +41,7 @@ from flatnet_rl.numerics import entropy
 from flatnet_rl.training.augment import random_shift, random_stroke_width
 from flatnet_rl.training.checks import accuracy_warnings
 from flatnet_rl.training.clip_head import is_clip_init, train_clip_head
-from flatnet_rl.util.checks import check_plain_int, is_plain_number
+from flatnet_rl.util.checks import check_fields, choice_field, float_field, int_field
 from flatnet_rl.util.threads import ensure_thread_policy
 
 #: Seed of the held-out random images every model is scored on, independent of the
@@ -58,76 +59,71 @@ class TrainConfig:
 
     Attributes:
         objective: loss and hyperparameters (:class:`~flatnet_rl.losses.Objective`).
-        arch: ``flatnet``, ``flatnet_lite``, ``dropmax``, ``mlp`` or ``timm:<name>``.
+        arch: the network: ``flatnet``, ``flatnet_lite``, ``lenet``, ``dropmax``, ``mlp`` or
+            ``timm:<name>`` (needs the timm extra).
         data: which labelled images.
         outliers: generated outlier images (target: uniform); 0 = no outlier exposure.
-        outlier_families: which families (default: the data format's training families).
+        outlier_families: which families (``None``: the data format's training families, all
+            but blocks, held out for evaluation).
         outlier_ratio: at most this many outliers per labelled image in a step.
-        env_outliers, env_id, env_image: add ``env_outliers`` frames of random-policy
-            episodes of ``env_id`` (image from ``env_image``: ``auto``, a key or ``render``).
-        init: a classifier to fine-tune, a zoo name (``"flatnet"``, ...) or a checkpoint
-            path (same architecture, input and classes); a CLIP checkpoint trains only its
-            head (:mod:`flatnet_rl.training.clip_head`).
-        clip_part: CLIP only: ``"text"`` (class text embeddings) or ``"head"`` (a linear
-            head on the image features); ``None``: the checkpoint's.
-        evaluation_only: mark the model as a judge (refused as a reward).
-        epochs, batch_size, lr, weight_decay: AdamW with cosine decay.
-        shift: random translation augmentation in pixels.
+        epochs: training epochs (AdamW with cosine decay).
+        batch_size: labelled images per step.
+        lr: the AdamW learning rate.
+        weight_decay: the AdamW weight decay.
+        shift: random translation augmentation, in pixels (less than half the image side).
         stroke_width_aug: binary canvases only: the probability that a training digit's
             strokes are made one pixel thicker or (keeping at least 40% of the ink) thinner,
             half and half: agents draw with other pens than the data's writers (a judge of
             stroke agents uses it; 0 keeps the digits as they are).
+        seed: the training seed (data order, outliers, initial weights).
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        name: the model name stored in the checkpoint (``None``: the file name).
+        env_outliers: how many frames of random-policy episodes of ``env_id`` are added as
+            outliers.
+        env_id: a Gymnasium env whose random-policy frames are outliers (``module:EnvId``
+            imports the module first).
+        env_image: where that env's image is: ``auto``, an observation key or ``render``.
+        init: a classifier to fine-tune, a zoo name (``flatnet``, ...) or a checkpoint path
+            (same architecture, input and classes); a CLIP checkpoint trains only its head
+            (:mod:`flatnet_rl.training.clip_head`).
+        evaluation_only: mark the model as a judge: it can evaluate agents, never reward them.
+        clip_part: CLIP only: train the class text embeddings (``text``) or a linear head on
+            the frozen image features (``head``); ``None``: the checkpoint's.
     """
 
     objective: Objective = field(default_factory=Objective)
     arch: str = "flatnet"
     data: DataSpec = field(default_factory=DataSpec)
-    outliers: int = 0
+    outliers: int = int_field(0, 0, MAX_OUTLIERS)
     outlier_families: tuple[str, ...] | None = None
-    outlier_ratio: float = 2.0
-    epochs: int = 40
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    shift: int = 1
-    stroke_width_aug: float = 0.0
-    seed: int = 0
+    outlier_ratio: float = float_field(2.0, "(0, 16]")
+    epochs: int = int_field(40, 1, MAX_EPOCHS)
+    batch_size: int = int_field(128, 1, 1 << 20)
+    lr: float = float_field(1e-3, "(0, inf)")
+    weight_decay: float = float_field(1e-2, "[0, inf)")
+    shift: int = int_field(1, 0)
+    stroke_width_aug: float = float_field(0.0, "[0, 1]")
+    seed: int = int_field(0, 0, 2**32 - 1)
     device: str = "auto"
     name: str | None = None
-    env_outliers: int = 0
+    env_outliers: int = int_field(0, 0, MAX_OUTLIERS)
     env_id: str | None = None
     env_image: str = "auto"
     init: str | None = None
     evaluation_only: bool = False
-    clip_part: str | None = None
+    clip_part: str | None = choice_field(None, CLIP_PARTS)
 
     def __post_init__(self) -> None:
         if self.objective.loss == "dropmax" and self.arch != "dropmax":
             # DropMax needs its extra heads: pick the architecture for the user.
             object.__setattr__(self, "arch", "dropmax")
         check_arch(self.arch)
-        check_plain_int("outliers", self.outliers, 0, MAX_OUTLIERS)
-        check_plain_int("env_outliers", self.env_outliers, 0, MAX_OUTLIERS)
-        check_plain_int("epochs", self.epochs, 1, MAX_EPOCHS)
-        check_plain_int("batch_size", self.batch_size, 1, 1 << 20)
-        check_plain_int("seed", self.seed, 0, 2**32 - 1)
-        if not (isinstance(self.lr, int | float) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if not (
-            isinstance(self.weight_decay, int | float)
-            and math.isfinite(self.weight_decay)
-            and self.weight_decay >= 0
-        ):
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}")
-        if not 0 < self.outlier_ratio <= 16:
-            raise ValueError(f"outlier_ratio must be in (0, 16], got {self.outlier_ratio}")
+        check_fields(self)
         side = self.data.canvas
         if side is not None and not 0 <= self.shift < side // 2:
             raise ValueError(
                 f"shift must be in [0, {side // 2 - 1}] for side {side}, got {self.shift}"
             )
-        if not (is_plain_number(self.stroke_width_aug) and 0 <= self.stroke_width_aug <= 1):
-            raise ValueError(f"stroke_width_aug must be in [0, 1], got {self.stroke_width_aug!r}")
         if self.stroke_width_aug and not self.data.is_digits:
             raise ValueError("stroke_width_aug is for binary digit canvases, not images")
         if self.outlier_families is not None:

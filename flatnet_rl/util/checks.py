@@ -64,20 +64,51 @@ def int_field(default: int | None, low: int, high: int | None = None) -> Any:
     return dataclasses.field(default=default, metadata={"low": low, "high": high})
 
 
+def float_field(default: float | None, interval: str = "(-inf, inf)") -> Any:
+    """A dataclass field holding a finite number in ``interval``, written as in mathematics:
+    ``"[0, 1)"``, ``"(0, inf)"`` (``None`` too if it is the default)."""
+    parse_interval(interval)  # a typo in the declaration fails at import
+    return dataclasses.field(default=default, metadata={"interval": interval})
+
+
+def parse_interval(interval: str) -> tuple[float, float, bool, bool]:
+    """``"[0, 1)"`` -> ``(0.0, 1.0, True, False)``: the bounds and whether each is included."""
+    text = interval.strip()
+    low, _, high = text[1:-1].partition(",")
+    if text[:1] not in "[(" or text[-1:] not in "])" or not high:
+        raise ValueError(f"an interval looks like [0, 1) or (0, inf), got {interval!r}")
+    return float(low), float(high), text[0] == "[", text[-1] == "]"
+
+
+def in_interval(value: object, interval: str) -> bool:
+    """A finite real number (not a bool) inside ``interval``."""
+    if not is_real(value) or not np.isfinite(value):
+        return False
+    low, high, low_in, high_in = parse_interval(interval)
+    above = value >= low if low_in else value > low
+    below = value <= high if high_in else value < high
+    return bool(above and below)
+
+
 def choice_field(default: str | None, choices: Sequence[str]) -> Any:
     """A dataclass field holding one of ``choices`` (``None`` too if it is the default)."""
     return dataclasses.field(default=default, metadata={"choices": tuple(choices)})
 
 
 def check_fields(config: Any) -> None:
-    """Check every field of a dataclass instance declared by :func:`int_field` or
-    :func:`choice_field`: ``ValueError`` naming the first one out of its limits."""
+    """Check every field of a dataclass instance declared by :func:`int_field`,
+    :func:`float_field` or :func:`choice_field`: ``ValueError`` naming the first one out of
+    its limits."""
     for spec in dataclasses.fields(config):
         value = getattr(config, spec.name)
         if value is None and spec.default is None:
             continue
         if "low" in spec.metadata:
             check_plain_int(spec.name, value, spec.metadata["low"], spec.metadata["high"])
+        interval = spec.metadata.get("interval")
+        if interval is not None and not in_interval(value, interval):
+            where = "" if interval == "(-inf, inf)" else f" in {interval}"
+            raise ValueError(f"{spec.name} must be a finite number{where}, got {value!r}")
         choices = spec.metadata.get("choices")
         if choices is not None and value not in choices:
             raise ValueError(f"{spec.name} must be one of {', '.join(choices)}, got {value!r}")
