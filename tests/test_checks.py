@@ -23,7 +23,12 @@ NOT_NUMBERS = (None, "3", b"3", [3], (3,), {}, np.array(3), np.array([3]), objec
 
 
 @pytest.mark.parametrize("check", CHECKS)
-@pytest.mark.parametrize("value", BOOLS + NOT_NUMBERS, ids=repr)
+# ids by type and position: a repr with an address would differ between pytest-xdist workers.
+@pytest.mark.parametrize(
+    "value",
+    BOOLS + NOT_NUMBERS,
+    ids=[f"{type(v).__name__}{i}" for i, v in enumerate(BOOLS + NOT_NUMBERS)],
+)
 def test_bools_and_non_numbers_are_refused(check, value):
     assert check(value) is False
 
