@@ -1,4 +1,4 @@
-"""Known-answer tests for flatnet_rl.evaluation.metrics and flatnet_rl.evaluation.morph."""
+"""Known-answer tests for flatnet_rl.evaluation.metrics, .smoothness and .morph."""
 
 from __future__ import annotations
 
@@ -11,19 +11,21 @@ from sklearn.metrics import roc_curve
 from flatnet_rl.agents.hacking import fooling_rate, hacking_summary
 from flatnet_rl.evaluation.metrics import (
     accuracy,
-    argmax_flips,
     auroc,
     entropy,
     expected_calibration_error,
     false_positive_summary,
     fpr_at_tpr,
-    increment_autocorrelation,
     max_probability,
+)
+from flatnet_rl.evaluation.morph import morph_path, morph_paths, pad_paths
+from flatnet_rl.evaluation.smoothness import (
+    argmax_flips,
+    increment_autocorrelation,
     mean_abs_increment,
     smoothness_summary,
     total_variation_ratio,
 )
-from flatnet_rl.evaluation.morph import morph_path, morph_paths, pad_paths
 
 K = 10
 

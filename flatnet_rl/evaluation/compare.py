@@ -40,9 +40,9 @@ from flatnet_rl.evaluation.metrics import (
     accuracy,
     expected_calibration_error,
     false_positive_summary,
-    smoothness_summary,
 )
 from flatnet_rl.evaluation.morph import pad_paths
+from flatnet_rl.evaluation.smoothness import smoothness_summary
 from flatnet_rl.numerics import entropy
 from flatnet_rl.training.specs import resolve_model_spec
 from flatnet_rl.util.checks import is_number
