@@ -31,8 +31,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from flatnet_rl import FlatnetRewardVecEnv, load_classifier
 from flatnet_rl.agents import AgentConfig, train_agent
-from flatnet_rl.classifier import zoo_manifest, zoo_name
 from flatnet_rl.envs import PaintVecEnv
+from flatnet_rl.shipped import zoo_manifest, zoo_name
 from flatnet_rl.training import TrainConfig, config_from_spec, train_classifier
 
 SIDES = (8, 14, 28)

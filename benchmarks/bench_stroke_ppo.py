@@ -23,9 +23,9 @@ import flatnet_rl
 from flatnet_rl.agents import AgentConfig, build_algorithm
 from flatnet_rl.agents.callbacks import RolloutRewardCallback
 from flatnet_rl.agents.envs import make_env
-from flatnet_rl.classifier import zoo_name
 from flatnet_rl.envs import PaintVecEnv
 from flatnet_rl.reward import RolloutRewardVecEnv
+from flatnet_rl.shipped import zoo_name
 
 
 def ppo_seconds(config: AgentConfig, reward: flatnet_rl.Classifier | None) -> float:

@@ -23,9 +23,9 @@ import torch
 from flatnet_rl import load_classifier
 from flatnet_rl.agents.config import judge_panel
 from flatnet_rl.agents.stroke_demos import beam_search_strokes
-from flatnet_rl.classifier import zoo_name
 from flatnet_rl.envs.paint_config import PaintConfig, stroke_defaults
 from flatnet_rl.envs.paint_starts import demo_states
+from flatnet_rl.shipped import zoo_name
 
 #: (anchors per side, brush, steps, curves) per canvas size.
 SETTINGS: dict[int, list[tuple[int, int, int, bool]]] = {

@@ -14,18 +14,13 @@ threshold or normalization; see :mod:`flatnet_rl.data.images`) and its
 :attr:`~Classifier.class_names`; every input goes through that one conversion, with a value
 range that is declared, never guessed from the batch.
 
-The module is long on purpose: it keeps the whole ``Classifier`` type together (the three
-constructors, the declared input, validated scoring and device placement), so no other
-module has to know how a classifier turns an image into probabilities.
+The shipped models' names and files are in :mod:`flatnet_rl.shipped`, the contract a
+user's module is held to in :mod:`flatnet_rl.module_contract`.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from functools import lru_cache
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,87 +31,29 @@ from torch import nn
 from flatnet_rl._version import __version__
 from flatnet_rl.checkpoint import (
     CheckpointError,
-    check_checkpoint_file,
     is_evaluation_only,
     load_checkpoint,
-    read_metadata,
     save_checkpoint,
 )
 from flatnet_rl.clip import CLIP_ARCH, rebuild_clip_net
 from flatnet_rl.data.images import ArrayLike, CanvasError, InputSpec
 from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
 from flatnet_rl.models import build_classifier_net
+from flatnet_rl.module_contract import (
+    OUTPUTS,
+    OutputWarning,
+    check_module_contract,
+    output_features,
+)
+from flatnet_rl.shipped import checkpoint_path, zoo_judge_fingerprints, zoo_manifest, zoo_name
 from flatnet_rl.util.checks import check_plain_int, is_plain_int
+from flatnet_rl.util.devices import inference_threads, resolve_device
 
-ZOO_DIR = Path(__file__).parent / "zoo"
-MANIFEST = ZOO_DIR / "manifest.json"
 #: Images per forward pass: large batches are split so activations stay in the CPU cache
 #: (measured 1.9x more canvases/s at 512 than at 4096 in one pass; benchmarks/bench_reward.py).
 CHUNK = 512
 #: Architecture name recorded for :meth:`Classifier.from_module` models.
 CUSTOM_ARCH = "module"
-#: Batches up to this size run on one CPU thread: a small forward pass gains nothing from
-#: more, and on a busy machine extra threads wait for each other (one call on 8 canvases:
-#: 4.7 ms on one thread vs 32 ms on two, measured on a loaded 2-core machine).
-SMALL_BATCH = 256
-
-
-@contextmanager
-def inference_threads(batch_size: int, device: torch.device) -> Iterator[None]:
-    """One intra-op thread for small CPU batches, restored afterwards (the policy that keeps
-    per-step reward calls from oversubscribing the cores; ``set_num_threads`` costs ~0.1 us)."""
-    before = torch.get_num_threads()
-    if device.type != "cpu" or batch_size > SMALL_BATCH or before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when present, else CPU; anything else goes to ``torch.device``."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'") from err
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    return resolved
-
-
-@lru_cache(maxsize=1)
-def zoo_manifest() -> dict[str, dict[str, Any]]:
-    """The shipped models: name -> {file, command, role, metrics, ...}."""
-    if not MANIFEST.is_file():
-        return {}
-    return json.loads(MANIFEST.read_text())
-
-
-@lru_cache(maxsize=1)
-def _zoo_judge_fingerprints() -> frozenset[str]:
-    """Fingerprints of the shipped judges (manifest role ``judge``), read from their headers.
-
-    The zoo files are format 2, whose fingerprint does not cover ``evaluation_only``; an
-    edit of that flag leaves the fingerprint as it was, so matching it finds the judge.
-    """
-    found: set[str | None] = set()
-    for entry in zoo_manifest().values():
-        path = ZOO_DIR / entry["file"]
-        if entry.get("role") == "judge" and path.is_file():
-            found.add(read_metadata(path).get("fingerprint"))
-    return frozenset(found - {None})
-
-
-def zoo_name(base: str, canvas: int) -> str:
-    """The shipped model of a recipe for a canvas side: ``flatnet`` at 8, ``flatnet-28`` ..."""
-    return base if canvas == 8 else f"{base}-{canvas}"
 
 
 def _check_class_names(names: Any) -> tuple[str, ...]:
@@ -141,37 +78,6 @@ def _upgrade_v1(meta: dict[str, Any]) -> dict[str, Any]:
     names = DIGIT_CLASS_NAMES if k == len(DIGIT_CLASS_NAMES) else (str(i) for i in range(k))
     meta["class_names"] = list(names)
     return meta
-
-
-#: What a module's outputs are: logits (softmax gives probabilities) or probabilities.
-OUTPUTS = ("logits", "probs")
-#: Rows of the probe batch :meth:`Classifier.from_module` checks a module's contract on.
-PROBE_ROWS = 3
-
-
-class OutputWarning(UserWarning):
-    """A module's outputs look like probabilities where logits were declared."""
-
-
-def _output_features(model: nn.Module, spec: InputSpec, device: torch.device) -> torch.Tensor:
-    with torch.inference_mode():
-        probe = torch.zeros((2, spec.channels, *spec.size), device=device)
-        return model.eval()(probe)
-
-
-def _probe_batch(spec: InputSpec, device: torch.device) -> torch.Tensor:
-    """Blank, grey and seeded noise images: rows that differ, as real inputs do."""
-    noise = torch.rand((1, spec.channels, *spec.size), generator=torch.Generator().manual_seed(0))
-    blank = torch.zeros_like(noise)
-    return torch.cat([blank, blank + 0.5, noise]).to(device)
-
-
-def _looks_like_probs(out: torch.Tensor) -> bool:
-    """Every row in [0, 1] and summing to 1: a softmax already applied."""
-    out = out.double()
-    return bool(((out >= 0) & (out <= 1)).all()) and bool(
-        torch.allclose(out.sum(-1), torch.ones(len(out), dtype=out.dtype), atol=1e-4)
-    )
 
 
 class Classifier:
@@ -395,38 +301,9 @@ class Classifier:
             "evaluation_only": bool(evaluation_only),
         }
         clf = cls(module, metadata, device=device)
-        what = type(module).__name__
-        probe = _probe_batch(spec, clf.device)
-        shape = f"({PROBE_ROWS}, {spec.channels}, {spec.size[0]}, {spec.size[1]})"
-        try:
-            with torch.inference_mode():
-                out = clf.model(probe.clone())
-        except Exception as err:  # the user's module: any failure means a mismatch
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"module {what} failed on input {shape}: {first}") from None
-        if not isinstance(out, torch.Tensor):
-            raise ValueError(
-                f"module {what} returns a {type(out).__name__}, expected one tensor of "
-                f"({PROBE_ROWS}, {len(names)}) logits for input {shape}: return the logits only"
-            )
-        if out.ndim != 2 or out.shape != (PROBE_ROWS, len(names)):
-            raise ValueError(
-                f"module {what} returns shape {tuple(out.shape)} for {PROBE_ROWS} images; "
-                f"expected ({PROBE_ROWS}, {len(names)}) {outputs}: one row per image and one "
-                "per class name"
-            )
-        if not bool(torch.isfinite(out).all()):
-            raise ValueError(f"module {what} returns non-finite values on input {shape}")
-        if outputs == "probs" and not bool(((out >= 0) & (out <= 1)).all()):
-            raise ValueError(f"module {what} declares outputs='probs': values outside [0, 1]")
-        if outputs == "logits" and _looks_like_probs(out):
-            warnings.warn(
-                f"module {what} returns rows in [0, 1] that sum to 1 (probabilities?): a "
-                "softmax of probabilities squashes every reward; pass outputs='probs' if it "
-                "ends in a softmax",
-                OutputWarning,
-                stacklevel=2,
-            )
+        check_module_contract(
+            clf.model, spec, len(names), outputs, clf.device, type(module).__name__
+        )
         return clf
 
     @classmethod
@@ -461,7 +338,7 @@ class Classifier:
         """Load a checkpoint; :class:`CheckpointError` if it is missing, corrupt, edited or
         inconsistent. ``module``: the network of a :meth:`from_module` checkpoint."""
         tensors, meta = load_checkpoint(path)
-        if meta["format_version"] >= 2 and meta["fingerprint"] in _zoo_judge_fingerprints():
+        if meta["format_version"] >= 2 and meta["fingerprint"] in zoo_judge_fingerprints():
             # A shipped judge's weights and metadata (verified; format 2 does not bind the
             # flag): a judge whatever a copy's edited header says.
             meta = {**meta, "evaluation_only": True}
@@ -491,35 +368,9 @@ class Classifier:
                 f"{spec.channels} channel(s), {len(names)} classes: {err}"
             ) from err
         clf = cls(model, meta, device=device)
-        if not bool(torch.isfinite(_output_features(clf.model, spec, clf.device)).all()):
+        if not bool(torch.isfinite(output_features(clf.model, spec, clf.device)).all()):
             raise CheckpointError(f"checkpoint {path}: the model outputs non-finite logits")
         return clf
-
-
-def checkpoint_path(name_or_path: str | Path) -> Path:
-    """The checkpoint file of a zoo name (``"flatnet"``, ``"judge-28"``, ...) or a path.
-
-    Raises:
-        CheckpointError: a zoo model that is listed but whose file is missing; a directory or
-            an unreadable file.
-        ValueError: neither a zoo name nor an existing path.
-    """
-    zoo = zoo_manifest()
-    if isinstance(name_or_path, str) and name_or_path in zoo:
-        path = ZOO_DIR / zoo[name_or_path]["file"]
-        if not path.is_file():
-            raise CheckpointError(
-                f"zoo model {name_or_path!r} is listed but {path} is missing: reinstall flatnet-rl"
-            )
-        return path
-    path = Path(name_or_path)
-    if path.exists():
-        check_checkpoint_file(path)  # a folder is named as one, not as a missing file
-        return path
-    raise ValueError(
-        f"unknown classifier {str(name_or_path)!r}: not a zoo model "
-        f"({', '.join(sorted(zoo)) or 'none'}) and no such checkpoint file"
-    )
 
 
 def load_classifier(

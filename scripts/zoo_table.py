@@ -5,7 +5,7 @@ python scripts/zoo_table.py > runs/zoo.md
 
 from __future__ import annotations
 
-from flatnet_rl.classifier import zoo_manifest
+from flatnet_rl.shipped import zoo_manifest
 
 
 def main() -> None:

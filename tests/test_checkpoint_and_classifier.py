@@ -22,17 +22,12 @@ from flatnet_rl.checkpoint import (
     read_metadata,
     save_checkpoint,
 )
-from flatnet_rl.classifier import (
-    MANIFEST,
-    ZOO_DIR,
-    Classifier,
-    load_classifier,
-    resolve_device,
-    zoo_manifest,
-)
+from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.data import DataSpec, InputSpec, load_embedded_digits
 from flatnet_rl.models import build_classifier_net
+from flatnet_rl.shipped import MANIFEST, ZOO_DIR, zoo_manifest
 from flatnet_rl.training import eval_random_canvases
+from flatnet_rl.util.devices import resolve_device
 
 ZOO_NAMES = ("flatnet", "baseline", "judge")
 

@@ -22,12 +22,8 @@ from flatnet_rl.evaluation.store import load_report, save_report
 from flatnet_rl.evaluation.sweep import make_jobs, run_sweep
 from flatnet_rl.evaluation.tables import best_rows, comparison_table
 from flatnet_rl.training import specs
-from flatnet_rl.training.specs import (
-    config_from_spec,
-    parse_model_spec,
-    resolve_model_spec,
-    spec_hash,
-)
+from flatnet_rl.training.model_specs import resolve_model_spec
+from flatnet_rl.training.specs import config_from_spec, parse_model_spec, spec_hash
 
 K = 10
 SMALL = {"n_outliers": 60, "n_paths": 8}
@@ -649,8 +645,8 @@ def test_a_resumed_agent_grid_retrains_when_the_reward_checkpoint_changed(tmp_pa
     import json
     import shutil
 
-    from flatnet_rl.classifier import checkpoint_path
     from flatnet_rl.evaluation.agent_comparison import AgentGrid, _finished, make_jobs
+    from flatnet_rl.shipped import checkpoint_path
 
     reward = tmp_path / "reward.safetensors"
     shutil.copy(checkpoint_path("flatnet"), reward)

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from flatnet_rl.cli import main
-from flatnet_rl.training.specs import parse_ensemble_spec, parse_model_spec, seed_replicate
+from flatnet_rl.training.ensemble_specs import parse_ensemble_spec
+from flatnet_rl.training.model_specs import seed_replicate
+from flatnet_rl.training.specs import parse_model_spec
 
 
 def test_training_specs_move_their_seed():

@@ -84,7 +84,7 @@ def test_no_reward_mode_rewards_disagreement():
 
 def test_ensemble_member_mismatch_is_found_before_training(tmp_path):
     from flatnet_rl.agents import AgentConfig
-    from flatnet_rl.training.specs import check_model_spec, resolve_model_spec
+    from flatnet_rl.training.model_specs import check_model_spec, resolve_model_spec
 
     for spec in ("ensemble:ce*2+ce:canvas=28", "ensemble:baseline+flatnet-28"):
         with pytest.raises(ValueError, match="members must share input and classes"):

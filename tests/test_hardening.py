@@ -570,7 +570,7 @@ def test_an_edited_zoo_judge_is_still_a_judge(edit, tmp_path, capsys):
     from safetensors.torch import save_file
 
     from flatnet_rl.checkpoint import load_checkpoint
-    from flatnet_rl.classifier import checkpoint_path
+    from flatnet_rl.shipped import checkpoint_path
 
     tensors, meta = load_checkpoint(checkpoint_path("judge"))
     assert meta["format_version"] == 2 and meta["evaluation_only"] is True

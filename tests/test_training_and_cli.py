@@ -11,11 +11,12 @@ import torch
 from flatnet_rl import checkpoint as checkpoint_mod
 from flatnet_rl import cli
 from flatnet_rl.checkpoint import load_checkpoint, read_metadata
-from flatnet_rl.classifier import MANIFEST, Classifier, checkpoint_path, load_classifier
+from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.data import DataSpec, load_dataset
 from flatnet_rl.data.outliers import outlier_format
 from flatnet_rl.data.shapes import SHAPE_CLASSES, make_shape_images
 from flatnet_rl.losses import LOSSES, Objective
+from flatnet_rl.shipped import MANIFEST, checkpoint_path
 from flatnet_rl.training import TrainConfig, config_from_dict, train_classifier
 from flatnet_rl.training.trainer import _outlier_pool
 from flatnet_rl.zoo.build import command_args

@@ -18,7 +18,7 @@ from flatnet_rl.agents.features import (
 )
 from flatnet_rl.agents.policy_names import POLICIES
 from flatnet_rl.agents.presets import algorithm_class, preset, schedule
-from flatnet_rl.classifier import resolve_device
+from flatnet_rl.util.devices import resolve_device
 
 #: The smallest image side SB3's NatureCNN (CnnPolicy, MultiInputPolicy's image branch) takes:
 #: its 8/4, 4/2 and 3/1 convolutions leave nothing of a smaller image.

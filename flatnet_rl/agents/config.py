@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flatnet_rl.agents.presets import ACTION_MODES, ALGORITHMS, preset, run_defaults
-from flatnet_rl.classifier import zoo_manifest
 from flatnet_rl.data.env_ids import resolve_env_id
 from flatnet_rl.envs.paint_config import MAX_CANVAS, MIN_CANVAS, PaintConfig, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.reward.spec import MODES
+from flatnet_rl.shipped import zoo_manifest
 from flatnet_rl.util.checks import check_fields, choice_field, int_field, is_plain_int
 
 #: PaintEnv arguments the run config sets itself (not env_kwargs).
@@ -136,7 +136,7 @@ class AgentConfig:
             raise ValueError(
                 f"{self.reward_model!r} is a judge: judges evaluate, they are never the reward"
             )
-        from flatnet_rl.training.specs import check_model_spec
+        from flatnet_rl.training.model_specs import check_model_spec
 
         check_model_spec(self.reward_model)
         if not isinstance(self.hyperparams, dict) or not isinstance(self.env_kwargs, dict):

@@ -22,11 +22,12 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
 from flatnet_rl.agents.config import AgentConfig, judge_panel
 from flatnet_rl.checkpoint import read_metadata
-from flatnet_rl.classifier import Classifier, checkpoint_path
+from flatnet_rl.classifier import Classifier
 from flatnet_rl.data.env_ids import make_env as make_gym_env
 from flatnet_rl.envs.paint_sb3 import PaintVecEnv
 from flatnet_rl.reward import FlatnetRewardVecEnv, RolloutRewardVecEnv, with_render_frames
-from flatnet_rl.training.specs import resolve_model_spec
+from flatnet_rl.shipped import checkpoint_path
+from flatnet_rl.training.model_specs import resolve_model_spec
 
 
 def reward_classifier(

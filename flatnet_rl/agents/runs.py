@@ -41,8 +41,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from flatnet_rl.agents.algorithm import build_algorithm
 from flatnet_rl.agents.config import AgentConfig
 from flatnet_rl.agents.envs import make_env, reward_classifier
-from flatnet_rl.classifier import Classifier, resolve_device
+from flatnet_rl.classifier import Classifier
 from flatnet_rl.util.checks import is_plain_number
+from flatnet_rl.util.devices import resolve_device
 from flatnet_rl.util.paths import check_writable_dir
 
 RUN_FILES = ("model.zip", "config.json")

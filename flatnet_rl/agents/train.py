@@ -44,7 +44,7 @@ from flatnet_rl.agents.runs import (
 from flatnet_rl.agents.stroke_demos import with_stroke_demos
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward import RolloutRewardVecEnv
-from flatnet_rl.training.specs import spec_fingerprint
+from flatnet_rl.training.model_specs import spec_fingerprint
 from flatnet_rl.util.jsonio import write_json
 from flatnet_rl.util.threads import ensure_thread_policy
 

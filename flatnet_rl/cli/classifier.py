@@ -168,7 +168,7 @@ def config_from_args(args: argparse.Namespace, **overrides: object):
 
 
 def cmd_train_classifier(args: argparse.Namespace) -> int:
-    from flatnet_rl.classifier import checkpoint_path
+    from flatnet_rl.shipped import checkpoint_path
     from flatnet_rl.training import train_classifier
 
     out = check_writable_file(args.out, overwrite=args.overwrite, suffix=".safetensors")
@@ -196,7 +196,7 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from flatnet_rl.checkpoint import read_metadata
-    from flatnet_rl.classifier import zoo_manifest
+    from flatnet_rl.shipped import zoo_manifest
 
     if args.path is None:
         print(json.dumps(zoo_manifest(), indent=2))

@@ -59,7 +59,7 @@ AGENT_REWARDS: tuple[str, ...] = (
 
 def default_models(data: DataSpec | None) -> list[str]:
     """The models ``compare`` evaluates when none are named, for the data."""
-    from flatnet_rl.classifier import zoo_manifest, zoo_name
+    from flatnet_rl.shipped import zoo_manifest, zoo_name
 
     if data is None or (data.source == "digits" and data.canvas == 8):
         return list(DEFAULT_MODELS)
@@ -139,7 +139,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from flatnet_rl.evaluation.engines import run_jobs
     from flatnet_rl.evaluation.report import write_report
     from flatnet_rl.evaluation.tables import comparison_table
-    from flatnet_rl.training.specs import check_model_spec, resolve_model_spec
+    from flatnet_rl.training.model_specs import check_model_spec, resolve_model_spec
 
     check_outputs(args.out, REPORT_FILES, overwrite=args.overwrite)
     data = _eval_data(args)

@@ -31,7 +31,7 @@ SHAPES_ID = "FlatnetShapes-v0"
 
 
 def _shipped_sizes() -> list[int]:
-    from flatnet_rl.classifier import zoo_manifest
+    from flatnet_rl.shipped import zoo_manifest
 
     sizes = {
         int(entry.get("canvas", 8))
@@ -92,9 +92,10 @@ def make_flatnet_paint(
 
 def _paint_classifier(classifier: Classifier | str | None, canvas_size: int | None, device: str):
     """The reward classifier of the paint env and its canvas size (checked to agree)."""
-    from flatnet_rl.classifier import load_classifier, zoo_manifest, zoo_name
+    from flatnet_rl.classifier import load_classifier
     from flatnet_rl.data import NUM_CLASSES
     from flatnet_rl.envs.paint import check_canvas_size
+    from flatnet_rl.shipped import zoo_manifest, zoo_name
 
     # The env's own size check first: a size it cannot paint (3, 200, 'x', True) must not
     # read as a missing model, nor be offered to the trainer as a size worth training for.

@@ -25,7 +25,6 @@ import numpy as np
 from flatnet_rl.agents.config import MAX_TIMESTEPS, AgentConfig
 from flatnet_rl.agents.presets import ACTION_MODES, default_timesteps
 from flatnet_rl.agents.runs import check_outputs
-from flatnet_rl.classifier import zoo_manifest
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.evaluation.engines import run_jobs
 from flatnet_rl.evaluation.stats import (
@@ -33,7 +32,8 @@ from flatnet_rl.evaluation.stats import (
     probability_of_improvement_ci,
     summarize_runs,
 )
-from flatnet_rl.training.specs import spec_fingerprint
+from flatnet_rl.shipped import zoo_manifest
+from flatnet_rl.training.model_specs import spec_fingerprint
 from flatnet_rl.util.checks import check_fields, choice_field, int_field
 from flatnet_rl.util.jsonio import write_json
 

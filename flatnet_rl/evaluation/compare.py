@@ -44,7 +44,7 @@ from flatnet_rl.evaluation.metrics import (
 from flatnet_rl.evaluation.morph import pad_paths
 from flatnet_rl.evaluation.smoothness import smoothness_summary
 from flatnet_rl.numerics import entropy
-from flatnet_rl.training.specs import resolve_model_spec
+from flatnet_rl.training.model_specs import resolve_model_spec
 from flatnet_rl.util.checks import is_number
 from flatnet_rl.util.jsonio import json_safe
 

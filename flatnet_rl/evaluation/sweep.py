@@ -39,7 +39,8 @@ from flatnet_rl.evaluation.compare import ModelReport, evaluate_spec
 from flatnet_rl.evaluation.engines import run_jobs
 from flatnet_rl.evaluation.report import AggregateRow, write_sweep_report
 from flatnet_rl.evaluation.store import load_report, save_report
-from flatnet_rl.training.specs import config_from_spec, seed_replicate, spec_hash
+from flatnet_rl.training.model_specs import seed_replicate
+from flatnet_rl.training.specs import config_from_spec, spec_hash
 from flatnet_rl.util.checks import check_plain_int, is_plain_int
 
 SEEDS_INTRO = (

@@ -13,10 +13,10 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "SPEC_KEYS",
             "config_from_spec",
             "parse_model_spec",
-            "resolve_model_spec",
             "spec_hash",
             "train_cached",
         ),
+        "flatnet_rl.training.model_specs": ("check_model_spec", "resolve_model_spec"),
         "flatnet_rl.training.trainer": (
             "EVAL_RANDOM",
             "EVAL_SEED",

@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from flatnet_rl.classifier import Classifier, load_classifier, resolve_device
+from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.clip import CLIP_ARCH, PARTS, ClipHead, ClipNet
 from flatnet_rl.data import load_dataset
 from flatnet_rl.data.frames import collect_frames
 from flatnet_rl.data.outliers import make_outliers, outlier_format
 from flatnet_rl.losses import LOSS_DEFS
+from flatnet_rl.util.devices import resolve_device
 
 #: Images embedded per forward pass of the frozen tower.
 FEATURE_BATCH = 256
@@ -36,7 +37,7 @@ def is_clip_init(init: str | None) -> bool:
     if not init:
         return False
     from flatnet_rl.checkpoint import read_metadata
-    from flatnet_rl.classifier import checkpoint_path
+    from flatnet_rl.shipped import checkpoint_path
 
     try:
         return read_metadata(checkpoint_path(init)).get("arch") == CLIP_ARCH

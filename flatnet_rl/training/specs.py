@@ -1,20 +1,7 @@
-"""Model specs: one string names a reward model, whether shipped, saved, trained or an ensemble.
-
-A *spec* is one of
-
-* a zoo name (``flatnet``, ``baseline``, ``flatnet-28``, ...) or a checkpoint path;
-* a training spec ``LOSS[:key=value,...]`` such as ``entropy:kappa=0.3,outliers=2000``,
-  trained on the fly and cached by the hash of its training record (keys:
-  :data:`SPEC_KEYS`);
-* an ensemble ``ensemble[@k=K]:MEMBER[*N][+MEMBER...]``: ``MEMBER*N`` is N seeds of a recipe
-  (a zoo name's recipe or a training spec; seed i for member i; seed 0 of a zoo recipe is
-  the shipped file itself), ``k`` the standard deviations subtracted (conservative reward;
-  default 0, the mean). E.g. ``ensemble:baseline*5``, ``ensemble@k=1:flatnet*5``.
-
-Agents, ``compare`` and ``sweep`` all resolve models through :func:`resolve_model_spec`.
-
-This module is long because the grammar, the cache and the ensembles of specs share their
-parsing and hashing; splitting the ensembles out is the next clean-up.
+"""Training specs: ``LOSS[:key=value,...]`` such as ``entropy:kappa=0.3,outliers=2000`` names
+a classifier trained on the fly and cached by the hash of its training record (keys:
+:data:`SPEC_KEYS`). Every kind of model spec (zoo names, files, training specs, ensembles)
+is resolved by :mod:`flatnet_rl.training.model_specs`.
 """
 
 from __future__ import annotations
@@ -27,18 +14,16 @@ import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
-from flatnet_rl.checkpoint import CheckpointError, read_metadata
-from flatnet_rl.classifier import Classifier, checkpoint_path, load_classifier, zoo_manifest
+from flatnet_rl.checkpoint import CheckpointError
+from flatnet_rl.classifier import Classifier
 from flatnet_rl.data import SOURCES, DataSpec
-from flatnet_rl.data.images import MIN_SIDE, InputSpec
-from flatnet_rl.data.labelled import DIGIT_CLASS_NAMES
-from flatnet_rl.ensemble import EnsembleClassifier
+from flatnet_rl.data.images import MIN_SIDE
 from flatnet_rl.losses import LOSS_DEFS, LOSSES, Objective
 from flatnet_rl.models import check_arch
+from flatnet_rl.shipped import zoo_manifest
 from flatnet_rl.training.trainer import TrainConfig, train_classifier
-from flatnet_rl.util.fingerprint import file_sha256, path_fingerprint
+from flatnet_rl.util.fingerprint import path_fingerprint
 
-ENSEMBLE_PREFIX = "ensemble"
 _FLOAT_KEYS = tuple(
     f.name for f in fields(Objective) if f.name != "loss" and isinstance(f.default, float)
 )
@@ -48,10 +33,9 @@ _STR_KEYS = ("arch", "source")
 #: plus ``outliers``, ``seed``, ``epochs``, ``arch``, and the data ``source``/``canvas``.
 SPEC_KEYS: tuple[str, ...] = (*_FLOAT_KEYS, *_INT_KEYS, *_STR_KEYS)
 _ADDON_KEYS = ("outlier_weight", "energy_weight", "energy_m_in", "energy_m_out")
-_MAX_MEMBERS = 64
 
 
-def _parse_value(spec: str, key: str, text: str) -> float | int | str:
+def parse_spec_value(spec: str, key: str, text: str) -> float | int | str:
     if key == "arch":
         try:
             return check_arch(text)
@@ -107,7 +91,7 @@ def parse_model_spec(spec: str) -> tuple[str, dict[str, float | int | str]]:
             )
         if key in values:
             raise ValueError(f"model spec {spec!r}: key {key!r} given twice")
-        values[key] = _parse_value(spec, key, text)
+        values[key] = parse_spec_value(spec, key, text)
     # Keys the loss does not read would change the cache hash without changing the model.
     used = {"loss", *LOSS_DEFS[loss].params, *_ADDON_KEYS}
     for key in values:
@@ -161,27 +145,6 @@ def spec_hash(config: TrainConfig) -> str:
             record["data_fingerprint"] = path_fingerprint(config.data.path)
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def spec_fingerprint(spec: str, data: DataSpec | None = None) -> str:
-    """What a model spec resolves to, by content: a checkpoint's (or zoo file's) bytes, a
-    training spec's :func:`spec_hash`, an ensemble's members and k. Runs record it, so a
-    run trained on a checkpoint since replaced at the same path is not resumed."""
-    if is_ensemble_spec(spec):
-        k, members = parse_ensemble_spec(spec)
-        parts = [f"k={k}"]
-        for name, seed in members:
-            parts.append(
-                spec_fingerprint(name, data)
-                if name in zoo_manifest() and seed == 0
-                else spec_hash(config_from_spec(_with_seed(recipe_spec(name), seed), data))
-            )
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-    if spec in zoo_manifest():
-        return file_sha256(checkpoint_path(spec))
-    if Path(spec).is_file():
-        return file_sha256(spec)
-    return spec_hash(config_from_spec(spec, data))
 
 
 def _same_training(clf: Classifier, config: TrainConfig) -> bool:
@@ -249,180 +212,7 @@ def recipe_spec(name: str) -> str:
     return name
 
 
-def _with_seed(spec: str, seed: int) -> str:
+def with_seed(spec: str, seed: int) -> str:
     loss, values = parse_model_spec(spec)
     values = {**values, "seed": seed}
     return f"{loss}:" + ",".join(f"{k}={v}" for k, v in values.items())
-
-
-def seed_replicate(spec: str, replicate: int) -> str | None:
-    """The same recipe trained on other seeds: replicate 0 is ``spec`` itself, replicate r > 0
-    moves a training spec's seed by r and an ensemble's member seeds (all in 0..M) by
-    r * (M + 1), so that no two replicates share a member. ``None`` for fixed weights (a
-    zoo name, a checkpoint file): they are the same on every machine, nothing to replicate.
-    """
-    if replicate == 0:
-        return spec
-    if is_ensemble_spec(spec):
-        head = spec.partition(":")[0]
-        _, members = parse_ensemble_spec(spec)
-        shift = replicate * (max(seed for _, seed in members) + 1)
-        return f"{head}:" + "+".join(
-            _with_seed(recipe_spec(name), seed + shift) for name, seed in members
-        )
-    if spec in zoo_manifest() or Path(spec).is_file():
-        return None
-    return _with_seed(spec, int(parse_model_spec(spec)[1].get("seed", 0)) + replicate)
-
-
-def parse_ensemble_spec(spec: str) -> tuple[float, list[tuple[str, int]]]:
-    """``ensemble[@k=K]:ITEM[*N][+ITEM...]`` -> ``(k, [(item, seed), ...])``.
-
-    Raises:
-        ValueError: a malformed spec, an unknown member, k < 0 or fewer than 2 members.
-    """
-    head, colon, body = spec.partition(":")
-    k = 0.0
-    if head.startswith(f"{ENSEMBLE_PREFIX}@"):
-        key, _, text = head[len(ENSEMBLE_PREFIX) + 1 :].partition("=")
-        if key != "k":
-            raise ValueError(f"ensemble spec {spec!r}: expected ensemble@k=<number>")
-        k = float(_parse_value(spec, "k", text))
-        if k < 0:
-            raise ValueError(f"ensemble spec {spec!r}: k must be >= 0")
-    elif head != ENSEMBLE_PREFIX:
-        raise ValueError(f"not an ensemble spec: {spec!r}")
-    if not colon or not body.strip():
-        raise ValueError(f"ensemble spec {spec!r}: expected members after ':'")
-    members: list[tuple[str, int]] = []
-    for item in body.split("+"):
-        name, star, count = item.strip().partition("*")
-        try:
-            n = int(count) if star else 1
-        except ValueError:
-            raise ValueError(f"ensemble spec {spec!r}: bad member count in {item!r}") from None
-        if not 1 <= n <= _MAX_MEMBERS:
-            raise ValueError(f"ensemble spec {spec!r}: member count must be in 1..{_MAX_MEMBERS}")
-        recipe_spec(name)  # validates the member now
-        base_seed = 0 if name in zoo_manifest() else int(parse_model_spec(name)[1].get("seed", 0))
-        members += [(name, base_seed + i) for i in range(n)]
-    if len(members) < 2:
-        raise ValueError(f"ensemble spec {spec!r}: an ensemble needs at least 2 members")
-    if len(members) > _MAX_MEMBERS:
-        raise ValueError(f"ensemble spec {spec!r}: at most {_MAX_MEMBERS} members")
-    return k, members
-
-
-def is_ensemble_spec(spec: str) -> bool:
-    return isinstance(spec, str) and (
-        spec.startswith(f"{ENSEMBLE_PREFIX}:") or spec.startswith(f"{ENSEMBLE_PREFIX}@")
-    )
-
-
-def _resolve_member(
-    name: str, seed: int, cache_dir: str | Path, data: DataSpec | None, **kwargs
-) -> Classifier:
-    if name in zoo_manifest() and seed == 0:
-        return load_classifier(name, device=kwargs.get("device", "auto"))
-    config = config_from_spec(_with_seed(recipe_spec(name), seed), data)
-    return train_cached(config, cache_dir, **kwargs)
-
-
-def _member_input(name: str, seed: int, data: DataSpec | None) -> tuple | None:
-    """``(channels, size, class names)`` a member will have, known without training it
-    (``None`` where only its data can tell: images of your own)."""
-    if name in zoo_manifest() and seed == 0:
-        meta = read_metadata(checkpoint_path(name))
-        if "input" not in meta:  # format 1: binary digit canvases
-            side = int(meta["canvas_size"])
-            return 1, (side, side), tuple(DIGIT_CLASS_NAMES[: int(meta["num_classes"])])
-        spec = InputSpec.from_dict(meta["input"])
-        return spec.channels, spec.size, tuple(meta["class_names"])
-    source = config_from_spec(_with_seed(recipe_spec(name), seed), data).data
-    if not source.is_digits:
-        return None
-    return 1, (source.canvas, source.canvas), DIGIT_CLASS_NAMES
-
-
-def check_ensemble_members(spec: str, data: DataSpec | None = None) -> None:
-    """Members of one ensemble take the same input and classes: checked before any is
-    trained (a mismatch found after training the others wastes their training)."""
-    _, members = parse_ensemble_spec(spec)
-    known = [(name, _member_input(name, seed, data)) for name, seed in members]
-    known = [(name, signature) for name, signature in known if signature is not None]
-    for name, signature in known[1:]:
-        if signature != known[0][1]:
-            first, other = known[0], (name, signature)
-            raise ValueError(
-                f"ensemble spec {spec!r}: members must share input and classes, but "
-                f"{first[0]!r} takes {first[1][0]}-channel {first[1][1]} images of "
-                f"{len(first[1][2])} classes and {other[0]!r} {other[1][0]}-channel "
-                f"{other[1][1]} images of {len(other[1][2])} classes"
-            )
-
-
-def check_model_spec(spec: str, data: DataSpec | None = None) -> str:
-    """Validate a spec without training or loading anything (fail before any work).
-
-    Raises:
-        ValueError: naming what is wrong with the spec.
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"model spec must be a non-empty string, got {spec!r}")
-    if is_ensemble_spec(spec):
-        check_ensemble_members(spec, data)
-        return spec
-    if spec in zoo_manifest() or Path(spec).is_file():
-        return spec
-    if Path(spec).is_dir() and spec.partition(":")[0].strip() not in LOSSES:
-        checkpoint_path(spec)  # raises: a folder is named as one, not as a missing file
-    if spec.endswith(".safetensors") or "/" in spec:
-        raise ValueError(f"model spec {spec!r}: no such checkpoint file")
-    if spec.partition(":")[0].strip() not in LOSSES:
-        raise ValueError(
-            f"unknown model spec {spec!r}: not a zoo model ({', '.join(sorted(zoo_manifest()))}), "
-            f"not a checkpoint file, not an ensemble, and {spec.partition(':')[0]!r} is not a "
-            f"loss ({', '.join(LOSSES)})"
-        )
-    config_from_spec(spec, data)
-    return spec
-
-
-def resolve_model_spec(
-    spec: str,
-    cache_dir: str | Path,
-    *,
-    progress: bool = False,
-    device: str = "auto",
-    data: DataSpec | None = None,
-    train: bool = True,
-) -> Classifier:
-    """A classifier for a spec (see the module docstring); named ``spec``.
-
-    ``data`` replaces the embedded digits for training specs (``compare --data``).
-    ``train=False``: models named by training specs are only read from the cache
-    (:class:`NotCachedError` if absent), e.g. for a run folder from someone else.
-
-    Raises:
-        ValueError: the spec is neither a zoo name, an existing file, a valid training spec
-            nor a valid ensemble spec.
-    """
-    check_model_spec(spec, data)
-    if is_ensemble_spec(spec):
-        k, members = parse_ensemble_spec(spec)
-        classifiers = [
-            _resolve_member(
-                name, seed, cache_dir, data, progress=progress, device=device, train=train
-            )
-            for name, seed in members
-        ]
-        return EnsembleClassifier(classifiers, k_std=k, name=spec)
-    if spec in zoo_manifest():
-        return load_classifier(spec, device=device)
-    if Path(spec).is_file():
-        return load_classifier(Path(spec), device=device)
-    clf = train_cached(
-        config_from_spec(spec, data), cache_dir, progress=progress, device=device, train=train
-    )
-    clf.name = spec
-    return clf

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from flatnet_rl.classifier import Classifier, load_classifier, resolve_device
+from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.clip.net import PARTS as CLIP_PARTS
 from flatnet_rl.data import DataSpec, DataSplit, InputSpec, load_dataset, make_family
 from flatnet_rl.data.frames import collect_frames
@@ -42,6 +42,7 @@ from flatnet_rl.training.augment import random_shift, random_stroke_width
 from flatnet_rl.training.checks import accuracy_warnings
 from flatnet_rl.training.clip_head import is_clip_init, train_clip_head
 from flatnet_rl.util.checks import check_fields, choice_field, float_field, int_field
+from flatnet_rl.util.devices import resolve_device
 from flatnet_rl.util.threads import ensure_thread_policy
 
 #: Seed of the held-out random images every model is scored on, independent of the
