@@ -204,3 +204,43 @@ def test_compare_agents_values_reach_the_grid():
     args = build_parser().parse_args(["compare-agents", "--seeds", "3", "--curve-every", "10"])
     options = config_kwargs(args, GRID_FIELDS)
     assert (options["seeds"], options["curve_every"], options["hyperparams"]) == (3, 10, {})
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train-agent", "--out", ""],
+        ["train-agent", "--cache-dir", " "],
+        ["train-classifier", "--out", "m.safetensors", "--data", ""],
+        ["train-classifier", "--out", "m.safetensors", "--outliers-from-env", ""],
+    ],
+)
+def test_an_empty_path_or_name_is_a_parse_error(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2
+    assert "expected a non-empty value" in capsys.readouterr().err
+
+
+def test_an_unknown_option_is_reported_by_its_subcommand(capsys):
+    from flatnet_rl.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["train-agent", "--bogus", "1"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("flatnet-rl train-agent: error: unrecognized arguments: --bogus 1")
+    assert "see flatnet-rl train-agent --help" in err
+
+
+def test_field_names_in_help_are_shown_as_their_flags(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train-classifier", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "episodes of --outliers-from-env are added" in text
+    assert "env_id" not in text
+
+
+def test_a_demo_evaluation_start_outside_stroke_mode_fails_before_training():
+    with pytest.raises(ValueError, match="start 'demo' replays stroke drawings"):
+        AgentConfig(eval_start="demo")

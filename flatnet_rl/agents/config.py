@@ -55,8 +55,8 @@ class AgentConfig:
         algo: the Stable-Baselines3 algorithm.
         reward_model: the proxy reward: a zoo name, checkpoint path, training spec or ensemble
             spec (such as ``ensemble:baseline*5``).
-        reward_mode: what the reward pays (:data:`flatnet_rl.reward.MODES`; ``delta``: the
-            change of the target's probability, potential-based shaping).
+        reward_mode: what the reward pays (``delta``: the change of the target's
+            probability, potential-based shaping; the methods page defines each).
         action_mode: paint env: paint pixels, move a pen a cell at a time, or draw strokes
             between anchor points (stroke: presets for 8x8, 14x14 and 28x28).
         target: the class index or name to reward; ``random`` draws one per episode (paint
@@ -159,7 +159,7 @@ class AgentConfig:
                     f"{', '.join(sorted(allowed))} (the others are fields of the run config)"
                 )
             modes = parse_start(self.start)[0]  # a clear error now, not when the envs are built
-            parse_start(self.eval_start)
+            modes = {*modes, *parse_start(self.eval_start)[0]}
             if "demo" in modes and self.action_mode != "stroke":
                 raise ValueError(
                     "start 'demo' replays stroke drawings: it needs action_mode='stroke' "

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(
         prog="flatnet-rl",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\n\n")[0].replace("``", ""),
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -46,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, whose --help lists what it takes
+        subcommands = parser._subparsers._group_actions[0].choices
+        subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         threads.apply_thread_policy(args.threads)  # before the subcommand imports torch
         return int(args.handler(args) or 0)

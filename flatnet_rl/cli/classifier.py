@@ -220,7 +220,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output checkpoint (.safetensors)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--cache", default="runs/cache", help="where clip:SOURCE heads are cached")
+    p.add_argument(
+        "--cache", "--cache-dir", default="runs/cache", help="where clip:SOURCE heads are cached"
+    )
     add_clip_arguments(p)
     p.set_defaults(handler=cmd_train_classifier)
 

@@ -33,6 +33,7 @@ from flatnet_rl.cli.types import (
     float_in,
     int_in,
     json_object,
+    non_empty,
 )
 
 #: The config dataclasses the command line builds options from: name -> module.
@@ -121,7 +122,7 @@ def value_type(field: Mapping[str, Any]) -> Callable[[str], Any] | None:
         return csv_tuple
     if annotation.startswith("float"):
         return finite_float
-    return None  # a string
+    return non_empty  # a string
 
 
 def add_config_options(
@@ -144,11 +145,16 @@ def add_config_options(
     The option's destination is the field's name, so :func:`config_kwargs` collects them.
     """
     fields = schema()[config]
+    spelled = {n: (flags or {}).get(n, [f"--{n.replace('_', '-')}"])[0] for n in names}
     for name in names:
         field = fields[name]
         spellings = (flags or {}).get(name) or [f"--{name.replace('_', '-')}"]
         help_text = field["help"] + (
             f" ({extra_help[name]})" if extra_help and name in extra_help else ""
+        )
+        # Another field named in the help (curve_episodes) is shown as its flag.
+        help_text = re.sub(
+            r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: spelled.get(m.group(0), m.group(0)), help_text
         )
         help_text = help_text.replace("%", "%%")  # argparse formats help with %
         default = (defaults or {}).get(name, field["default"])

@@ -126,6 +126,7 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--cache",
+        "--cache-dir",
         default="runs/cache",
         help="models trained from specs and finished job results, by hash (shared "
         "storage on a cluster)",
@@ -385,6 +386,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p,
         "AgentGrid",
         GRID_FIELDS,
+        # Spelled as train-agent's same interval (AgentConfig.eval_every).
+        flags={"curve_every": ["--eval-every", "--curve-every"]},
     )
     add_env_arguments(p)
     p.add_argument("--out", default="runs/compare_agents", help="output folder")

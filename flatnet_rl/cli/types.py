@@ -93,6 +93,13 @@ def csv_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
     return parse
 
 
+def non_empty(text: str) -> str:
+    """Any text but an empty one (an empty path or name is a slip, never a choice)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a non-empty value")
+    return text
+
+
 def csv_tuple(text: str) -> tuple[str, ...]:
     """A comma-separated list of words, as a tuple."""
     return tuple(csv_of(str)(text))

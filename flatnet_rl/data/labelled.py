@@ -41,13 +41,13 @@ class DataSpec:
 
     Attributes:
         source: labelled images: ``digits`` (embedded 8x8), ``mnist5k`` (5,000 bundled 28x28
-            MNIST digits), ``mnist`` (torchvision files) or ``images`` (your own, at ``path``).
+            MNIST digits), ``mnist`` (torchvision files) or ``images`` (your own, at path).
         canvas: side of the square images; ``None`` = the source's own (8 for ``digits``,
             28 for MNIST, the stored size for ``images``). Digits are resized by area
             averaging (shrinking) or bilinear interpolation (enlarging), then thresholded.
         split_seed: seed of the stratified train/test split (MNIST's own split is kept).
         test_fraction: share held out for testing.
-        threshold: grey level in [0, 1] at or above which a resized digit pixel is ink;
+        threshold: grey level in (0, 1) at or above which a resized digit pixel is ink;
             0.35 keeps the faint strokes of the 8x8 digits (measured: +0.5% test accuracy
             over 0.5).
         mnist_root: folder holding ``MNIST/raw`` (``mnist`` only).

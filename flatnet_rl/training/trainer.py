@@ -79,14 +79,13 @@ class TrainConfig:
         seed: the training seed (data order, outliers, initial weights).
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
         name: the model name stored in the checkpoint (``None``: the file name).
-        env_outliers: how many frames of random-policy episodes of ``env_id`` are added as
-            outliers.
+        env_outliers: how many frames of random-policy episodes of env_id are added as
+            outliers (0 without env_id).
         env_id: a Gymnasium env whose random-policy frames are outliers (``module:EnvId``
             imports the module first).
         env_image: where that env's image is: ``auto``, an observation key or ``render``.
         init: a classifier to fine-tune, a zoo name (``flatnet``, ...) or a checkpoint path
-            (same architecture, input and classes); a CLIP checkpoint trains only its head
-            (:mod:`flatnet_rl.training.clip_head`).
+            (same architecture, input and classes); a CLIP checkpoint trains only its head.
         evaluation_only: mark the model as a judge: it can evaluate agents, never reward them.
         clip_part: CLIP only: train the class text embeddings (``text``) or a linear head on
             the frozen image features (``head``); ``None``: the checkpoint's.
