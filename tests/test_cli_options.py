@@ -244,3 +244,20 @@ def test_field_names_in_help_are_shown_as_their_flags(capsys):
 def test_a_demo_evaluation_start_outside_stroke_mode_fails_before_training():
     with pytest.raises(ValueError, match="start 'demo' replays stroke drawings"):
         AgentConfig(eval_start="demo")
+
+
+def test_a_missing_engine_is_said_before_any_job(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    from flatnet_rl.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "ray" else real(n, *a)
+    )
+    status = main(
+        ["compare-agents", "flatnet", "baseline", "--engine", "ray", "--out", str(tmp_path / "x")]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and 'engine "ray" needs Ray' in err
+    assert not (tmp_path / "x").exists()

@@ -137,11 +137,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Resolve (train if needed) and evaluate the models, write and print the report."""
     from flatnet_rl.agents.runs import check_outputs
     from flatnet_rl.evaluation.compare import evaluate_spec, hacking_row, load_hacking
-    from flatnet_rl.evaluation.engines import run_jobs
+    from flatnet_rl.evaluation.engines import check_engine, run_jobs
     from flatnet_rl.evaluation.report import write_report
     from flatnet_rl.evaluation.tables import comparison_table
     from flatnet_rl.training.model_specs import check_model_spec, resolve_model_spec
 
+    check_engine(args.engine)  # before any model is resolved or job started
     check_outputs(args.out, REPORT_FILES, overwrite=args.overwrite)
     data = _eval_data(args)
     specs = resolve_clip_specs(list(args.models), args) or default_models(data)
@@ -226,9 +227,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Run the grid and print the seed-averaged table and the report path."""
     from flatnet_rl.agents.runs import check_outputs
     from flatnet_rl.evaluation.columns import TABLE_COLUMNS
+    from flatnet_rl.evaluation.engines import check_engine
     from flatnet_rl.evaluation.sweep import run_sweep
     from flatnet_rl.evaluation.tables import markdown_table
 
+    check_engine(args.engine)  # before any model is resolved or job started
     check_outputs(args.out, REPORT_FILES, overwrite=args.overwrite)
     result = run_sweep(
         args.kappa,
@@ -275,7 +278,9 @@ GRID_FIELDS = (
 def cmd_compare_agents(args: argparse.Namespace) -> int:
     """Train and evaluate agents for every reward model x seed, then aggregate."""
     from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
+    from flatnet_rl.evaluation.engines import check_engine
 
+    check_engine(args.engine)  # before any model is resolved or job started
     grid = AgentGrid(
         reward_models=tuple(resolve_clip_specs(args.reward_models, args)),
         **config_kwargs(args, GRID_FIELDS),

@@ -17,6 +17,7 @@ so rerunning an interrupted grid only runs what is missing, on either engine.
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -70,6 +71,14 @@ def _local(fn: Callable[[T], R], items: list[T], workers: int, bar: Any) -> list
                 results[index[future]] = future.result()
                 bar.update()
     return results
+
+
+def check_engine(engine: str) -> None:
+    """Refuse an unknown engine, or Ray when it is not installed, before any job starts."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise ImportError('engine "ray" needs Ray: pip install "flatnet-rl[ray]"')
 
 
 def _ray(
@@ -131,8 +140,7 @@ def run_jobs(
     from flatnet_rl.util.threads import ensure_thread_policy
 
     ensure_thread_policy()  # for the jobs run in this process (workers=1)
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    check_engine(engine)
     _check_workers(workers)
     items = list(items)
     with tqdm(total=len(items), desc=desc, unit="job", disable=not progress) as bar:
