@@ -31,3 +31,14 @@ def tiny_run(tmp_path):
         hyperparams={"n_steps": 32, "batch_size": 64},
     )
     return train_agent(config, progress=False)
+
+
+def one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the CLI, expect a user error: exit 2, one line, no traceback; return the line."""
+    from flatnet_rl.cli import main as cli_main
+
+    code = cli_main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.strip().splitlines() if "%|" not in line]  # no tqdm bars
+    assert code == 2 and "Traceback" not in err and len(lines) == 1, err
+    return lines[0]

@@ -10,9 +10,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.evaluation import evaluate_policy
 
 from flatnet_rl.agents import AgentConfig, CanvasFeaturesExtractor, preset, train_agent
-from flatnet_rl.agents.envs import judges_of
+from flatnet_rl.agents.envs import judges_of, make_env
 from flatnet_rl.agents.evaluate import evaluate_agent, format_markdown
 from flatnet_rl.agents.hacking import (
     CORE_KEYS,
@@ -25,6 +26,8 @@ from flatnet_rl.agents.presets import RUNS
 from flatnet_rl.agents.runs import load_run
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.cli import main as cli_main
+
+FLATNET = load_classifier("flatnet", device="cpu")
 
 
 @pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn"])
@@ -320,3 +323,58 @@ def test_paint_env_options_are_checked_when_the_config_is_made():
         AgentConfig(action_mode="stroke", env_kwargs={"stroke_curves": "yes"})
     with pytest.raises(ValueError, match="stroke_demos must be 10 sequences"):
         AgentConfig(action_mode="stroke", env_kwargs={"stroke_demos": [[1]]})
+
+
+def test_evaluate_policy_reports_the_learned_return(tmp_path):
+    """VecMonitor sits above the reward: evaluate_policy, EvalCallback and ep_rew_mean see
+    the reward being optimised, not the paint env's constant 0."""
+    run = train_agent(
+        AgentConfig(
+            timesteps=256,
+            n_envs=4,
+            out=str(tmp_path / "run"),
+            hyperparams={"n_steps": 32, "batch_size": 64},
+        ),
+        progress=False,
+    )
+    config, model = load_run(run, device="cpu")
+    venv = make_env(config, FLATNET, n_envs=2, seed=50, evaluation=True)
+    returns, _ = evaluate_policy(model, venv, n_eval_episodes=6, return_episode_rewards=True)
+    assert len(returns) == 6 and any(abs(r) > 1e-6 for r in returns)
+    # The learned return of a delta reward telescopes to p_final - p_initial, within [-1, 1].
+    assert all(-1.0 <= r <= 1.0 for r in returns)
+    # Training's ep_rew_mean (TensorBoard; a loaded policy carries no training buffers: they
+    # would be unpickled from the run folder).
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = (run / "tb").rglob("events.out.tfevents*")
+    logged = EventAccumulator(str(events)).Reload()
+    ep_rew = [e.value for e in logged.Scalars("rollout/ep_rew_mean")]
+    assert ep_rew and any(abs(r) > 1e-6 for r in ep_rew)
+
+
+def test_evaluate_agent_refuses_its_reward_model_as_judge_and_a_file_as_run(
+    tiny_run, tmp_path, capsys
+):
+    run = tiny_run
+    argv = ["evaluate-agent", str(run), "--episodes", "2", "--judges", "flatnet"]
+    assert cli_main(argv) == 2
+    assert "reward model" in capsys.readouterr().err
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    assert cli_main(["evaluate-agent", str(a_file)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_diverged_policy_is_never_saved(tmp_path):
+    import torch
+
+    from flatnet_rl.agents.train import build_algorithm, check_finite
+
+    config = AgentConfig(timesteps=64, n_envs=2, out=str(tmp_path / "run"), device="cpu")
+    model = build_algorithm(config, make_env(config, FLATNET))
+    check_finite(model)
+    with torch.no_grad():
+        next(model.policy.parameters()).view(-1)[0] = float("nan")
+    with pytest.raises(FloatingPointError, match="diverged"):
+        check_finite(model)

@@ -7,13 +7,15 @@ import json
 import pickle
 import struct
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from conftest import one_line_exit_2
 from safetensors.torch import save_file
 
 import flatnet_rl.checkpoint as checkpoint_mod
-from flatnet_rl import __version__
+from flatnet_rl import FlatnetReward, PaintEnv, __version__
 from flatnet_rl.checkpoint import (
     FORMAT,
     FORMAT_VERSION,
@@ -25,6 +27,7 @@ from flatnet_rl.checkpoint import (
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.data import DataSpec, InputSpec, load_embedded_digits
 from flatnet_rl.models import build_classifier_net
+from flatnet_rl.reward import ClassifierRewardModel
 from flatnet_rl.shipped import MANIFEST, ZOO_DIR, zoo_manifest
 from flatnet_rl.training import eval_random_canvases
 from flatnet_rl.util.devices import resolve_device
@@ -764,3 +767,36 @@ def test_deeply_nested_checkpoint_metadata_is_a_checkpoint_error(tmp_path):
     save_file({"w": torch.zeros(1)}, str(path), metadata={"flatnet_rl": deep})
     with pytest.raises(CheckpointError, match="nested too deeply"):
         load_classifier(path)
+
+
+@pytest.mark.parametrize("edit", ["flag false", "flag removed"])
+def test_an_edited_zoo_judge_is_still_a_judge(edit, tmp_path, capsys):
+    """Format 2 (the zoo) does not fingerprint the evaluation-only flag: a judge whose
+    header says otherwise is recognised by its fingerprint and refused as a reward."""
+    from safetensors.torch import save_file
+
+    from flatnet_rl.checkpoint import load_checkpoint
+    from flatnet_rl.shipped import checkpoint_path
+
+    tensors, meta = load_checkpoint(checkpoint_path("judge"))
+    assert meta["format_version"] == 2 and meta["evaluation_only"] is True
+    if edit == "flag false":
+        header = {**meta, "evaluation_only": False, "name": "my-reward"}
+    else:
+        header = {k: v for k, v in meta.items() if k != "evaluation_only"}
+    path = tmp_path / "edited.safetensors"
+    save_file(tensors, str(path), metadata={"flatnet_rl": json.dumps(header)})
+    clf = load_classifier(path, device="cpu")
+    assert clf.evaluation_only
+    for make in (
+        lambda: FlatnetReward(PaintEnv(target=3), clf),
+        lambda: FlatnetReward(PaintEnv(target=3), str(path)),
+        lambda: ClassifierRewardModel(clf),
+        lambda: gym.make("FlatnetPaint-v0", classifier=str(path)),
+    ):
+        with pytest.raises(ValueError, match="judge"):
+            make()
+    out = tmp_path / "run"
+    line = one_line_exit_2(["train-agent", "--reward-model", str(path), "--out", str(out)], capsys)
+    assert "judge" in line and not out.exists()
+    assert not load_classifier("flatnet", device="cpu").evaluation_only

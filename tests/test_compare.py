@@ -662,3 +662,16 @@ def test_a_resumed_agent_grid_retrains_when_the_reward_checkpoint_changed(tmp_pa
     assert _finished(job) is not None  # the same run: resumed
     shutil.copy(checkpoint_path("baseline"), reward)  # replaced at the same path
     assert _finished(job) is None
+
+
+def test_a_model_returning_nan_is_named_in_compare():
+    from flatnet_rl.evaluation.compare import evaluate_models
+
+    class Broken:
+        name, canvas_size, metadata = "broken-model", 8, {}
+
+        def predict_proba(self, images, **kwargs):
+            return np.full((len(images), 10), np.nan)
+
+    with pytest.raises(ValueError, match="broken-model"):
+        evaluate_models([Broken()], n_outliers=10, n_paths=2)

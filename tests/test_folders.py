@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import one_line_exit_2
 from PIL import Image
 
 from flatnet_rl.cli import main as cli_main
@@ -117,3 +118,19 @@ def test_npz_labels_and_names_are_checked_before_any_work(tmp_path):
         np.savez(tmp_path / "n.npz", x=x, y=y, class_names=np.array(names))
         with pytest.raises(ValueError, match=match):
             _load(tmp_path / "n.npz")
+
+
+@pytest.mark.parametrize("content", [b"ab", b"\x93NUMPY"])
+def test_data_that_is_neither_an_archive_nor_a_folder_says_so(content, tmp_path, capsys):
+    data = tmp_path / "afile"
+    data.write_bytes(content)
+    out = tmp_path / "m.safetensors"
+    argv = ["train-classifier", "--data", str(data), "--epochs", "1", "--outliers", "0"]
+    line = one_line_exit_2([*argv, "--quiet", "--out", str(out)], capsys)
+    assert "is neither an .npz archive" in line and "image folder" in line, line
+    assert "pickle" not in line and not out.exists()
+    np.save(tmp_path / "x.npy", np.zeros((4, 8, 8)))
+    argv[2] = str(tmp_path / "x.npy")
+    assert "is neither an .npz archive" in one_line_exit_2(
+        [*argv, "--quiet", "--out", str(out)], capsys
+    )

@@ -25,15 +25,23 @@ from flatnet_rl import (
     FlatnetRewardVector,
     InputSpec,
     PaintEnv,
+    load_classifier,
 )
+from flatnet_rl.cli import build_parser
 from flatnet_rl.data import CanvasError, DataSpec, load_embedded_digits
+from flatnet_rl.envs.paint_sb3 import PaintVecEnv
+from flatnet_rl.envs.paint_vector import PaintVectorEnv
 from flatnet_rl.reward import (
+    EPISODE_FIELDS,
+    EPISODE_KEY,
     MODES,
     ClassifierRewardModel,
     ObservationReader,
     RewardSpec,
     RolloutRewardVecEnv,
 )
+
+FLATNET = load_classifier("flatnet", device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -539,3 +547,190 @@ def test_evaluate_policy_reports_the_learned_return_through_make_vec_envs_monito
     for info in infos:
         assert info["episode"]["r"] == pytest.approx(info[EPISODE_KEY]["return"], abs=1e-5)
         assert info["episode"]["env_r"] == 0.0
+
+
+def _episode_records_single() -> dict:
+    env = FlatnetReward(PaintEnv(target=3, max_steps=4), FLATNET)
+    env.reset(seed=0)
+    for _ in range(4):
+        *_, info = env.step(10)
+    return info[EPISODE_KEY]
+
+
+def _episode_records_sb3() -> dict:
+    venv = FlatnetRewardVecEnv(PaintVecEnv(2, target=3, max_steps=4), FLATNET)
+    venv.seed(0)
+    venv.reset()
+    for _ in range(4):
+        *_, infos = venv.step(np.array([10, 11]))
+    return infos[0][EPISODE_KEY]
+
+
+@pytest.mark.parametrize("autoreset", ["next_step", "same_step"])
+def test_one_episode_schema_for_all_three_wrappers(autoreset):
+    single, sb3 = _episode_records_single(), _episode_records_sb3()
+    assert set(single) == set(sb3) == set(EPISODE_FIELDS)
+    assert single["length"] == sb3["length"] == 4 and single["target"] == 3
+    assert single["return"] == pytest.approx(single["p_target_final"] - single["p_target_initial"])
+    assert single["image"].shape == (8, 8)
+    mode = {
+        "next_step": gym.vector.AutoresetMode.NEXT_STEP,
+        "same_step": gym.vector.AutoresetMode.SAME_STEP,
+    }[autoreset]
+    envs = FlatnetRewardVector(
+        PaintVectorEnv(3, target=3, max_steps=4, autoreset_mode=mode), FLATNET
+    )
+    envs.reset(seed=0)
+    for _ in range(4):
+        *_, infos = envs.step(np.array([10, 11, 12]))
+    assert infos[f"_{EPISODE_KEY}"].all() and infos["_flatnet"].all()
+    record = infos[EPISODE_KEY]
+    assert set(record) == set(EPISODE_FIELDS)
+    assert record["length"].tolist() == [4, 4, 4] and record["image"].shape == (3, 8, 8)
+    np.testing.assert_allclose(
+        record["return"], record["p_target_final"] - record["p_target_initial"], atol=1e-9
+    )
+    # The next step: no episode ended, so no record (its mask would say so).
+    *_, infos = envs.step(np.array([1, 2, 3]))
+    assert EPISODE_KEY not in infos or not infos[f"_{EPISODE_KEY}"].any()
+
+
+def test_fixed_target_must_agree_with_the_observation():
+    """The old quick start rewarded 7 while the observation asked for 8."""
+    env = FlatnetReward(gym.make("FlatnetPaintBare-v0"), "flatnet", target=7)
+    with pytest.raises(ValueError, match="observation asks for"):
+        for seed in range(20):  # some seed draws a target other than 7
+            env.reset(seed=seed)
+    agreeing = FlatnetReward(gym.make("FlatnetPaintBare-v0", target=7), "flatnet", target=7)
+    _, info = agreeing.reset(seed=0)
+    assert info["flatnet"]["target"] == 7
+
+
+def test_stepping_a_finished_episode_raises():
+    env = FlatnetReward(PaintEnv(target=1), FLATNET)
+    env.reset(seed=0)
+    env.step(64)
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(3)
+
+
+def test_a_judge_is_never_a_reward():
+    for make in (
+        lambda: gym.make("FlatnetPaint-v0", classifier="judge"),
+        lambda: ClassifierRewardModel("judge"),
+        lambda: FlatnetReward(PaintEnv(), "judge"),
+    ):
+        with pytest.raises(ValueError, match="judge"):
+            make()
+
+
+def test_non_finite_probabilities_never_become_a_reward(monkeypatch):
+    env = FlatnetReward(PaintEnv(target=1), load_classifier("flatnet", device="cpu"))
+    env.reset(seed=0)
+    real = env.classifier.forward
+
+    def nan_forward(batch):
+        out = real(batch)
+        return out * float("nan")
+
+    monkeypatch.setattr(env.classifier, "probs_of_input", lambda b: nan_forward(b).softmax(-1))
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        env.step(3)
+
+
+_SETTINGS = settings(max_examples=25, deadline=None, database=None)
+_action_lists = st.lists(st.integers(0, 64), min_size=1, max_size=40)
+
+
+@_SETTINGS
+@given(actions=_action_lists, target=st.integers(0, 9), seed=st.integers(0, 1000))
+def test_delta_telescopes(actions, target, seed):
+    env = FlatnetReward(PaintEnv(target=target, start="noise"), FLATNET, mode="delta")
+    _, info = env.reset(seed=seed)
+    start, total = info["flatnet"]["p_target"], 0.0
+    for a in actions:
+        _, r, term, trunc, info = env.step(a)
+        total += r
+        if term or trunc:
+            break
+    assert total == pytest.approx(info["flatnet"]["p_target"] - start, abs=1e-6)
+
+
+@_SETTINGS
+@given(actions=_action_lists, target=st.integers(0, 9), seed=st.integers(0, 1000))
+def test_prob_reward_equals_predict_proba(actions, target, seed):
+    env = FlatnetReward(PaintEnv(target=target, start="noise"), FLATNET, mode="prob")
+    env.reset(seed=seed)
+    for a in actions:
+        obs, r, term, trunc, _ = env.step(a)
+        expected = FLATNET.predict_proba(obs["canvas"], value_range=(0, 1))[target]
+        assert r == pytest.approx(float(expected), abs=1e-6)
+        if term or trunc:
+            break
+
+
+@_SETTINGS
+@given(
+    n=st.integers(1, 5),
+    steps=st.integers(1, 25),
+    seed=st.integers(0, 1000),
+    mode=st.sampled_from(["delta", "prob", "final", "log_prob"]),
+)
+def test_vectorized_equals_per_env(n, steps, seed, mode):
+    """The native vector env under the SB3 wrapper gives each env the reward the per-env
+    wrapper gives it, whatever the other envs do (batch invariance)."""
+    rng = np.random.default_rng(seed)
+    actions = rng.integers(0, 65, size=(steps, n))
+    venv = FlatnetRewardVecEnv(PaintVecEnv(n, start="noise", max_steps=7), FLATNET, mode=mode)
+    venv.seed(seed)
+    venv.reset()
+    batched = np.stack([venv.step(a)[1] for a in actions])
+    for i in range(n):
+        env = FlatnetReward(PaintEnv(start="noise", max_steps=7), FLATNET, mode=mode)
+        env.reset(seed=seed + i)
+        for t in range(steps):
+            _, r, term, trunc, _ = env.step(int(actions[t, i]))
+            assert batched[t, i] == pytest.approx(r, abs=1e-5)
+            if term or trunc:
+                env.reset()
+
+
+def test_dummy_vec_env_stack_matches_native(tmp_path):
+    """SB3's own DummyVecEnv of PaintEnv under the same wrapper gives the same rewards."""
+    native = FlatnetRewardVecEnv(PaintVecEnv(3, start="noise", max_steps=6), FLATNET)
+    native.seed(4)
+    dummy = FlatnetRewardVecEnv(
+        DummyVecEnv([lambda: PaintEnv(start="noise", max_steps=6)] * 3), FLATNET
+    )
+    dummy.seed(4)
+    native.reset()
+    dummy.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = rng.integers(0, 65, 3)
+        np.testing.assert_allclose(native.step(a)[1], dummy.step(a)[1], atol=1e-6)
+
+
+@pytest.mark.parametrize("canvas_size", [3, 65, 200, "x", "8", True, 8.0])
+def test_paint_canvas_size_is_the_envs_before_any_model_is_looked_up(canvas_size):
+    """A size the env cannot paint says so, and never suggests training a model for it."""
+    for make in (gym.make, lambda *a, **k: gym.make_vec(*a, num_envs=2, **k)):
+        with pytest.raises(ValueError, match=r"canvas_size must be an int in 4\.\.64") as info:
+            make("FlatnetPaint-v0", canvas_size=canvas_size)
+        assert "train-classifier" not in str(info.value)
+
+
+@pytest.mark.parametrize("canvas_size", [4, 5, 64])
+def test_paint_suggests_training_only_sizes_the_trainer_accepts(canvas_size, tmp_path):
+    from flatnet_rl.data.images import MAX_SIDE, MIN_SIDE
+    from flatnet_rl.envs.paint import MAX_CANVAS, MIN_CANVAS
+
+    # Every size the env paints is one the trainer takes, so every suggestion can run.
+    assert MIN_SIDE <= MIN_CANVAS and MAX_CANVAS <= MAX_SIDE
+    with pytest.raises(ValueError, match="no shipped flatnet model") as info:
+        gym.make("FlatnetPaint-v0", canvas_size=canvas_size)
+    suggested = str(info.value).split("`")[1].split()
+    assert suggested[:2] == ["flatnet-rl", "train-classifier"] and suggested[-1] == "..."
+    out = str(tmp_path / "m.safetensors")
+    args = build_parser().parse_args([*suggested[1:-1], "--out", out])  # exits if refused
+    assert args.canvas == canvas_size

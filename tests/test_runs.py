@@ -228,3 +228,39 @@ def test_a_run_config_naming_a_module_does_not_import_it(tiny_run, tmp_path):
     with pytest.raises(ValueError, match="never imports"):
         load_run(tiny_run, device="cpu")
     assert "antigravity" not in sys.modules
+
+
+def test_evaluate_agent_on_an_incomplete_config(tiny_run, tmp_path, capsys):
+    run = tiny_run
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "algo": "sac"}))
+    assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
+    assert "not a valid agent config" in capsys.readouterr().err
+    (run / "config.json").write_text("[1, 2]")
+    assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
+    # A missing key never silently becomes a default (another reward model, action mode).
+    for key in ("reward_model", "action_mode"):
+        (run / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != key}))
+        assert cli_main(["evaluate-agent", str(run), "--out", str(tmp_path / "e")]) == 2
+        assert f"lacks {key}" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
+
+
+def test_overwriting_a_run_leaves_no_result_of_the_old_agent(tmp_path):
+    config = AgentConfig(
+        timesteps=64,
+        n_envs=2,
+        out=str(tmp_path / "run"),
+        hyperparams={"n_steps": 32, "batch_size": 64},
+        eval_every=32,
+        curve_episodes=2,
+    )
+    run = train_agent(config, progress=False)
+    from flatnet_rl.agents.evaluate import EVAL_FILES, evaluate_agent
+
+    evaluate_agent(run, episodes=2)
+    assert all((run / name).exists() for name in (*EVAL_FILES, "curve.json"))
+    config.eval_every = 0
+    train_agent(config, progress=False, overwrite=True)
+    assert not any((run / name).exists() for name in (*EVAL_FILES, "curve.json"))
+    assert (run / "model.zip").exists()
