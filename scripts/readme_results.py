@@ -113,7 +113,7 @@ RESULTS: dict[str, tuple[str, str]] = {
         "runs/bench/scaling.md",
     ),
     "bench-threads": (
-        "python benchmarks/bench_threads.py --modes pixel pen --out runs/bench/threads",
+        "python benchmarks/bench_threads.py --modes pixel pen stroke --out runs/bench/threads",
         "runs/bench/threads/threads.md",
     ),
 }

@@ -31,9 +31,10 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
 from flatnet_rl.classifier import Classifier
+from flatnet_rl.reward.batched import concat_observations, stack_observations
 from flatnet_rl.reward.functions import Scores
 from flatnet_rl.reward.spec import RewardSpec
-from flatnet_rl.reward.vector import _BatchedRewardVecEnv, _concat, _stack
+from flatnet_rl.reward.vector import _BatchedRewardVecEnv
 
 #: Rows prepared and scored together (bounds the memory of the model input).
 CHUNK_IMAGES = 4096
@@ -169,7 +170,9 @@ class RolloutRewardVecEnv(_BatchedRewardVecEnv):
         if not steps:
             return ScoredRollout(np.zeros((0, n)))
         finals = [o for s in steps for o in s.final]
-        batch = _concat(*[s.obs for s in steps], *([_stack(finals)] if finals else []))
+        batch = concat_observations(
+            *[s.obs for s in steps], *([stack_observations(finals)] if finals else [])
+        )
         envs = np.concatenate([np.tile(np.arange(n), len(steps)), *[s.done_idx for s in steps]])
         scores, images = self._score_in_chunks(batch, envs, len(steps))
         rewards = np.empty((len(steps), n))

@@ -7,9 +7,10 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from flatnet_rl.classifier import Classifier, load_classifier
-from flatnet_rl.reward.episodes import EPISODE_KEY, EpisodeTracker
-from flatnet_rl.reward.functions import ClassifierRewardModel, Scores
+from flatnet_rl.classifier import Classifier
+from flatnet_rl.reward.batched import BatchedReward, stack_observations
+from flatnet_rl.reward.episodes import EPISODE_KEY
+from flatnet_rl.reward.functions import ClassifierRewardModel
 from flatnet_rl.reward.observations import ObservationReader
 from flatnet_rl.reward.spec import RewardSpec
 
@@ -60,35 +61,33 @@ class FlatnetReward(gym.Wrapper):
     ) -> None:
         super().__init__(env)
         self.reward_spec = RewardSpec.from_options(spec, options)
-        clf = load_classifier(classifier, device=self.reward_spec.device)
-        self.reward_model = ClassifierRewardModel.from_spec(clf, self.reward_spec)
         if self.reward_spec.image == "render" and env.render_mode != "rgb_array":
             raise ValueError(
                 f"image='render' needs render_mode='rgb_array', got {env.render_mode!r}"
             )
-        self.reader = ObservationReader(env.observation_space, clf, self.reward_spec, env)
-        self._previous: float | None = None
-        self._episode = EpisodeTracker(1)
+        # One env is a batch of one: the same reader, model, potentials and episode sums as
+        # the vector wrappers, so the rewards agree with theirs by construction.
+        self.batch = BatchedReward(env.observation_space, 1, classifier, self.reward_spec, env)
         self._needs_reset = True
 
     @property
-    def classifier(self) -> Classifier:
-        return self.reward_model.classifier
+    def reward_model(self) -> ClassifierRewardModel:
+        return self.batch.model
 
-    def _score(self, obs: Any) -> tuple[Scores, Any]:
-        if self.reader.from_render:
-            image = self.env.render()
-        else:
-            image = self.reader.image(obs, batched=False)
-        batch = self.reader.prepare(image, batched=False)
-        return self.reward_model.score_input(batch, self.reader.targets(obs, 1)), image
+    @property
+    def reader(self) -> ObservationReader:
+        return self.batch.reader
+
+    @property
+    def classifier(self) -> Classifier:
+        return self.batch.model.classifier
+
+    def _frames(self) -> np.ndarray | None:
+        return np.asarray(self.env.render())[None] if self.reader.from_render else None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
-        self.reader.check_fixed_target(obs, 1)
-        scores, _ = self._score(obs)
-        self._previous = float(self.reward_model.value(scores)[0])
-        self._episode.start(slice(None), scores.p_target)
+        scores = self.batch.reset(stack_observations([obs]), 1, frames=self._frames())
         self._needs_reset = False
         info["flatnet"] = scores.rows()[0]
         return obs, info
@@ -99,21 +98,18 @@ class FlatnetReward(gym.Wrapper):
                 "FlatnetReward: the episode ended (or never started): call reset() before step()"
             )
         obs, env_reward, terminated, truncated, info = self.env.step(action)
-        scores, image = self._score(obs)
-        value = self.reward_model.value(scores)
+        scores, images = self.batch.score(stack_observations([obs]), 1, frames=self._frames())
         over = bool(terminated or truncated)
-        learned = float(
-            self.reward_model.reward(value, np.array([self._previous]), np.array([over]))[0]
-        )
         info["env_reward"] = env_reward
         info["flatnet"] = scores.rows()[0]
-        info["flatnet_previous"] = self._previous
-        self._previous = float(value[0])
-        self._episode.add(np.array([learned]), np.array([float(env_reward)]))
+        info["flatnet_previous"] = float(self.batch.previous[0])
+        # The episode ends here (no autoreset): its last observation also stands for the next
+        # start, which reset() scores anew.
+        rewards, ended = self.batch.advance(
+            scores, scores, images, np.flatnonzero([over]), np.array([float(env_reward)])
+        )
         if over:
             self._needs_reset = True
-            info[EPISODE_KEY] = self._episode.finish(
-                0, int(scores.targets[0]), float(scores.p_target[0]), np.array(image, copy=True)
-            )
-        reward: SupportsFloat = float(self.reward_model.total(learned, float(env_reward)))
+            info[EPISODE_KEY] = ended[0][1]
+        reward: SupportsFloat = float(self.reward_model.total(float(rewards[0]), float(env_reward)))
         return obs, reward, terminated, truncated, info
