@@ -26,6 +26,13 @@ def stack_observations(observations: list[Any]) -> Any:
     return np.stack(observations)
 
 
+def one_row(observation: Any) -> Any:
+    """One observation (an array or a dict of arrays) as a batch of one: views, no copies."""
+    if isinstance(observation, dict):
+        return {k: np.asarray(v)[None] for k, v in observation.items()}
+    return np.asarray(observation)[None]
+
+
 def concat_observations(*batches: Any) -> Any:
     """Concatenate batched observations (arrays or dicts of arrays) along the batch axis."""
     if isinstance(batches[0], dict):

@@ -63,5 +63,6 @@ class EpisodeTracker:
             "target": int(target),
             "p_target_initial": float(self.p_initial[i]),
             "p_target_final": float(p_final),
-            "image": np.asarray(image),
+            # A copy: the image may be a view of an observation the env changes in place.
+            "image": np.array(image, copy=True),
         }

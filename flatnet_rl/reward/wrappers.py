@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from flatnet_rl.classifier import Classifier
-from flatnet_rl.reward.batched import BatchedReward, stack_observations
+from flatnet_rl.reward.batched import BatchedReward, one_row
 from flatnet_rl.reward.episodes import EPISODE_KEY
 from flatnet_rl.reward.functions import ClassifierRewardModel
 from flatnet_rl.reward.observations import ObservationReader
@@ -87,7 +87,7 @@ class FlatnetReward(gym.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
-        scores = self.batch.reset(stack_observations([obs]), 1, frames=self._frames())
+        scores = self.batch.reset(one_row(obs), 1, frames=self._frames())
         self._needs_reset = False
         info["flatnet"] = scores.rows()[0]
         return obs, info
@@ -98,7 +98,7 @@ class FlatnetReward(gym.Wrapper):
                 "FlatnetReward: the episode ended (or never started): call reset() before step()"
             )
         obs, env_reward, terminated, truncated, info = self.env.step(action)
-        scores, images = self.batch.score(stack_observations([obs]), 1, frames=self._frames())
+        scores, images = self.batch.score(one_row(obs), 1, frames=self._frames())
         over = bool(terminated or truncated)
         info["env_reward"] = env_reward
         info["flatnet"] = scores.rows()[0]
