@@ -625,3 +625,11 @@ def test_frames_to_canvas_rejects(bad, batched, needle):
     with pytest.raises(CanvasError) as info:
         frames_to_canvas(bad, 8, batched=batched)
     assert needle in str(info.value)
+
+
+def test_a_numpy_side_is_a_plain_int_in_the_data_spec():
+    # A side read off an array's shape: accepted and stored as a plain int (JSON records).
+    spec = DataSpec(source="mnist5k", canvas=np.int64(14))
+    assert spec.canvas == 14 and type(spec.canvas) is int
+    with pytest.raises(ValueError, match="canvas must be an integer"):
+        DataSpec(canvas=True)

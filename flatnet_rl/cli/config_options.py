@@ -3,7 +3,8 @@
 A config field (:class:`~flatnet_rl.agents.AgentConfig`, ...) is the option: its name gives
 the flag (``n_envs`` -> ``--n-envs``), its docstring entry the help, its default the default,
 and its declared limits (:func:`~flatnet_rl.util.checks.int_field`,
-:func:`~flatnet_rl.util.checks.choice_field`) the value type, so a bad value is a one-line
+:func:`~flatnet_rl.util.checks.float_field`, :func:`~flatnet_rl.util.checks.choice_field`)
+the value type, so a bad value is a one-line
 error before any work.
 
 The parser must not import torch (``--help`` returns at once, see ``test_cli_startup.py``),
@@ -82,11 +83,7 @@ def describe(cls: type) -> dict[str, dict[str, Any]]:
             "type": str(spec.type),
             "default": default,
             "help": helps[spec.name],
-            **{
-                k: v
-                for k, v in spec.metadata.items()
-                if k in ("low", "high", "interval", "choices")
-            },
+            **{k: v for k, v in spec.metadata.items() if k in LIMITS},
         }
     return fields
 
@@ -106,7 +103,7 @@ def schema() -> dict[str, dict[str, dict[str, Any]]]:
     return json.loads(SCHEMA.read_text())
 
 
-def value_type(field: Mapping[str, Any]) -> Callable[[str], Any] | None:
+def value_type(field: Mapping[str, Any]) -> Callable[[str], Any]:
     """How the command line reads a field's value, from its annotation and limits."""
     annotation = field["type"]
     if "interval" in field:
@@ -145,16 +142,17 @@ def add_config_options(
     The option's destination is the field's name, so :func:`config_kwargs` collects them.
     """
     fields = schema()[config]
-    spelled = {n: (flags or {}).get(n, [f"--{n.replace('_', '-')}"])[0] for n in names}
+    spellings = {n: (flags or {}).get(n) or [f"--{n.replace('_', '-')}"] for n in names}
     for name in names:
         field = fields[name]
-        spellings = (flags or {}).get(name) or [f"--{name.replace('_', '-')}"]
         help_text = field["help"] + (
             f" ({extra_help[name]})" if extra_help and name in extra_help else ""
         )
         # Another field named in the help (curve_episodes) is shown as its flag.
         help_text = re.sub(
-            r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: spelled.get(m.group(0), m.group(0)), help_text
+            r"\b[a-z]+(?:_[a-z]+)+\b",
+            lambda m: spellings.get(m.group(0), [m.group(0)])[0],
+            help_text,
         )
         help_text = help_text.replace("%", "%%")  # argparse formats help with %
         default = (defaults or {}).get(name, field["default"])
@@ -162,12 +160,10 @@ def add_config_options(
         if field["type"] == "bool":
             options["action"] = argparse.BooleanOptionalAction
         else:
-            kind = (types or {}).get(name) or value_type(field)
-            if kind is not None:
-                options["type"] = kind
+            options["type"] = (types or {}).get(name) or value_type(field)
             if "choices" in field:
                 options["choices"] = field["choices"]
-        parser.add_argument(*spellings, **options)
+        parser.add_argument(*spellings[name], **options)
 
 
 def config_kwargs(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:

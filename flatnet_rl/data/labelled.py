@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from flatnet_rl.data.images import BINARY, MAX_SIDE, MIN_SIDE, InputSpec, ValueRange
-from flatnet_rl.util.checks import check_fields, choice_field, float_field, int_field
+from flatnet_rl.util.checks import check_fields, choice_field, float_field, int_field, is_int
 
 NUM_CLASSES = 10
 DIGIT_CLASS_NAMES: tuple[str, ...] = tuple(str(k) for k in range(NUM_CLASSES))
@@ -72,6 +72,10 @@ class DataSpec:
     def __post_init__(self) -> None:
         if self.source in DIGIT_SOURCES and self.canvas is None:
             object.__setattr__(self, "canvas", NATIVE_CANVAS[self.source])
+        for name in ("canvas", "split_seed", "mnist_limit"):
+            # A side read off an array's shape is a numpy int: kept as a plain one (JSON).
+            if is_int(getattr(self, name)):
+                object.__setattr__(self, name, int(getattr(self, name)))
         check_fields(self)
         if self.source == "images" and not self.path:
             raise ValueError("source 'images' needs path= (an image folder or an .npz file)")

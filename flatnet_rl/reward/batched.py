@@ -41,8 +41,8 @@ def concat_observations(*batches: Any) -> Any:
 
 
 class BatchedReward:
-    """State shared by both vector wrappers: the reward model, the reader, the potentials
-    and the episode sums of every env."""
+    """The reward state of ``num_envs`` envs: the reward model, the reader, the potentials
+    and the episode sums of every env (see the module docstring for who holds one)."""
 
     def __init__(
         self,
