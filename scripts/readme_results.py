@@ -71,6 +71,16 @@ RESULTS: dict[str, tuple[str, str]] = {
         "--timesteps 2000000 --out runs/agents_pen14",
         "runs/agents_pen14/seeds.md",
     ),
+    "agents-stroke28": (
+        "flatnet-rl compare-agents flatnet-28 baseline-28 ensemble:baseline-28*5 "
+        "--action-mode stroke --seeds 5 --out runs/agents_stroke28",
+        "runs/agents_stroke28/table.md",
+    ),
+    "agents-stroke28-seeds": (
+        "flatnet-rl compare-agents flatnet-28 baseline-28 ensemble:baseline-28*5 "
+        "--action-mode stroke --seeds 5 --out runs/agents_stroke28",
+        "runs/agents_stroke28/seeds.md",
+    ),
     "stroke-reach": (
         "python benchmarks/bench_stroke_reach.py --out runs/bench/stroke_reach",
         "runs/bench/stroke_reach/reach.md",
@@ -104,6 +114,18 @@ RESULTS: dict[str, tuple[str, str]] = {
     ),
     "shapes": ("python examples/shapes_end_to_end.py --full", "runs/shapes/table.md"),
     "clip": ("python examples/clip_reward.py --full --out runs/clip", "runs/clip/table.md"),
+    "recipe-minigrid": (
+        "python examples/env_recipes.py --family minigrid --full",
+        "runs/recipe_minigrid/table.md",
+    ),
+    "recipe-minigrid-compare": (
+        "python examples/env_recipes.py --family minigrid --full",
+        "runs/recipe_minigrid/compare/table.md",
+    ),
+    "bench-data": (
+        "python benchmarks/bench_data.py --out runs/bench/data",
+        "runs/bench/data/data.md",
+    ),
     "bench-reward": (
         "python benchmarks/bench_reward.py --out runs/bench/reward.md",
         "runs/bench/reward.md",
@@ -146,6 +168,13 @@ FIGURES: dict[str, str] = {
     ),
     "docs/final_canvases_pen14_flatnet.png": (
         "runs/agents_pen14/runs/flatnet-14/seed0/final_canvases.png"
+    ),
+    "docs/overoptimization_stroke28.png": "runs/agents_stroke28/overoptimization.png",
+    "docs/final_canvases_stroke28_baseline.png": (
+        "runs/agents_stroke28/runs/baseline-28/seed0/final_canvases.png"
+    ),
+    "docs/stroke28_baseline_episodes.mp4": (
+        "runs/agents_stroke28/runs/baseline-28/seed0/episodes.mp4"
     ),
     "docs/painter.png": "runs/bench/painter/painter.png",
     "docs/shapes_final_frames.png": "runs/shapes/final_frames.png",

@@ -675,3 +675,26 @@ def test_a_model_returning_nan_is_named_in_compare():
 
     with pytest.raises(ValueError, match="broken-model"):
         evaluate_models([Broken()], n_outliers=10, n_paths=2)
+
+
+def test_a_stroke_grid_reads_back_its_runs_with_their_searched_drawings(tmp_path: Path) -> None:
+    # A stroke run records the drawings its warm start searched (env_kwargs["stroke_demos"]);
+    # the grid asked for none, and must still know the run as its own.
+    from flatnet_rl.evaluation.agent_comparison import AgentGrid, make_jobs, run_agent_job
+
+    grid = AgentGrid(
+        reward_models=("flatnet",),
+        seeds=1,
+        action_mode="stroke",
+        timesteps=64,
+        eval_episodes=2,
+        hyperparams={"n_steps": 32, "batch_size": 32},
+    )
+    (job,) = make_jobs(grid, tmp_path / "grid")
+    result = run_agent_job(job)
+    assert result["eval"]["overall"]["episodes"] == 2
+    stored = json.loads((job.out / "config.json").read_text())
+    assert len(stored["env_kwargs"]["stroke_demos"]) == 10
+    model = (job.out / "model.zip").stat().st_mtime_ns
+    assert run_agent_job(job)["eval"] == result["eval"]  # read back, not retrained
+    assert (job.out / "model.zip").stat().st_mtime_ns == model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,17 @@ def test_local_engine_keeps_order_and_validates():
 
 def test_local_worker_processes():
     assert run_jobs(abs, [-1, -2, -3], workers=2, progress=False) == [1, 2, 3]
+
+
+def test_a_failed_job_stops_the_jobs_still_running(tmp_path):
+    # A job left running after another failed went on writing its outputs in the background
+    # (compare-agents: a worker trained runs for minutes after the command had exited).
+    marker = tmp_path / "finished"
+    slow = f"import pathlib, time; time.sleep(4); pathlib.Path({str(marker)!r}).write_text('x')"
+    with pytest.raises(ZeroDivisionError):
+        run_jobs(exec, [slow, "1 / 0"], workers=2, progress=False)
+    time.sleep(6)
+    assert not marker.exists()
 
 
 def _tiny_sweep(out: Path, cache: Path, engine: str) -> dict:

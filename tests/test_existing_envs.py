@@ -200,7 +200,7 @@ def test_data_is_resized_on_read_to_a_stated_size(tmp_path, capsys):
     labels = np.arange(20) % 2
     split = load_dataset(DataSpec(source="images", path=_npz(tmp_path / "f.npz", frames, labels)))
     assert split.image_size == (DEFAULT_MAX_SIDE, DEFAULT_MAX_SIDE)
-    assert "80x120 to 64x64" in split.notes[0] and "squashed" in split.notes[0]
+    assert "80x120 to 32x32" in split.notes[0] and "squashed" in split.notes[0]
     small = save_image_folder(frames[:, :24, :24], labels, ["a", "b"], tmp_path / "small")
     kept = load_dataset(DataSpec(source="images", path=str(small)))
     assert kept.image_size == (24, 24) and kept.notes == ()

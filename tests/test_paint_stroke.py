@@ -102,7 +102,7 @@ def test_stroke_actions_move_draw_and_stop() -> None:
     assert term and not trunc
 
 
-@pytest.mark.parametrize("action", [-1, 51, 2.0, True, np.bool_(False), "3"])
+@pytest.mark.parametrize("action", [-1, 129, 2.0, True, np.bool_(False), "3"])
 def test_bad_stroke_actions_are_refused(action) -> None:
     env = PaintEnv(action_mode="stroke")
     env.reset(seed=0)
@@ -207,7 +207,7 @@ def test_demo_starts_agree_in_the_single_and_the_vector_env() -> None:
         ({"action_mode": "stroke", "start": "demo"}, "pass stroke_demos"),
         ({"action_mode": "pen", "stroke_demos": _demos()}, "for action_mode='stroke'"),
         ({"action_mode": "stroke", "stroke_demos": _demos()[:9]}, "got 9 sequences"),
-        ({"action_mode": "stroke", "stroke_demos": ((50,),) * 10}, "no stop"),
+        ({"action_mode": "stroke", "stroke_demos": ((128,),) * 10}, "no stop"),
         ({"action_mode": "stroke", "stroke_demos": ((),) * 10}, "1 or more"),
         ({"action_mode": "stroke", "stroke_demos": ((True,),) * 10}, "stroke actions"),
         ({"action_mode": "stroke", "stroke_demos": "0123456789"}, "got str"),
@@ -261,7 +261,7 @@ def test_a_curve_joins_its_anchors_and_bends_to_the_travellers_side() -> None:
 
 
 def test_two_left_curves_draw_a_ring() -> None:
-    env = PaintEnv(action_mode="stroke", stroke_curves=True, target=0)
+    env = PaintEnv(action_mode="stroke", stroke_grid=5, stroke_curves=True, target=0)
     env.reset(seed=0)
     g2 = 25
     for action in (2, 2 * g2 + 22, 2 * g2 + 2):  # move top; curve left down; curve left up
@@ -278,8 +278,10 @@ def test_curves_are_a_stroke_mode_option() -> None:
         PaintConfig(action_mode="stroke", stroke_curves="yes")
     with pytest.raises(ValueError, match="options of action_mode='stroke'"):
         PaintConfig(action_mode="pen", stroke_curves=True)
-    config = PaintConfig(action_mode="stroke", stroke_curves=True)
+    config = PaintConfig(action_mode="stroke", stroke_grid=5, stroke_curves=True)
     with pytest.raises(ValueError, match=r"0\.\.49"):
-        PaintConfig(action_mode="stroke", stroke_demos=((99,),) * 10)
-    assert PaintConfig(action_mode="stroke", stroke_curves=True, stroke_demos=((99,),) * 10)
+        PaintConfig(action_mode="stroke", stroke_grid=5, stroke_demos=((99,),) * 10)
+    assert PaintConfig(
+        action_mode="stroke", stroke_grid=5, stroke_curves=True, stroke_demos=((99,),) * 10
+    )
     assert config.n_actions == 101

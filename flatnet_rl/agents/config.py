@@ -6,7 +6,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from flatnet_rl.agents.presets import ACTION_MODES, ALGORITHMS, preset, run_defaults
+from flatnet_rl.agents.presets import (
+    ACTION_MODES,
+    ALGORITHMS,
+    WARM_STARTS,
+    preset,
+    run_defaults,
+)
 from flatnet_rl.data.env_ids import resolve_env_id
 from flatnet_rl.envs.paint_config import MAX_CANVAS, MIN_CANVAS, PaintConfig, parse_start
 from flatnet_rl.envs.registration import PAINT_ID
@@ -90,6 +96,9 @@ class AgentConfig:
         image: where the reward model's image is in an env that is not the paint env:
             ``auto`` (the observation or its pixel entry; codes are refused), an observation
             key, or ``render`` (the env's ``render()`` frames).
+        warm_start: before RL, clone into the policy one drawing per digit found by a beam
+            search on the reward model (``demos``; stroke mode, ppo or a2c), or not
+            (``none``; ``None``: the action mode's preset, ``demos`` in stroke mode).
     """
 
     env_id: str = PAINT_ID
@@ -115,15 +124,25 @@ class AgentConfig:
     cache_dir: str = "runs/cache"
     reward_scoring: str | None = choice_field(None, REWARD_SCORING)
     image: str = "auto"
+    warm_start: str | None = choice_field(None, WARM_STARTS)
 
     def __post_init__(self) -> None:
         check_fields(self)  # the limits declared above, before the presets fill the Nones
         # The canvas the run will paint: its own, else the zoo reward model's (stroke mode's
         # budget depends on it; a path or spec resolves later and takes the 8x8 preset).
         canvas = self.canvas_size or zoo_manifest().get(self.reward_model, {}).get("canvas")
+        chosen_warm_start = self.warm_start
         for key, value in run_defaults(self.action_mode, canvas).items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
+        if self.warm_start == "demos" and (self.algo in OFF_POLICY or not self.is_paint):
+            if chosen_warm_start is None:  # the stroke preset's, for a setting it cannot serve
+                self.warm_start = "none"
+            else:
+                raise ValueError(
+                    "warm_start='demos' clones stroke drawings into an actor-critic policy: it "
+                    f"needs the paint env and ppo or a2c, not {self.env_id!r} with {self.algo}"
+                )
         if self.reward_scoring is None:
             self.reward_scoring = "step" if self.algo in OFF_POLICY else "rollout"
         if self.reward_scoring == "rollout" and self.algo in OFF_POLICY:
@@ -165,15 +184,14 @@ class AgentConfig:
                     "start 'demo' replays stroke drawings: it needs action_mode='stroke' "
                     f"(--action-mode stroke), not {self.action_mode!r}"
                 )
+            if self.warm_start == "demos" and self.action_mode != "stroke":
+                raise ValueError(
+                    "warm_start 'demos' clones stroke drawings: it needs action_mode='stroke' "
+                    f"(--action-mode stroke), not {self.action_mode!r}"
+                )
             # The env options too (stroke_curves, stroke_demos, ...), before any model loads;
             # the canvas is the reward model's, unknown for a path yet: the largest stands in.
-            options = {k: v for k, v in self.env_kwargs.items() if k != "render_mode"}
-            PaintConfig(
-                canvas_size=self.canvas_size or canvas or MAX_CANVAS,
-                action_mode=self.action_mode,
-                max_steps=self.max_steps,
-                **options,
-            )
+            self.paint_config(self.canvas_size or canvas or MAX_CANVAS)
             if self.target is not None and (
                 not is_plain_int(self.target) or not 0 <= self.target <= 9
             ):
@@ -185,6 +203,13 @@ class AgentConfig:
                     f"env {self.env_id!r} is not the paint env: set target (a class index or "
                     "name of the reward model) to say what to reward"
                 )
+
+    def paint_config(self, canvas: int) -> PaintConfig:
+        """The paint env's settings of this run on a ``canvas`` x ``canvas`` canvas."""
+        options = {k: v for k, v in self.env_kwargs.items() if k != "render_mode"}
+        return PaintConfig(
+            canvas_size=canvas, action_mode=self.action_mode, max_steps=self.max_steps, **options
+        )
 
     @property
     def is_paint(self) -> bool:

@@ -2,8 +2,8 @@
 ``flatnet-rl train-agent`` uses by default, in one readable place.
 
 ``AgentConfig(hyperparams={...})`` (``--hyperparams`` on the command line) overrides any
-hyperparameter (``policy_kwargs`` merged); ``n_envs``, ``timesteps`` and ``start`` are fields
-of the run config.
+hyperparameter (``policy_kwargs`` merged); ``n_envs``, ``timesteps``, ``start`` and
+``warm_start`` are fields of the run config.
 
 **PPO, pixel mode** (chosen over 5 seeds per setting; ``flatnet-rl compare-agents`` reruns
 it): 32 natively vectorized envs x 32 steps per
@@ -37,20 +37,20 @@ run to the step limit, 8 steps per canvas row, and the pen lifts to leave a fini
 as it is), the safer of the two: an agent that stops on a digit it has not learned yet
 never sees the rest of that episode.
 
-**PPO, stroke mode**: the same rollout shape with
-:class:`~flatnet_rl.agents.spatial.StrokeMapPolicy` (a CoordConv CNN with a move and a draw
-logit per anchor, stopping masked), ``gamma=0.9``, blank starts and a larger entropy bonus
-(``ent_coef=0.03``): with 0.01 the policy's entropy fell to 0.3 nats by 100k steps at 8x8 and
-the judges' score stayed flat from 60k to 200k steps with a digit never drawn (seed 0: judge
-0.822, the ``0`` at 0.098); with 0.03 seed 0 drew every digit (0.868, worst 0.52) and at 28x28
-the judges rose from 0.683 to 0.752 on seed 0, though over three 8x8 seeds the mean barely
-moved (0.810 against 0.804) and the ``0`` stayed undrawn on two; 0.05 (0.784) and
-``gamma=0.99`` (0.712) did worse on seed 0. At 8x8 with half the
-starts from a *stroke* (the pen's curriculum) PPO learned in 25k steps never to draw
-(return 0.000 from there to 100k: any line on a half-drawn digit lowered p_target more often
-than not); from blank starts the return rose to 0.57 in 60k steps (judge 0.65, 8 digits of
-10 learned). Budgets per canvas size are in :data:`STROKE_TIMESTEPS`;
-``benchmarks/bench_time_to_painter.py --modes stroke stroke-14 stroke-28`` measures them.
+**PPO, stroke mode**: a warm start (``warm_start="demos"``,
+:mod:`flatnet_rl.agents.warm_start`): a beam search on the reward model finds one drawing per
+digit, the policy (:class:`~flatnet_rl.agents.spatial.StrokeMapPolicy`, a CoordConv CNN with
+a move and a draw logit per anchor, stopping masked) clones them, and PPO fine-tunes gently
+(learning rate 1e-4, ``clip_range`` 0.1, ``gamma`` 0.9, ``ent_coef`` 0.01, one cloning step
+per rollout) for 100k steps from blank starts. From scratch (``warm_start="none"``, 200k-300k
+steps, learning rate 1.5e-3 decaying, ``ent_coef`` 0.03) the judges' mean over 3 seeds was
+0.81 at 8x8, 0.77 at 14x14 and 28x28 with a round digit undrawn on most seeds (entropy 0.01
+collapsed the policy by 100k steps; 0.05, ``gamma=0.99``, curves and starts from a piece of a
+digit or from prefixes of the searched drawings did no better: the methods page has the
+numbers). Cloned, the agents drew 0.92-0.98 before any PPO step (28x28, seeds 0-2); PPO
+without the cloning step per rollout drifted off the drawings (8x8: 0.96 -> 0.79 by 100k
+steps), with it held them. ``benchmarks/bench_time_to_painter.py --modes stroke stroke-14
+stroke-28`` measures the preset.
 
 The A2C and DQN presets are untuned starting points (an earlier A2C run at 300k steps ended
 at judge p_target 0.105: it had not learned to paint).
@@ -67,18 +67,31 @@ from flatnet_rl.util.checks import check_plain_int, is_plain_number
 
 ALGORITHMS = ("ppo", "a2c", "dqn")
 ACTION_MODES = ("pixel", "pen", "stroke")
+#: Warm starts before RL (:mod:`flatnet_rl.agents.warm_start`): none, or cloning of drawings
+#: searched on the reward model (stroke mode).
+WARM_STARTS = ("none", "demos")
 #: Preset keys that are ours, not SB3 constructor arguments.
 OWN_KEYS = ("policy", "features_extractor")
 FEATURES_EXTRACTORS = ("flatten", "canvas_cnn")
 
-#: Run settings per action mode: envs per vector, training steps, start canvases.
+#: Run settings per action mode: envs per vector, training steps, start canvases, warm start.
 RUNS: dict[str, dict[str, Any]] = {
-    "pixel": {"n_envs": 32, "timesteps": 200_000, "start": {"blank": 0.1, "partial": 0.9}},
-    "pen": {"n_envs": 32, "timesteps": 1_000_000, "start": {"blank": 0.3, "stroke": 0.7}},
-    "stroke": {"n_envs": 32, "timesteps": 200_000, "start": "blank"},
+    "pixel": {
+        "n_envs": 32,
+        "timesteps": 200_000,
+        "start": {"blank": 0.1, "partial": 0.9},
+        "warm_start": "none",
+    },
+    "pen": {
+        "n_envs": 32,
+        "timesteps": 1_000_000,
+        "start": {"blank": 0.3, "stroke": 0.7},
+        "warm_start": "none",
+    },
+    "stroke": {"n_envs": 32, "timesteps": 100_000, "start": "blank", "warm_start": "demos"},
 }
 #: Stroke-mode budgets per canvas size (``RUNS["stroke"]["timesteps"]`` is the 8x8 one).
-STROKE_TIMESTEPS: dict[int, int] = {8: 200_000, 14: 300_000, 28: 300_000}
+STROKE_TIMESTEPS: dict[int, int] = {8: 100_000, 14: 100_000, 28: 100_000}
 
 _PPO_COMMON: dict[str, Any] = {
     "n_steps": 32,
@@ -106,8 +119,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "stroke": {
             **_PPO_COMMON,
+            "learning_rate": 1e-4,
             "gamma": 0.9,
-            "ent_coef": 0.03,
+            "clip_range": 0.1,
             "policy": "stroke_map",
             "policy_kwargs": {"channels": 32, "hidden": 128, "can_stop": False},
         },

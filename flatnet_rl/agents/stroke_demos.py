@@ -68,15 +68,19 @@ def beam_search_strokes(
 
 
 def search_stroke_demos(
-    config: PaintConfig, classifier: Classifier, beam: int = 4
+    config: PaintConfig, classifier: Classifier, beam: int = 4, target: int | None = None
 ) -> tuple[tuple[tuple[int, ...], ...], list[float]]:
-    """One drawing per class (:func:`beam_search_strokes`), for ``stroke_demos``, and the
-    reward model's p(class) of each."""
+    """One drawing per digit (:func:`beam_search_strokes`), for ``stroke_demos``, and the
+    reward model's p(class) of each. ``target``: the env's fixed digit (``AgentConfig.target``):
+    only its drawing is searched, and stands for every digit (the env shows no other)."""
     if classifier.num_classes != NUM_CLASSES:
         raise ValueError(
             f"stroke demos are drawings of the {NUM_CLASSES} digits; the reward model has "
             f"{classifier.num_classes} classes"
         )
+    if target is not None:
+        seq, p = beam_search_strokes(config, classifier, target, beam)
+        return (seq,) * NUM_CLASSES, [p] * NUM_CLASSES
     found = [beam_search_strokes(config, classifier, k, beam) for k in range(NUM_CLASSES)]
     return tuple(seq for seq, _ in found), [p for _, p in found]
 
@@ -85,20 +89,18 @@ def with_stroke_demos(
     config: AgentConfig, classifier: Classifier, canvas: int, progress: bool = True
 ) -> AgentConfig:
     """``config`` with ``env_kwargs["stroke_demos"]`` searched on ``classifier`` when its
-    starts replay demos and it brings none (the run's ``config.json`` then records them)."""
-    if not config.is_paint or "demo" not in parse_start(config.start)[0]:
+    starts replay demos or its warm start clones them, and it brings none (the run's
+    ``config.json`` then records them)."""
+    if not config.is_paint or "stroke_demos" in config.env_kwargs:
         return config
-    if "stroke_demos" in config.env_kwargs:
+    if "demo" not in parse_start(config.start)[0] and config.warm_start != "demos":
         return config
-    kwargs = {k: v for k, v in config.env_kwargs.items() if k != "render_mode"}
-    paint = PaintConfig(
-        canvas_size=canvas, action_mode=config.action_mode, max_steps=config.max_steps, **kwargs
-    )
     started = time.perf_counter()
-    demos, probs = search_stroke_demos(paint, classifier)
+    paint = config.paint_config(canvas)
+    demos, probs = search_stroke_demos(paint, classifier, target=config.target)
     if progress:
         print(
-            f"demo drawings for start='demo': beam search on {classifier.name!r}, "
+            f"demo drawings: beam search on {classifier.name!r}, "
             f"p(digit) {min(probs):.3f}-{max(probs):.3f}, {time.perf_counter() - started:.0f} s"
         )
     return dataclasses.replace(config, env_kwargs={**config.env_kwargs, "stroke_demos": demos})

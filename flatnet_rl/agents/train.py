@@ -42,6 +42,7 @@ from flatnet_rl.agents.runs import (
     staged_run,
 )
 from flatnet_rl.agents.stroke_demos import with_stroke_demos
+from flatnet_rl.agents.warm_start import warm_start_from_demos
 from flatnet_rl.classifier import Classifier, load_classifier
 from flatnet_rl.reward import RolloutRewardVecEnv
 from flatnet_rl.training.model_specs import spec_fingerprint
@@ -98,14 +99,34 @@ def train_agent(
         if progress:
             print(f"rewarding class {target_class!r} of {proxy.name!r} (target {config.target!r})")
     canvas = canvas_of(config, proxy)
+    search_started = time.perf_counter()
     config = with_stroke_demos(config, proxy, canvas, progress)
+    search_seconds = time.perf_counter() - search_started
     judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas, proxy)]
     env = make_env(config, proxy)
     model = build_algorithm(config, env)
+    warm_start, anchor = None, None
+    if config.warm_start == "demos":
+        warm_start, anchor = warm_start_from_demos(
+            model,
+            config.paint_config(canvas),
+            config.env_kwargs["stroke_demos"],
+            proxy,
+            reward_mode=config.reward_mode,
+            digit=config.target,  # the paint env's target: a digit or None
+            device=config.device,
+        )
+        if progress:
+            print(
+                f"warm start: cloned the demo drawings into the policy (NLL "
+                f"{warm_start['nll']:.3f} nats, {warm_start['seconds']:.0f} s)"
+            )
     hacking = RewardHackingCallback(proxy, judges, value_range_of(env))
     callbacks: list[BaseCallback] = [hacking]
     if isinstance(env, RolloutRewardVecEnv):  # first: the others then see the rewards
         callbacks.insert(0, RolloutRewardCallback(env, hacking.add_episodes))
+    if anchor is not None:
+        callbacks.append(anchor)
     curve = None
     if config.eval_every:
         evaluate = partial(_curve_scores, config=config, proxy=proxy, judges=judges)
@@ -123,10 +144,14 @@ def train_agent(
         model.learn(
             config.timesteps, callback=callbacks, progress_bar=progress, tb_log_name=config.algo
         )
-        wall = time.perf_counter() - started
+        # The demo search and the warm start are training too.
+        before = search_seconds + (warm_start["seconds"] if warm_start else 0.0)
+        wall = time.perf_counter() - started + before
         check_finite(model)
         # Training time without the curve's evaluation episodes (a measurement, not training).
-        seconds = curve.points[-1]["seconds"] if curve is not None and curve.points else wall
+        seconds = wall
+        if curve is not None and curve.points:
+            seconds = curve.points[-1]["seconds"] + before
         model.save(staging / "model.zip")
         env.close()
         record: dict[str, Any] = {
@@ -134,6 +159,7 @@ def train_agent(
             "train_seconds": round(seconds, 1),
             "wall_seconds": round(wall, 1),
             "last_training_metrics": hacking.last,
+            "warm_start_record": warm_start,
             "target_class": target_class,
             # The reward model by content: a resumed grid retrains when it has changed.
             "reward_fingerprint": None if reward is not None else reward_fingerprint,

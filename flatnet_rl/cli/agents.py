@@ -106,6 +106,7 @@ RUN_FIELDS = (
     "eval_every",
     "curve_episodes",
     "cache_dir",
+    "warm_start",
 )
 #: Spellings other than --field-name: the first is shown, the rest are kept for old commands.
 FLAGS = {

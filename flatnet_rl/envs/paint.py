@@ -114,7 +114,7 @@ class PaintEnv(PaintConfigAttributes, gym.Env[dict[str, Any], int]):
 
     | canvas | anchors ``G x G`` | brush | steps |
     |--------|-------------------|-------|-------|
-    | 8x8    | 5 x 5             | 1 px  | 8     |
+    | 8x8    | 8 x 8             | 1 px  | 8     |
     | 14x14  | 7 x 7             | 1 px  | 10    |
     | 28x28  | 7 x 7             | 2 px  | 12    |
 

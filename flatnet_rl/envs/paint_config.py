@@ -38,7 +38,7 @@ PEN_STEPS_PER_ROW = 8
 #: sequences that the shipped flat model of each size reads as each digit: the brush is the
 #: width of the model's training strokes (binarized MNIST strokes are 2-3 px at 28x28, 1 px at
 #: 8x8), and the steps leave room for 4-6 strokes plus the pen moves between them.
-STROKE_DEFAULTS: dict[int, tuple[int, int, int]] = {8: (5, 1, 8), 14: (7, 1, 10), 28: (7, 2, 12)}
+STROKE_DEFAULTS: dict[int, tuple[int, int, int]] = {8: (8, 1, 8), 14: (7, 1, 10), 28: (7, 2, 12)}
 #: Stroke actions per anchor: move and line; with ``stroke_curves`` also a curve bending left
 #: and one bending right (:func:`~flatnet_rl.envs.paint_strokes.stroke_segments`).
 STROKE_KINDS = 2

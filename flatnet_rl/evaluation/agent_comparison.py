@@ -33,7 +33,7 @@ from flatnet_rl.evaluation.stats import (
     summarize_runs,
 )
 from flatnet_rl.shipped import zoo_manifest
-from flatnet_rl.training.model_specs import spec_fingerprint
+from flatnet_rl.training.model_specs import resolve_model_spec, spec_fingerprint
 from flatnet_rl.util.checks import check_fields, choice_field, int_field
 from flatnet_rl.util.jsonio import write_json
 
@@ -150,6 +150,15 @@ def make_jobs(grid: AgentGrid, out: str | Path) -> list[AgentJob]:
     return jobs
 
 
+def _as_asked(stored: dict[str, Any], asked: dict[str, Any]) -> dict[str, Any]:
+    """A run's stored config without what the run added itself: the stroke drawings it
+    searched on the reward model (``env_kwargs["stroke_demos"]``) when the job brought none."""
+    kwargs = stored.get("env_kwargs")
+    if not isinstance(kwargs, dict) or "stroke_demos" in asked.get("env_kwargs", {}):
+        return stored
+    return {**stored, "env_kwargs": {k: v for k, v in kwargs.items() if k != "stroke_demos"}}
+
+
 def _finished(job: AgentJob) -> dict[str, Any] | None:
     """The stored result of a job whose run folder holds the same, evaluated, run."""
     try:
@@ -158,7 +167,7 @@ def _finished(job: AgentJob) -> dict[str, Any] | None:
         curve = json.loads((job.out / "curve.json").read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    same = all(stored.get(k) == v for k, v in job.config.items())
+    same = all(_as_asked(stored, job.config).get(k) == v for k, v in job.config.items())
     # The same name is not the same reward model: a checkpoint replaced at the same path.
     same = same and stored.get("reward_fingerprint") == spec_fingerprint(job.config["reward_model"])
     done = evaluation.get("overall", {}).get("episodes") == job.eval_episodes
@@ -325,6 +334,10 @@ def run_agent_comparison(
     if overwrite:
         for job in jobs:
             (job.out / "eval.json").unlink(missing_ok=True)
+    # Reward models named by training or ensemble specs are trained and cached here, once:
+    # jobs of the same model starting together in two workers each trained every member.
+    for spec in grid.reward_models:
+        resolve_model_spec(spec, grid.cache_dir, device="cpu", progress=progress)
     runs = run_jobs(
         run_agent_job,
         jobs,

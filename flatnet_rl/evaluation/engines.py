@@ -65,8 +65,15 @@ def _local(fn: Callable[[T], R], items: list[T], workers: int, bar: Any) -> list
             for future in done:
                 error = future.exception()
                 if error is not None:
-                    # Fail fast: don't run the rest of the grid after a broken job.
-                    pool.shutdown(wait=False, cancel_futures=True)
+                    # Fail fast: don't run the rest of the grid after a broken job, and stop the
+                    # jobs still running (and those already handed to a worker, which
+                    # cancel_futures cannot reach): left alive, they went on training and
+                    # writing run folders after the command had reported the error. The pool
+                    # has no public way to reach its processes.
+                    running = list((getattr(pool, "_processes", None) or {}).values())
+                    pool.shutdown(wait=False, cancel_futures=True)  # (it forgets them)
+                    for process in running:
+                        process.terminate()
                     raise error
                 results[index[future]] = future.result()
                 bar.update()
