@@ -122,6 +122,14 @@ RESULTS: dict[str, tuple[str, str]] = {
         "python examples/env_recipes.py --family minigrid --full",
         "runs/recipe_minigrid/compare/table.md",
     ),
+    "recipe-ale": (
+        "python examples/env_recipes.py --family ale --full",
+        "runs/recipe_ale/table.md",
+    ),
+    "recipe-ale-compare": (
+        "python examples/env_recipes.py --family ale --full",
+        "runs/recipe_ale/compare/table.md",
+    ),
     "bench-data": (
         "python benchmarks/bench_data.py --out runs/bench/data",
         "runs/bench/data/data.md",

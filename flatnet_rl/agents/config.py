@@ -140,8 +140,9 @@ class AgentConfig:
                 self.warm_start = "none"
             else:
                 raise ValueError(
-                    "warm_start='demos' clones stroke drawings into an actor-critic policy: it "
-                    f"needs the paint env and ppo or a2c, not {self.env_id!r} with {self.algo}"
+                    "warm_start='demos' (--warm-start demos) clones stroke drawings into an "
+                    "actor-critic policy: it needs the paint env and ppo or a2c, not "
+                    f"{self.env_id!r} with {self.algo}"
                 )
         if self.reward_scoring is None:
             self.reward_scoring = "step" if self.algo in OFF_POLICY else "rollout"
@@ -186,8 +187,8 @@ class AgentConfig:
                 )
             if self.warm_start == "demos" and self.action_mode != "stroke":
                 raise ValueError(
-                    "warm_start 'demos' clones stroke drawings: it needs action_mode='stroke' "
-                    f"(--action-mode stroke), not {self.action_mode!r}"
+                    "warm_start 'demos' (--warm-start demos) clones stroke drawings: it needs "
+                    f"action_mode='stroke' (--action-mode stroke), not {self.action_mode!r}"
                 )
             # The env options too (stroke_curves, stroke_demos, ...), before any model loads;
             # the canvas is the reward model's, unknown for a path yet: the largest stands in.
