@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=1000, help="labelled frames")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/data"))
     args = parser.parse_args()
+    if args.frames < 2:
+        parser.error(f"--frames must be at least 2 (one per class), got {args.frames}")
     work = args.out
     if work.exists():
         shutil.rmtree(work)

@@ -47,9 +47,9 @@ steps, learning rate 1.5e-3 decaying, ``ent_coef`` 0.03) the judges' mean over 3
 0.81 at 8x8, 0.77 at 14x14 and 28x28 with a round digit undrawn on most seeds (entropy 0.01
 collapsed the policy by 100k steps; 0.05, ``gamma=0.99``, curves and starts from a piece of a
 digit or from prefixes of the searched drawings did no better: the methods page has the
-numbers). Cloned, the agents drew 0.92-0.98 before any PPO step (28x28, seeds 0-2); PPO
-without the cloning step per rollout drifted off the drawings (8x8: 0.96 -> 0.79 by 100k
-steps), with it held them. ``benchmarks/bench_time_to_painter.py --modes stroke stroke-14
+numbers). Cloned, the agents draw before any PPO step (the first point of the
+overoptimization curve); in trial runs PPO without the cloning step per rollout drifted off
+the drawings, with it held them. ``benchmarks/bench_time_to_painter.py --modes stroke stroke-14
 stroke-28`` measures the preset.
 
 The A2C and DQN presets are untuned starting points (an earlier A2C run at 300k steps ended

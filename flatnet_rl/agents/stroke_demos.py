@@ -76,7 +76,7 @@ def search_stroke_demos(
     if classifier.num_classes != NUM_CLASSES:
         raise ValueError(
             f"stroke demos are drawings of the {NUM_CLASSES} digits; the reward model has "
-            f"{classifier.num_classes} classes"
+            f"{classifier.num_classes} classes (--warm-start none trains without them)"
         )
     if target is not None:
         seq, p = beam_search_strokes(config, classifier, target, beam)

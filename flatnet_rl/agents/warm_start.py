@@ -10,8 +10,8 @@ drawing's actions; the critic regresses their discounted learned returns, so PPO
 advantages are not noise), and PPO fine-tunes it on the reward (expert iteration, as in
 AlphaGo's supervised start; "search, then distil, then improve"). During PPO one cloning step
 per rollout (:class:`DemoAnchorCallback`, as DAPG's demo-augmented policy gradient) keeps the
-policy on the drawings where PPO's noisy first advantages would otherwise pull it off: without
-it, 25k-100k PPO steps lowered the cloned 8x8 agent's judged p_target from 0.96 to 0.79-0.85.
+policy on the drawings where PPO's noisy first advantages would otherwise pull it off (in
+trial runs without it, 25k-100k PPO steps took a cloned 8x8 agent off its drawings).
 
 Nothing but the reward model goes into the drawings: a reward that can be fooled hands the
 agent its fooling drawings, as PPO would find them, so the comparison of rewards stays fair.

@@ -76,5 +76,12 @@ def paths_array(r: npt.ArrayLike, name: str = "r") -> np.ndarray:
     return arr
 
 
+def path_rows(r: npt.ArrayLike) -> tuple[np.ndarray, bool]:
+    """A validated reward path or batch (:func:`paths_array`) as rows ``(P, T+1)``, and
+    whether it was a batch (for :func:`one_or_batch`)."""
+    arr = paths_array(r)
+    return np.atleast_2d(arr), arr.ndim == 2
+
+
 def one_or_batch(values: np.ndarray, batched: bool) -> float | np.ndarray:
     return values if batched else float(values[0])

@@ -14,6 +14,7 @@ from flatnet_rl.evaluation.metric_inputs import (
     check_prob_range,
     float_array,
     one_or_batch,
+    path_rows,
     paths_array,
 )
 
@@ -47,9 +48,7 @@ def total_variation_ratio(r: npt.ArrayLike, eps: float = 1e-8) -> float | np.nda
     Returns:
         A float for one path, an array ``(P,)`` for a batch.
     """
-    arr = paths_array(r)
-    batched = arr.ndim == 2
-    a = np.atleast_2d(arr)
+    a, batched = path_rows(r)
     tv = np.abs(np.diff(a, axis=1)).sum(axis=1)
     net = np.abs(a[:, -1] - a[:, 0])
     ok = net >= eps
@@ -72,9 +71,7 @@ def increment_autocorrelation(r: npt.ArrayLike) -> float | np.ndarray:
     Returns:
         A float for one path, an array ``(P,)`` for a batch.
     """
-    arr = paths_array(r)
-    batched = arr.ndim == 2
-    a = np.atleast_2d(arr)
+    a, batched = path_rows(r)
     n_paths = a.shape[0]
     d = np.diff(a, axis=1)
     if d.shape[1] < 3:
@@ -124,9 +121,7 @@ def mean_abs_increment(r: npt.ArrayLike) -> float | np.ndarray:
     Returns:
         A float for one path, an array ``(P,)`` for a batch.
     """
-    arr = paths_array(r)
-    batched = arr.ndim == 2
-    a = np.atleast_2d(arr)
+    a, batched = path_rows(r)
     if a.shape[1] < 2:
         return one_or_batch(np.full(a.shape[0], np.nan), batched)
     return one_or_batch(np.abs(np.diff(a, axis=1)).mean(axis=1), batched)
