@@ -17,11 +17,13 @@ Needs the ``envs`` extra (``minigrid``, ``ale-py``, ``pygame``). For each family
    images) and plain cross-entropy; the judge (an MLP on the other frames, LeNet on Pong's;
    evaluation only).
 3. ``flatnet-rl compare`` of flat and plain on the frames.
-4. PPO through ``flatnet-rl train-agent --env ENV --image render --target CLASS`` on each
-   reward (the agent sees the env's own observations: MiniGrid's, Pong's RAM, CartPole's
-   state; the reward model the rendered frames), evaluated against the judge: fooling =
-   reward model sure (>= 0.9), judge not (< 0.5).
-Writes ``table.md`` to ``--out``.
+4. PPO on each reward, ``--seeds`` seeds each, through ``flatnet-rl compare-agents flat plain
+   --env ENV --image render --target CLASS --judges judge`` (the agent sees the env's own
+   observations: MiniGrid's, Pong's RAM, CartPole's state; the reward model the rendered
+   frames), evaluated against the judge: fooling = reward model sure (>= 0.9), judge not
+   (< 0.5); IQM over seeds with 95% bootstrap CIs, and every seed's row.
+Writes ``table.md`` (the agents: IQM table, then one row per seed) to ``--out``; the full
+report with the overoptimization curves is ``agents/report.md``.
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ FAMILIES: dict[str, tuple[str, dict[str, Any], Any, list[str], str]] = {
 #: wide at 32x32 (its models tested at 0.51-0.52 on two classes there).
 IMAGE_SIZES = {"classic": 64}
 #: Judge architectures other than the MLP: on Pong's frames an MLP judge tested at 0.496 (two
-#: classes; it gave every frame 0.50), LeNet at 0.984.
-JUDGE_ARCHS = {"ale": "lenet"}
+#: classes; it gave every frame 0.50), LeNet at 0.984; on CartPole's 64 px frames an MLP
+#: judge tested at 0.518.
+JUDGE_ARCHS = {"ale": "lenet", "classic": "lenet"}
 
 
 @dataclass
@@ -93,7 +96,11 @@ class Args:
     epochs: int = 8
     """classifier training epochs"""
     timesteps: int = 2_048
-    """PPO steps per reward model"""
+    """PPO steps per run"""
+    seeds: int = 1
+    """PPO runs per reward model (seeds 0..N-1)"""
+    workers: int = 2
+    """worker processes training the runs"""
     eval_episodes: int = 16
     """stochastic evaluation episodes per agent"""
     max_steps: int = 32
@@ -105,9 +112,10 @@ class Args:
     image_size: int | None = None
     """the models' input side (None: the family's, see IMAGE_SIZES, else the --data default)"""
     full: bool = False
-    """use the README's budget (overrides frames, epochs, timesteps, eval_episodes)"""
+    """use the README's budget (overrides frames, epochs, timesteps, eval_episodes, seeds,
+    compare_images)"""
     seed: int = 0
-    """seeds data, classifiers, envs and PPO"""
+    """seeds the frames and the classifiers"""
 
 
 FULL = {
@@ -115,6 +123,7 @@ FULL = {
     "epochs": 30,
     "timesteps": 100_000,
     "eval_episodes": 100,
+    "seeds": 3,
     "compare_images": 1_000,
 }
 
@@ -166,34 +175,20 @@ def main(args: Args) -> None:
         ),
         "compare",
     )
-    rows = []
-    for name in ("flat", "plain"):
-        run = out / f"agent_{name}"
-        _check(
-            flatnet_rl(
-                ["train-agent", "--env", env_id, "--env-kwargs", json.dumps(kwargs), "--image"]
-                + ["render", "--target", target, "--reward-model", str(paths[name])]
-                + ["--judges", str(paths["judge"]), "--timesteps", str(args.timesteps)]
-                + ["--max-steps", str(args.max_steps), "--n-envs", str(args.n_envs)]
-                + ["--eval-episodes"]
-                + [str(args.eval_episodes), "--seed", str(args.seed), "--out", str(run)]
-                + ["--quiet", "--overwrite"]
-            ),
-            f"PPO on the {name} reward",
-        )
-        overall = json.loads((run / "eval.json").read_text())["overall"]
-        rows.append(
-            f"| {name} | {overall['proxy_p_target']:.3f} | {overall['judge_p_target']:.3f} | "
-            f"{overall['fooling_rate']:.3f} | {overall['ep_len']:.1f} |"
-        )
-    table = "\n".join(
-        [
-            "| reward | proxy_p_target | judge_p_target | fooling_rate | ep_len |",
-            "|---|---|---|---|---|",
-            *rows,
-        ]
+    agents = out / "agents"
+    _check(
+        flatnet_rl(
+            ["compare-agents", str(paths["flat"]), str(paths["plain"]), "--env", env_id]
+            + ["--env-kwargs", json.dumps(kwargs), "--image", "render", "--target", target]
+            + ["--judges", str(paths["judge"]), "--seeds", str(args.seeds)]
+            + ["--timesteps", str(args.timesteps), "--max-steps", str(args.max_steps)]
+            + ["--n-envs", str(args.n_envs), "--eval-episodes", str(args.eval_episodes)]
+            + ["--workers", str(args.workers), "--out", str(agents), "--quiet", "--overwrite"]
+        ),
+        "PPO on each reward",
     )
-    (out / "table.md").write_text(table + "\n")
+    table = (agents / "table.md").read_text() + "\n" + (agents / "seeds.md").read_text()
+    (out / "table.md").write_text(table)
     print(table)
 
 

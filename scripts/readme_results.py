@@ -130,6 +130,14 @@ RESULTS: dict[str, tuple[str, str]] = {
         "python examples/env_recipes.py --family ale --full",
         "runs/recipe_ale/compare/table.md",
     ),
+    "recipe-classic": (
+        "python examples/env_recipes.py --family classic --full",
+        "runs/recipe_classic/table.md",
+    ),
+    "recipe-classic-compare": (
+        "python examples/env_recipes.py --family classic --full",
+        "runs/recipe_classic/compare/table.md",
+    ),
     "bench-data": (
         "python benchmarks/bench_data.py --out runs/bench/data",
         "runs/bench/data/data.md",

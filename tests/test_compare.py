@@ -698,3 +698,24 @@ def test_a_stroke_grid_reads_back_its_runs_with_their_searched_drawings(tmp_path
     model = (job.out / "model.zip").stat().st_mtime_ns
     assert run_agent_job(job)["eval"] == result["eval"]  # read back, not retrained
     assert (job.out / "model.zip").stat().st_mtime_ns == model
+
+
+def test_an_agent_grid_names_checkpoints_by_file_and_passes_n_envs(tmp_path: Path) -> None:
+    from flatnet_rl.evaluation.agent_comparison import AgentGrid, display_names, make_jobs
+
+    for name in ("a/flat.safetensors", "a/plain.safetensors", "b/flat.safetensors"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    flat, plain, other = (str(tmp_path / n) for n in ("a/flat", "a/plain", "b/flat"))
+    flat, plain, other = (p + ".safetensors" for p in (flat, plain, other))
+    assert display_names((flat, plain, "flatnet")) == {
+        flat: "flat.safetensors",
+        plain: "plain.safetensors",
+        "flatnet": "flatnet",
+    }
+    # Two checkpoints of one file name: their full paths, not two rows read alike.
+    assert display_names((flat, other)) == {flat: flat, other: other}
+    grid = AgentGrid(reward_models=("flatnet",), seeds=2, timesteps=64, n_envs=3)
+    assert [job.config["n_envs"] for job in make_jobs(grid, tmp_path / "grid")] == [3, 3]
+    with pytest.raises(ValueError, match="n_envs"):
+        AgentGrid(reward_models=("flatnet",), n_envs=0)

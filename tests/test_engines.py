@@ -37,6 +37,49 @@ def test_a_failed_job_stops_the_jobs_still_running(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_a_killed_command_leaves_no_worker_running(tmp_path, how):
+    # Killing a command that ran a pool (kill -9, Ctrl-C) left its workers training on.
+    import signal
+    import subprocess
+    import sys
+
+    if how == "SIGKILL" and not sys.platform.startswith("linux"):
+        pytest.skip("the kernel's parent-death signal is Linux's")
+    job = (
+        f"import os, pathlib, time; d = pathlib.Path({str(tmp_path)!r}); "
+        "(d / f'started-{os.getpid()}').write_text(''); time.sleep(4); "
+        "(d / f'finished-{os.getpid()}').write_text('')"
+    )
+    script = (
+        "from flatnet_rl.evaluation.engines import run_jobs\n"
+        f"run_jobs(exec, [{job!r}] * 2, workers=2, progress=False)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("started-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(list(tmp_path.glob("started-*"))) == 2, "the workers never started"
+    parent.send_signal(getattr(signal, how))
+    parent.wait(timeout=30)
+    time.sleep(6)
+    assert not list(tmp_path.glob("finished-*"))
+    for started in tmp_path.glob("started-*"):
+        assert not _running(int(started.name.split("-")[1]))
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit is reaped by whatever adopted it)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
 def _tiny_sweep(out: Path, cache: Path, engine: str) -> dict:
     run_sweep(
         [0, 0.3],

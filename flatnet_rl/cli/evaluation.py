@@ -272,6 +272,7 @@ GRID_FIELDS = (
     "eval_episodes",
     "curve_every",
     "hyperparams",
+    "n_envs",
 )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from flatnet_rl.agents.config import MAX_TIMESTEPS, AgentConfig
+from flatnet_rl.agents.config import MAX_ENVS, MAX_TIMESTEPS, AgentConfig
 from flatnet_rl.agents.presets import ACTION_MODES, default_timesteps
 from flatnet_rl.agents.runs import check_outputs
 from flatnet_rl.envs.registration import PAINT_ID
@@ -62,6 +62,7 @@ class AgentGrid:
         curve_every: the overoptimization curve's interval in steps (``None``: a tenth of
             the run).
         hyperparams: preset overrides for every run, as a JSON object.
+        n_envs: envs stepped together in one numpy operation (``None``: the preset's).
         cache_dir: where reward models named by specs are cached.
         env_id, env_kwargs, image, target, max_steps, judges: the env every run trains on
             and what is rewarded, as :class:`~flatnet_rl.agents.AgentConfig` takes them
@@ -76,6 +77,7 @@ class AgentGrid:
     eval_episodes: int = int_field(100, 1, 10**6)
     curve_every: int | None = int_field(None, 0, MAX_TIMESTEPS)
     hyperparams: dict[str, Any] = field(default_factory=dict)
+    n_envs: int | None = int_field(None, 1, MAX_ENVS)
     cache_dir: str = "runs/cache"
     env_id: str = PAINT_ID
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -108,6 +110,14 @@ class AgentGrid:
         return self.curve_every if self.curve_every is not None else max(1, self.steps // 10)
 
 
+def display_names(reward_models: tuple[str, ...]) -> dict[str, str]:
+    """How tables and figures name each reward model: a checkpoint path by its file name (the
+    full path stays in ``results.json``), any other spec as written; the full specs where two
+    file names are the same."""
+    names = {m: Path(m).name if "/" in m and Path(m).is_file() else m for m in reward_models}
+    return names if len(set(names.values())) == len(names) else {m: m for m in reward_models}
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+=-]+", "_", text).strip("_") or "model"
 
@@ -137,6 +147,7 @@ def make_jobs(grid: AgentGrid, out: str | Path) -> list[AgentJob]:
                 out=str(Path(out) / "runs" / slug(reward_model) / f"seed{seed}"),
                 device="cpu",
                 hyperparams=dict(grid.hyperparams),
+                n_envs=grid.n_envs,
                 eval_every=grid.every,
                 cache_dir=grid.cache_dir,
                 env_id=grid.env_id,
@@ -295,8 +306,9 @@ def format_table(rows: dict[str, dict[str, Any]], first: str) -> str:
     return "\n".join(lines)
 
 
-def format_seed_table(runs: list[dict[str, Any]]) -> str:
-    """Markdown: one row per run (the spread behind the IQMs): judge mean, worst class..."""
+def format_seed_table(runs: list[dict[str, Any]], names: dict[str, str] | None = None) -> str:
+    """Markdown: one row per run (the spread behind the IQMs): judge mean, worst class...
+    (``names``: how to show each reward model, default its spec)."""
     lines = [
         "| reward | seed | judge p_target | worst class (judge) | fooling rate | proxy p_target "
         "| train s |",
@@ -307,8 +319,9 @@ def format_seed_table(runs: list[dict[str, Any]]) -> str:
         overall = evaluation["overall"]
         worst = min(t["judge_p_target"] for t in evaluation["per_target"].values())
         seconds = run.get("train_seconds")
+        name = (names or {}).get(run["reward_model"], run["reward_model"])
         lines.append(
-            f"| `{run['reward_model']}` | {run['seed']} | {overall['judge_p_target']:.3f} | "
+            f"| `{name}` | {run['seed']} | {overall['judge_p_target']:.3f} | "
             f"{worst:.3f} | {overall['fooling_rate']:.2f} | {overall['proxy_p_target']:.3f} | "
             f"{'—' if seconds is None else f'{seconds:.0f}'} |"
         )
@@ -348,16 +361,25 @@ def run_agent_comparison(
         progress=progress,
     )
     rows = aggregate(runs, grid.reward_models)
-    first = grid.reward_models[0]
-    table = format_table(rows, first)
-    plot_overoptimization(rows, out / "overoptimization.png")
-    plot_iqm(rows, out / "iqm.png")
+    names = display_names(grid.reward_models)
+    shown = {names[m]: row for m, row in rows.items()}
+    first = names[grid.reward_models[0]]
+    table = format_table(shown, first)
+    seed_table = format_seed_table(runs, names)
+    plot_overoptimization(shown, out / "overoptimization.png")
+    plot_iqm(shown, out / "iqm.png")
     judges = runs[0]["eval"]["judges"]
+    if grid.env_id in (PAINT_ID, f"flatnet_rl:{PAINT_ID}"):
+        task = f"{grid.action_mode} mode"
+        start = "from a blank canvas"
+    else:
+        task = f"`{grid.env_id}`, target `{grid.target}`, image `{grid.image}`"
+        start = "from the env's reset"
     lines = [
         "# Agents trained on each reward model",
         "",
-        f"PPO, {grid.action_mode} mode, {grid.steps:,} steps per run, seeds 0..{grid.seeds - 1}; "
-        f"{grid.eval_episodes} stochastic evaluation episodes per run from a blank canvas, "
+        f"PPO, {task}, {grid.steps:,} steps per run, seeds 0..{grid.seeds - 1}; "
+        f"{grid.eval_episodes} stochastic evaluation episodes per run {start}, "
         f"scored by the judge panel {', '.join(f'`{j}`' for j in judges)} (mean). Cells: IQM "
         "over seeds x target classes [95% stratified bootstrap CI]; fooling = proxy >= 0.9 "
         f"while the judges say < 0.5; P({first} better) = probability that a {first} run beats "
@@ -372,13 +394,13 @@ def run_agent_comparison(
         "",
         "Per run (judge p_target: mean over the episodes; worst class: the lowest class mean):",
         "",
-        format_seed_table(runs),
+        seed_table,
     ]
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "report.md"
     report_path.write_text("\n".join(lines) + "\n")
     (out / "table.md").write_text(table + "\n")
-    (out / "seeds.md").write_text(format_seed_table(runs) + "\n")
+    (out / "seeds.md").write_text(seed_table + "\n")
     write_json(
         out / "results.json",
         {"grid": asdict(grid), "steps": grid.steps, "judges": judges, "rows": rows, "runs": runs},
