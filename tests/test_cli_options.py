@@ -203,7 +203,7 @@ def test_compare_agents_values_reach_the_grid():
 
     args = build_parser().parse_args(["compare-agents", "--seeds", "3", "--curve-every", "10"])
     options = config_kwargs(args, GRID_FIELDS)
-    assert (options["seeds"], options["curve_every"], options["hyperparams"]) == (3, 10, {})
+    assert (options["seeds"], options["eval_every"], options["hyperparams"]) == (3, 10, {})
 
 
 @pytest.mark.parametrize(

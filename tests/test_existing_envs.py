@@ -213,6 +213,42 @@ def test_data_is_resized_on_read_to_a_stated_size(tmp_path, capsys):
     assert "data: images resized on load" in capsys.readouterr().err
 
 
+def test_crop_keeps_the_aspect_ratio_in_training_and_in_the_reward(tmp_path):
+    """--crop: non-square frames lose their sides (centre crop), never get squashed, and
+    the model crops an env frame exactly as its training images were cropped."""
+    from flatnet_rl.classifier import Classifier
+    from flatnet_rl.data import DataSpec, load_dataset
+    from flatnet_rl.evaluation.compare import _model_data
+    from flatnet_rl.training import TrainConfig, train_classifier
+
+    frames = np.zeros((12, 40, 80, 3), dtype=np.uint8)
+    frames[:, :, :10] = 255  # the left eighth: outside a centre crop
+    frames[:, 10:30, 30:50, 1] = np.arange(12, dtype=np.uint8)[:, None, None] * 20  # inside
+    labels = np.arange(12) % 2
+    path = _npz(tmp_path / "wide.npz", frames, labels)
+    spec = DataSpec(source="images", path=path, canvas=20, crop=True)
+    split = load_dataset(spec)
+    assert "centre crop (--crop)" in split.notes[0] and "squashed" not in split.notes[0]
+    images = np.concatenate([split.x_train, split.x_test])
+    assert images[..., 0].max() == 0  # the white edge was cropped away, not squashed in
+    squashed = load_dataset(DataSpec(source="images", path=path, canvas=20))
+    assert squashed.x_train[..., 0].max() == 255 and "--crop keeps it" in squashed.notes[0]
+    config = TrainConfig(data=spec, arch="mlp", epochs=1, outliers=0)
+    clf = train_classifier(config, progress=False).classifier
+    clf.save(tmp_path / "crop.safetensors")
+    clf = Classifier.load(tmp_path / "crop.safetensors")
+    assert clf.input_spec.crop
+    x, _ = clf.input_spec.prepare(frames, batched=True)  # the frames as a reward wrapper has them
+    expected = np.sort([im.tobytes() for im in images])
+    got = np.sort(
+        [im.tobytes() for im in np.rint(x.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8)]
+    )
+    assert (got == expected).all()
+    assert _model_data(DataSpec(source="images", path=path), clf).crop
+    with pytest.raises(ValueError, match="crop apply to source 'images'"):
+        DataSpec(crop=True)
+
+
 def test_exact_copies_never_cross_the_split(tmp_path):
     from flatnet_rl.data import DataSpec, load_dataset
 

@@ -39,6 +39,7 @@ DATA_FIELDS = (
     "path",
     "canvas",
     "grey",
+    "crop",
     "mnist_root",
     "mnist_limit",
     "mnist_download",

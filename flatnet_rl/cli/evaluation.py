@@ -270,7 +270,7 @@ GRID_FIELDS = (
     "action_mode",
     "timesteps",
     "eval_episodes",
-    "curve_every",
+    "eval_every",
     "hyperparams",
     "n_envs",
 )
@@ -392,8 +392,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p,
         "AgentGrid",
         GRID_FIELDS,
-        # Spelled as train-agent's same interval (AgentConfig.eval_every).
-        flags={"curve_every": ["--eval-every", "--curve-every"]},
+        # --curve-every: this option's first name, kept for old commands.
+        flags={"eval_every": ["--eval-every", "--curve-every"]},
     )
     add_env_arguments(p)
     p.add_argument("--out", default="runs/compare_agents", help="output folder")

@@ -39,6 +39,7 @@ from flatnet_rl.data.labelled import (
     stratified_split,
 )
 from flatnet_rl.data.layout import CanvasError, channel_axis, check_layout, to_nchw
+from flatnet_rl.data.resizing import resize_crop
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
@@ -68,7 +69,9 @@ def default_side(shapes: Sequence[tuple[int, ...]]) -> int | None:
     return min(largest, DEFAULT_MAX_SIDE)
 
 
-def _size_note(shapes: Sequence[tuple[int, ...]], side: int, chosen: bool) -> str:
+def _size_note(
+    shapes: Sequence[tuple[int, ...]], side: int, chosen: bool, crop: bool = False
+) -> str:
     sizes = Counter(tuple(s[:2]) for s in shapes)
     listed = ", ".join(f"{h}x{w}" for (h, w), _ in sizes.most_common(3))
     how = (
@@ -77,10 +80,16 @@ def _size_note(shapes: Sequence[tuple[int, ...]], side: int, chosen: bool) -> st
         else "--image-size"
     )
     note = f"images resized on load from {listed} to {side}x{side} ({how})"
-    if any(h != w for h, w in sizes):
+    if any(h != w for h, w in sizes) and crop:
         note += (
-            "; non-square images are squashed to the square (aspect ratio not kept), as the "
-            "reward wrappers squash the env's frames for this model"
+            "; non-square images keep their aspect ratio: the shortest side scaled, then a "
+            "centre crop (--crop), as the reward wrappers crop the env's frames for this model"
+        )
+    elif any(h != w for h, w in sizes):
+        note += (
+            "; non-square images are squashed to the square (aspect ratio not kept; --crop "
+            "keeps it by a centre crop), as the reward wrappers squash the env's frames for "
+            "this model"
         )
     return note
 
@@ -89,9 +98,9 @@ def _target_side(shapes: Sequence[tuple[int, ...]], spec: DataSpec) -> tuple[int
     """The side images are resized to (``None``: as they are) and the note that says so."""
     if spec.canvas is not None:
         resized = any(tuple(s[:2]) != (spec.canvas, spec.canvas) for s in shapes)
-        return spec.canvas, [_size_note(shapes, spec.canvas, False)] if resized else []
+        return spec.canvas, [_size_note(shapes, spec.canvas, False, spec.crop)] if resized else []
     side = default_side(shapes)
-    return side, [] if side is None else [_size_note(shapes, side, True)]
+    return side, [] if side is None else [_size_note(shapes, side, True, spec.crop)]
 
 
 def class_order(names: Sequence[str]) -> list[str]:
@@ -297,7 +306,11 @@ def _prepare(
     images = images[:, :3]
     if spec.grey and images.shape[1] == 3:
         images = TF.rgb_to_grayscale(images)
-    if spec.canvas is not None:
+    if spec.canvas is not None and spec.crop:
+        # InputSpec.prepare's own crop (resize_crop with the "area" default), so a frame
+        # the reward wrappers score is resized as the training images were.
+        images = resize_crop(images, (spec.canvas, spec.canvas), "area")
+    elif spec.canvas is not None:
         images = resize(images, (spec.canvas, spec.canvas))
     return _to_uint8(images)
 

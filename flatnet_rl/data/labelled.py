@@ -56,6 +56,9 @@ class DataSpec:
         path: ``images`` only: an ``ImageFolder`` directory (``PATH/<class>/<file>``) or an
             ``.npz`` with ``x``, ``y`` and optionally ``class_names``.
         grey: ``images`` only: convert colour images to one grey channel.
+        crop: ``images`` only: keep the aspect ratio of non-square images (the shortest side
+            scaled to the size, then a centre crop) instead of squashing them to the square;
+            the model declares it, so the reward wrappers crop env frames alike.
     """
 
     source: str = choice_field("digits", SOURCES)
@@ -68,6 +71,7 @@ class DataSpec:
     mnist_download: bool = False
     path: str | None = None
     grey: bool = False
+    crop: bool = False
 
     def __post_init__(self) -> None:
         if self.source in DIGIT_SOURCES and self.canvas is None:
@@ -79,8 +83,8 @@ class DataSpec:
         check_fields(self)
         if self.source == "images" and not self.path:
             raise ValueError("source 'images' needs path= (an image folder or an .npz file)")
-        if self.source != "images" and (self.path or self.grey):
-            raise ValueError(f"path and grey apply to source 'images', not {self.source!r}")
+        if self.source != "images" and (self.path or self.grey or self.crop):
+            raise ValueError(f"path, grey and crop apply to source 'images', not {self.source!r}")
 
     @property
     def is_digits(self) -> bool:
@@ -91,6 +95,8 @@ class DataSpec:
         if self.source != "images":  # keep digit records as they always were
             values.pop("path")
             values.pop("grey")
+        if not self.crop:  # and image records of squashed images
+            values.pop("crop")
         return values
 
     @classmethod
@@ -151,12 +157,13 @@ class DataSplit:
     def channels(self) -> int:
         return 1 if self.is_binary else int(self.x_train.shape[-1])
 
-    def input_spec(self) -> InputSpec:
+    def input_spec(self, crop: bool = False) -> InputSpec:
         """What a classifier trained on these images takes: a thresholded grey canvas for
-        digits, an image of this size and channel count (any input size) otherwise."""
+        digits, an image of this size and channel count (any input size) otherwise, resized
+        as the images were (``crop``: :attr:`DataSpec.crop`)."""
         if self.is_binary:
             return InputSpec.binary(self.image_size)
-        return InputSpec.image(self.image_size, channels=self.channels)
+        return InputSpec.image(self.image_size, channels=self.channels, crop=crop)
 
 
 #: Former name of :class:`DataSplit`.

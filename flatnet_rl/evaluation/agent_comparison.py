@@ -1,10 +1,11 @@
 """Compare reward models by the agents they train: seeds, intervals, overoptimization curves.
 
-For every reward model x seed one job trains a PPO agent on the paint env (the action
-mode's preset), records the overoptimization curve (proxy and judge-panel ``p_target`` of
-evaluation episodes during training), and evaluates the final agent on stochastic episodes
-from a blank canvas. Jobs run on an engine (:mod:`~flatnet_rl.evaluation.engines`) and are
-resumable: a run folder holding a finished evaluation of the same job is read, not rerun.
+For every reward model x seed one job trains a PPO agent (the action mode's preset) on the
+paint env, or on any Gymnasium env given judges, records the overoptimization curve (proxy
+and judge-panel ``p_target`` of evaluation episodes during training), and evaluates the
+final agent on stochastic episodes from the task's start (the paint env: a blank canvas).
+Jobs run on an engine (:mod:`~flatnet_rl.evaluation.engines`) and are resumable: a run
+folder holding a finished evaluation of the same job is read, not rerun.
 
 The aggregate per reward model (:mod:`~flatnet_rl.evaluation.stats`; a run is a seed, a
 task a target class): IQM of judge ``p_target``, fooling rate and judge accuracy with 95%
@@ -58,8 +59,9 @@ class AgentGrid:
         seeds: training seeds 0..N-1.
         action_mode: the paint env's action mode (its preset is used).
         timesteps: steps per run (``None``: the preset's).
-        eval_episodes: stochastic evaluation episodes from a blank canvas per run.
-        curve_every: the overoptimization curve's interval in steps (``None``: a tenth of
+        eval_episodes: stochastic evaluation episodes per run from the task's start (the
+            paint env: a blank canvas).
+        eval_every: the overoptimization curve's interval in steps (``None``: a tenth of
             the run).
         hyperparams: preset overrides for every run, as a JSON object.
         n_envs: envs stepped together in one numpy operation (``None``: the preset's).
@@ -75,7 +77,7 @@ class AgentGrid:
     action_mode: str = choice_field("pixel", ACTION_MODES)
     timesteps: int | None = int_field(None, 1, MAX_TIMESTEPS)
     eval_episodes: int = int_field(100, 1, 10**6)
-    curve_every: int | None = int_field(None, 0, MAX_TIMESTEPS)
+    eval_every: int | None = int_field(None, 0, MAX_TIMESTEPS)
     hyperparams: dict[str, Any] = field(default_factory=dict)
     n_envs: int | None = int_field(None, 1, MAX_ENVS)
     cache_dir: str = "runs/cache"
@@ -107,7 +109,7 @@ class AgentGrid:
 
     @property
     def every(self) -> int:
-        return self.curve_every if self.curve_every is not None else max(1, self.steps // 10)
+        return self.eval_every if self.eval_every is not None else max(1, self.steps // 10)
 
 
 def display_names(reward_models: tuple[str, ...]) -> dict[str, str]:

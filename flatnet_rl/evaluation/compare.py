@@ -326,12 +326,15 @@ def _model_size(model: ProbabilityModel) -> int:
 
 def _model_data(data: DataSpec, model: ProbabilityModel) -> DataSpec:
     """Your images at the model's own input size (``--data`` without ``--image-size``): each
-    model is evaluated on images of the size it takes, not on full-size frames."""
+    model is evaluated on images of the size it takes, not on full-size frames, resized as
+    it was trained (squashed, or cropped when it declares a crop)."""
     if data.source != "images" or data.canvas is not None:
         return data
     spec = getattr(model, "input_spec", None)
     side = None if spec is None else spec.square_side
-    return data if side is None else dataclasses.replace(data, canvas=int(side))
+    if side is None:
+        return data
+    return dataclasses.replace(data, canvas=int(side), crop=bool(spec.crop))
 
 
 def evaluate_models(

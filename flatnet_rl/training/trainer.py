@@ -286,7 +286,7 @@ def train_classifier(config: TrainConfig, *, progress: bool = True) -> TrainResu
     gen = torch.Generator().manual_seed(config.seed)
     data = load_dataset(config.data)
     data.tell_notes()
-    spec = data.input_spec()
+    spec = data.input_spec(crop=config.data.crop)
     if config.shift and not 0 <= config.shift < min(spec.size) // 2:
         raise ValueError(f"shift must be below half the image side {spec.size}, got {config.shift}")
     x_train, _ = spec.prepare(data.x_train, value_range=data.value_range, batched=True)
