@@ -54,7 +54,7 @@ def paddle_high(env: Any, obs: Any) -> str:
 def upright(env: Any, obs: Any) -> str | None:
     # obs[2]: the pole's angle (rad). At 64 px the pole's tip moves about a pixel per 0.08
     # rad, so angles between the classes are skipped: a label the frame cannot show is noise
-    # (with one 0.05 rad threshold the models tested at 0.78-0.80, the judge at 0.67).
+    # (with one 0.05 rad threshold the models tested at 0.78-0.80, a LeNet judge at 0.67).
     angle = abs(obs[2])
     return "upright" if angle < 0.03 else "leaning" if angle > 0.12 else None
 

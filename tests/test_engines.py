@@ -48,6 +48,7 @@ def test_a_killed_command_leaves_no_worker_running(tmp_path, how):
         pytest.skip("the kernel's parent-death signal is Linux's")
     job = (
         f"import os, pathlib, time; d = pathlib.Path({str(tmp_path)!r}); "
+        "import signal; signal.signal(signal.SIGTERM, lambda *a: None); "  # as SDL does
         "(d / f'started-{os.getpid()}').write_text(''); time.sleep(4); "
         "(d / f'finished-{os.getpid()}').write_text('')"
     )

@@ -48,14 +48,16 @@ def init_worker(parent: int | None = None) -> None:
 
 
 def _die_with(parent: int) -> None:
-    """Linux: the kernel sends this process SIGTERM when its parent dies, however it dies
-    (``kill -9`` included). Killing a command that ran a pool left its workers training on and
-    writing run folders for minutes. Elsewhere a no-op (the parent's own cleanup remains)."""
+    """Linux: the kernel kills this process when its parent dies, however it dies (``kill
+    -9`` included). Killing a command that ran a pool left its workers training on and
+    writing run folders for minutes. SIGKILL, not SIGTERM: pygame (SDL), which renders
+    CartPole's frames, catches SIGTERM, and such workers trained on. Elsewhere a no-op (the
+    parent's own cleanup remains)."""
     if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
     except (OSError, AttributeError):  # no prctl: a libc other than glibc/musl
         return
     if os.getppid() != parent:  # the parent died before prctl took effect
@@ -104,7 +106,7 @@ def _local(fn: Callable[[T], R], items: list[T], workers: int, bar: Any) -> list
         running = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)  # (it forgets them)
         for process in running:
-            process.terminate()
+            process.kill()  # SIGTERM is caught by SDL in workers that render with pygame
         raise
     pool.shutdown()
     return results
