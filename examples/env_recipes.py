@@ -29,6 +29,7 @@ report with the overoptimization curves is ``agents/report.md``.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -145,6 +146,12 @@ def main(args: Args) -> None:
     if args.full:
         for key, value in FULL.items():
             setattr(args, key, value)
+    # Before any frame is collected: compare-agents would refuse these after the training.
+    for name in ("frames", "epochs", "timesteps", "seeds", "workers", "eval_episodes"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            print(f"error: {flag} must be at least 1, got {getattr(args, name)}", file=sys.stderr)
+            raise SystemExit(2)
     env_id, kwargs, label, classes, target = FAMILIES[args.family]
     out = Path(args.out or f"runs/recipe_{args.family}")
     data = {}
