@@ -24,12 +24,17 @@ Needs the ``envs`` extra (``minigrid``, ``ale-py``, ``pygame``). For each family
    (< 0.5); IQM over seeds with 95% bootstrap CIs, and every seed's row.
 Writes ``table.md`` (the agents: IQM table, then one row per seed) to ``--out``; the full
 report with the overoptimization curves is ``agents/report.md``.
+
+Run again with the same ``--out``, the recipe resumes: a model or comparison whose command and
+input files are unchanged (``steps.json``) is kept, and ``compare-agents --resume`` keeps the
+PPO runs that finished with the same config and reward model. Delete ``--out`` to start over.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +43,7 @@ import tyro
 
 from flatnet_rl.cli import main as flatnet_rl
 from flatnet_rl.data.collect import collect_labelled_frames
+from flatnet_rl.util.fingerprint import file_sha256
 
 GOAL = (6, 6)  # the goal cell of MiniGrid's 8x8 empty room
 
@@ -137,9 +143,20 @@ FULL = {
 }
 
 
-def _check(code: int, what: str) -> None:
+def _step(what: str, argv: list[str], inputs: Sequence[Path], output: Path, log: Path) -> None:
+    """Run ``flatnet-rl argv`` unless ``log`` records it (the same command and input bytes)
+    as what made ``output``: a recipe run again resumes where it stopped."""
+    key = {"argv": argv, "inputs": {str(p): file_sha256(p) for p in inputs}}
+    done = json.loads(log.read_text()) if log.is_file() else {}
+    if output.exists() and done.get(str(output)) == key:
+        print(f"{what}: kept {output} (same command and inputs)")
+        return
+    done.pop(str(output), None)  # recorded only once the step succeeds
+    log.write_text(json.dumps(done, indent=1))
+    code = flatnet_rl(argv)
     if code != 0:
         raise SystemExit(f"{what} failed (exit {code})")
+    log.write_text(json.dumps({**done, str(output): key}, indent=1))
 
 
 def main(args: Args) -> None:
@@ -160,6 +177,7 @@ def main(args: Args) -> None:
             env_id, args.frames, label, class_names=classes, env_kwargs=kwargs, seed=seed
         )
         data[name] = frames.save_npz(out / f"{name}.npz")
+    log = out / "steps.json"
     common = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--quiet", "--overwrite"]
     side = args.image_size or IMAGE_SIZES.get(args.family)
     common += ["--image-size", str(side)] if side else []
@@ -178,30 +196,29 @@ def main(args: Args) -> None:
     }
     paths = {name: out / f"{name}.safetensors" for name in models}
     for name, flags in models.items():
-        _check(
-            flatnet_rl(["train-classifier", *flags, *common, "--out", str(paths[name])]),
-            f"training {name}",
-        )
-    _check(
-        flatnet_rl(
-            ["compare", str(paths["flat"]), str(paths["plain"]), "--data", str(data["frames"])]
-            + ["--outliers-per-family", str(args.compare_images), "--paths"]
-            + [str(args.compare_images), "--out", str(out / "compare"), "--quiet", "--overwrite"]
-        ),
+        argv = ["train-classifier", *flags, *common, "--out", str(paths[name])]
+        _step(f"training {name}", argv, [Path(flags[1])], paths[name], log)
+    _step(
         "compare",
+        ["compare", str(paths["flat"]), str(paths["plain"]), "--data", str(data["frames"])]
+        + ["--outliers-per-family", str(args.compare_images), "--paths"]
+        + [str(args.compare_images), "--out", str(out / "compare"), "--quiet", "--overwrite"],
+        [paths["flat"], paths["plain"], data["frames"]],
+        out / "compare" / "report.md",
+        log,
     )
     agents = out / "agents"
-    _check(
-        flatnet_rl(
-            ["compare-agents", str(paths["flat"]), str(paths["plain"]), "--env", env_id]
-            + ["--env-kwargs", json.dumps(kwargs), "--image", "render", "--target", target]
-            + ["--judges", str(paths["judge"]), "--seeds", str(args.seeds)]
-            + ["--timesteps", str(args.timesteps), "--max-steps", str(args.max_steps)]
-            + ["--n-envs", str(args.n_envs), "--eval-episodes", str(args.eval_episodes)]
-            + ["--workers", str(args.workers), "--out", str(agents), "--quiet", "--overwrite"]
-        ),
-        "PPO on each reward",
+    # --resume: the runs that finished with the same config and reward model bytes are kept.
+    code = flatnet_rl(
+        ["compare-agents", str(paths["flat"]), str(paths["plain"]), "--env", env_id]
+        + ["--env-kwargs", json.dumps(kwargs), "--image", "render", "--target", target]
+        + ["--judges", str(paths["judge"]), "--seeds", str(args.seeds)]
+        + ["--timesteps", str(args.timesteps), "--max-steps", str(args.max_steps)]
+        + ["--n-envs", str(args.n_envs), "--eval-episodes", str(args.eval_episodes)]
+        + ["--workers", str(args.workers), "--out", str(agents), "--quiet", "--resume"]
     )
+    if code != 0:
+        raise SystemExit(f"PPO on each reward failed (exit {code})")
     table = (agents / "table.md").read_text() + "\n" + (agents / "seeds.md").read_text()
     (out / "table.md").write_text(table)
     print(table)

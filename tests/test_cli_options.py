@@ -261,3 +261,17 @@ def test_a_missing_engine_is_said_before_any_job(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert status == 2 and err.count("\n") == 1 and 'engine "ray" needs Ray' in err
     assert not (tmp_path / "x").exists()
+
+
+def test_compare_agents_on_a_finished_report_names_resume_and_overwrite(tmp_path, capsys):
+    from flatnet_rl.cli import main
+
+    (tmp_path / "report.md").write_text("an earlier grid")
+    assert main(["compare-agents", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume to keep its finished runs" in err
+    with pytest.raises(SystemExit) as stop:
+        main(["compare-agents", "--out", str(tmp_path), "--resume", "--overwrite"])
+    assert stop.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert (tmp_path / "report.md").read_text() == "an earlier grid"

@@ -640,7 +640,10 @@ def test_cache_is_keyed_by_the_contents_of_your_data(tmp_path: Path) -> None:
     assert len(list(cache.glob("*.safetensors"))) == 2
 
 
-def test_a_resumed_agent_grid_retrains_when_the_reward_checkpoint_changed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("replaced", ["reward", "judge"])
+def test_a_resumed_agent_grid_reruns_when_a_checkpoint_changed(tmp_path, replaced) -> None:
+    # A reward model or judge retrained at the same path (a recipe run again): the stored
+    # run's rewards or judge scores are another model's, so the run is not read back.
     import hashlib
     import json
     import shutil
@@ -648,19 +651,29 @@ def test_a_resumed_agent_grid_retrains_when_the_reward_checkpoint_changed(tmp_pa
     from flatnet_rl.evaluation.agent_comparison import AgentGrid, _finished, make_jobs
     from flatnet_rl.shipped import checkpoint_path
 
-    reward = tmp_path / "reward.safetensors"
-    shutil.copy(checkpoint_path("flatnet"), reward)
-    grid = AgentGrid(reward_models=(str(reward),), seeds=1, timesteps=64, eval_episodes=4)
+    paths = {name: tmp_path / f"{name}.safetensors" for name in ("reward", "judge")}
+    shutil.copy(checkpoint_path("flatnet"), paths["reward"])
+    shutil.copy(checkpoint_path("judge"), paths["judge"])
+    grid = AgentGrid(
+        reward_models=(str(paths["reward"]),),
+        seeds=1,
+        timesteps=64,
+        eval_episodes=4,
+        judges=(str(paths["judge"]),),
+    )
     (job,) = make_jobs(grid, tmp_path / "grid")
     job.out.mkdir(parents=True)
-    sha = hashlib.sha256(reward.read_bytes()).hexdigest()  # the checkpoint's fingerprint
-    stored = {**job.config, "reward_fingerprint": sha}
+    sha = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in paths.items()}
+    stored = {**job.config, "reward_fingerprint": sha["reward"]}
     (job.out / "config.json").write_text(json.dumps(stored))
     evaluation = {"overall": {"episodes": 4}, "deterministic": False}
     (job.out / "eval.json").write_text(json.dumps(evaluation))
     (job.out / "curve.json").write_text("{}")
+    assert _finished(job) is None  # a run that recorded no judges is not trusted
+    stored["judge_fingerprints"] = {str(paths["judge"]): sha["judge"]}
+    (job.out / "config.json").write_text(json.dumps(stored))
     assert _finished(job) is not None  # the same run: resumed
-    shutil.copy(checkpoint_path("baseline"), reward)  # replaced at the same path
+    shutil.copy(checkpoint_path("baseline"), paths[replaced])  # replaced at the same path
     assert _finished(job) is None
 
 

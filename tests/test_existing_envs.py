@@ -277,7 +277,7 @@ def test_accuracy_near_chance_is_reported():
     # MiniGrid's in the default suite (about 30 s); Pong's and CartPole's larger frames slow.
     [f if f == "minigrid" else pytest.param(f, marks=pytest.mark.slow) for f in sorted(FAMILIES)],
 )
-def test_env_recipe_example_runs_with_a_tiny_budget(family, tmp_path, monkeypatch):
+def test_env_recipe_example_runs_with_a_tiny_budget(family, tmp_path, monkeypatch, capsys):
     import runpy
     import sys
     from pathlib import Path
@@ -295,6 +295,23 @@ def test_env_recipe_example_runs_with_a_tiny_budget(family, tmp_path, monkeypatc
     assert table.count("| `flat.safetensors` |") == 2
     assert table.count("| `plain.safetensors` |") == 2
     assert "from the env's reset" in (tmp_path / "agents" / "report.md").read_text()
+    if family != "minigrid":
+        return
+    # Run again: it resumes (the same frames, so every model, the comparison and each PPO
+    # run are kept); a changed budget retrains what it changes.
+    made = [*tmp_path.glob("*.safetensors"), *tmp_path.rglob("model.zip")]
+    stamps = {p: p.stat().st_mtime_ns for p in [*made, tmp_path / "compare" / "report.md"]}
+    assert len(stamps) == 6  # 3 models, 2 agents, the comparison
+    capsys.readouterr()
+    runpy.run_path(str(path), run_name="__main__")
+    kept = [line for line in capsys.readouterr().out.splitlines() if ": kept " in line]
+    assert len(kept) == 4  # flat, plain, judge, compare
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert (tmp_path / "table.md").read_text() == table
+    monkeypatch.setattr(sys, "argv", [str(path), *args, "--seeds", "2"])
+    runpy.run_path(str(path), run_name="__main__")
+    assert (tmp_path / "table.md").read_text().count("| `flat.safetensors` |") == 3
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # seed 0's runs kept
 
 
 @pytest.mark.slow

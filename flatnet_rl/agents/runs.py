@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import io
 import json
 import os
@@ -44,6 +43,7 @@ from flatnet_rl.agents.envs import make_env, reward_classifier
 from flatnet_rl.classifier import Classifier
 from flatnet_rl.util.checks import is_plain_number
 from flatnet_rl.util.devices import resolve_device
+from flatnet_rl.util.fingerprint import file_sha256
 from flatnet_rl.util.paths import check_writable_dir
 
 RUN_FILES = ("model.zip", "config.json")
@@ -57,8 +57,15 @@ class RunExistsError(FileExistsError):
     """An output would replace existing results and ``overwrite`` was not given."""
 
 
-def check_outputs(folder: str | Path, files: Iterable[str], *, overwrite: bool) -> None:
-    """``folder`` can be written and holds none of ``files`` (unless ``overwrite``).
+def check_outputs(
+    folder: str | Path,
+    files: Iterable[str],
+    *,
+    overwrite: bool,
+    hint: str = "pass --overwrite to replace them",
+) -> None:
+    """``folder`` can be written and holds none of ``files`` (unless ``overwrite``); ``hint``
+    ends the error (the flags that would proceed).
 
     Raises:
         RunExistsError: a result would be replaced.
@@ -69,18 +76,12 @@ def check_outputs(folder: str | Path, files: Iterable[str], *, overwrite: bool) 
     existing = [name for name in files if (folder / name).exists()]
     if existing and not overwrite:
         raise RunExistsError(
-            f"{folder} already holds {', '.join(existing)}: pass --overwrite to replace "
-            "them, or choose another output folder"
+            f"{folder} already holds {', '.join(existing)}: {hint}, or choose another output folder"
         )
 
 
-def model_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file (``config.json`` records its ``model.zip``'s)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: The SHA-256 of a file (``config.json`` records its ``model.zip``'s).
+model_sha256 = file_sha256
 
 
 def _run_paths(run_dir: str | Path) -> tuple[Path, Path, Path]:

@@ -102,7 +102,8 @@ def train_agent(
     search_started = time.perf_counter()
     config = with_stroke_demos(config, proxy, canvas, progress)
     search_seconds = time.perf_counter() - search_started
-    judges = [load_classifier(name, device="cpu") for name in judges_of(config, canvas, proxy)]
+    judge_names = judges_of(config, canvas, proxy)
+    judges = [load_classifier(name, device="cpu") for name in judge_names]
     env = make_env(config, proxy)
     model = build_algorithm(config, env)
     warm_start, anchor = None, None
@@ -163,6 +164,8 @@ def train_agent(
             "target_class": target_class,
             # The reward model by content: a resumed grid retrains when it has changed.
             "reward_fingerprint": None if reward is not None else reward_fingerprint,
+            # The judges too: a judge retrained at the same path changes every judge score.
+            "judge_fingerprints": {name: spec_fingerprint(name) for name in judge_names},
             "model_sha256": model_sha256(staging / "model.zip"),
         }
         (staging / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")

@@ -290,7 +290,12 @@ def cmd_compare_agents(args: argparse.Namespace) -> int:
     )
     engine = {"engine": args.engine, "workers": args.workers, "address": args.address}
     result = run_agent_comparison(
-        grid, args.out, **engine, overwrite=args.overwrite, progress=not args.quiet
+        grid,
+        args.out,
+        **engine,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        progress=not args.quiet,
     )
     print(result.table)
     print(f"\nreport: {result.report_path}")
@@ -378,8 +383,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "For every reward model and seed, train an agent (the action mode's preset), evaluate "
         "it against the judge panel, and aggregate over seeds: IQM with 95% stratified "
         "bootstrap confidence intervals, probability of improvement, and the "
-        "overoptimization curves (proxy vs judges during training). Finished runs are not "
-        "rerun.",
+        "overoptimization curves (proxy vs judges during training). Finished runs (the same "
+        "config, reward model and judges) are not rerun; --resume also replaces a finished "
+        "report, e.g. after adding seeds.",
     )
     p.add_argument(
         "reward_models",
@@ -398,8 +404,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_env_arguments(p)
     p.add_argument("--out", default="runs/compare_agents", help="output folder")
     _add_engine_arguments(p)
-    p.add_argument(
+    rerun = p.add_mutually_exclusive_group()
+    rerun.add_argument(
         "--overwrite", action="store_true", help="rerun finished runs and replace the report"
+    )
+    rerun.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep finished runs (same config and reward model) and replace the report",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_clip_arguments(p)

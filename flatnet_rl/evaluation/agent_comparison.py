@@ -172,6 +172,16 @@ def _as_asked(stored: dict[str, Any], asked: dict[str, Any]) -> dict[str, Any]:
     return {**stored, "env_kwargs": {k: v for k, v in kwargs.items() if k != "stroke_demos"}}
 
 
+def _same_judges(recorded: Any) -> bool:
+    """Whether every judge a run recorded still has the bytes (or spec) it was scored by."""
+    if not isinstance(recorded, dict):  # a run from before judges were recorded: rerun it
+        return False
+    try:
+        return all(spec_fingerprint(name) == value for name, value in recorded.items())
+    except (OSError, ValueError):  # a judge gone or no longer a model
+        return False
+
+
 def _finished(job: AgentJob) -> dict[str, Any] | None:
     """The stored result of a job whose run folder holds the same, evaluated, run."""
     try:
@@ -183,6 +193,7 @@ def _finished(job: AgentJob) -> dict[str, Any] | None:
     same = all(_as_asked(stored, job.config).get(k) == v for k, v in job.config.items())
     # The same name is not the same reward model: a checkpoint replaced at the same path.
     same = same and stored.get("reward_fingerprint") == spec_fingerprint(job.config["reward_model"])
+    same = same and _same_judges(stored.get("judge_fingerprints"))
     done = evaluation.get("overall", {}).get("episodes") == job.eval_episodes
     if not (same and done and not evaluation.get("deterministic", True)):
         return None
@@ -338,13 +349,28 @@ def run_agent_comparison(
     workers: int = 2,
     address: str | None = None,
     overwrite: bool = False,
+    resume: bool = False,
     progress: bool = True,
 ) -> AgentComparison:
-    """Run (or resume) the grid and write ``report.md``, ``results.json`` and the figures."""
+    """Run (or resume) the grid and write ``report.md``, ``results.json`` and the figures.
+
+    Finished runs (the same config, reward model bytes and evaluation) are read back, not
+    rerun, unless ``overwrite``. An existing report is refused unless ``overwrite`` or
+    ``resume`` (keep the finished runs, replace the report: a grid grown by a seed or a
+    reward model, or a recipe run again).
+    """
     from flatnet_rl.evaluation.plots import plot_iqm, plot_overoptimization
 
+    if overwrite and resume:
+        raise ValueError("--overwrite reruns finished runs, --resume keeps them: pass one")
     out = Path(out)
-    check_outputs(out, REPORT_FILES, overwrite=overwrite)
+    check_outputs(
+        out,
+        REPORT_FILES,
+        overwrite=overwrite or resume,
+        hint="pass --resume to keep its finished runs and replace the report, --overwrite to "
+        "rerun them too",
+    )
     jobs = make_jobs(grid, out)
     if overwrite:
         for job in jobs:
