@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 
 import gymnasium as gym
 import numpy as np
@@ -174,12 +175,19 @@ def test_cli_trains_and_evaluates_an_agent_on_render_frames(family, tmp_path, ca
     args = ["train-agent", "--env", env_id, "--env-kwargs", json.dumps(kwargs)]
     args += ["--target", target, "--reward-model", str(model), "--image", "render"]
     args += ["--timesteps", "32", "--n-envs", "2", "--max-steps", "8", "--eval-episodes", "2"]
-    args += ["--hyperparams", json.dumps({"n_steps": 16, "batch_size": 16}), "--out", str(run)]
-    assert cli_main(args + common) == 0
+    args += ["--hyperparams", json.dumps({"n_steps": 16, "batch_size": 16})]
+    assert cli_main([*args, "--out", str(run), *common]) == 0
     result = json.loads((run / "eval.json").read_text())
     assert result["overall"]["episodes"] == 2 and result["judges"] == []
     assert 0.0 <= result["overall"]["proxy_p_target"] <= 1.0
     assert result["overall"]["judge_p_target"] is None  # no judge: no made-up verdict
+    # The same seed, the same agent and evaluation (render frames included). model.zip's
+    # "data" member is SB3's (its start time, episode wall times), so the weights compare.
+    again = tmp_path / "again"
+    assert cli_main([*args, "--out", str(again), *common]) == 0
+    weights = [zipfile.ZipFile(r / "model.zip").read("policy.pth") for r in (run, again)]
+    assert weights[0] == weights[1]
+    assert {**json.loads((again / "eval.json").read_text()), "run": result["run"]} == result
     assert cli_main(["evaluate-agent", str(run), "--episodes", "2", "--overwrite"]) == 0
     assert "no judges" in capsys.readouterr().out
 
