@@ -75,7 +75,14 @@ BAD_FLAGS = {
         ["--hacking", "/nonexistent.json"],
     ],
     "sweep": [["--kappa", "x"], ["--seeds", "0"], ["--epochs", "-3"]],
-    "compare-agents": [["--seeds", "0"], ["--action-mode", "brush"], ["--timesteps", "0"]],
+    "compare-agents": [
+        ["--seeds", "0"],
+        ["--action-mode", "brush"],
+        ["--timesteps", "0"],
+        ["--algo", "sac"],
+        ["--reward-mode", "logit"],
+        ["--device", "tpu"],
+    ],
     "train-agent": [
         ["--env", "Bogus-v0", "--target", "1"],
         ["--env", "Bogus-v0"],

@@ -206,6 +206,19 @@ def test_compare_agents_values_reach_the_grid():
     assert (options["seeds"], options["eval_every"], options["hyperparams"]) == (3, 10, {})
 
 
+def test_compare_agents_passes_algo_reward_mode_and_device_to_every_run(tmp_path):
+    from flatnet_rl.cli.evaluation import GRID_FIELDS
+    from flatnet_rl.evaluation.agent_comparison import AgentGrid, make_jobs
+
+    argv = ["compare-agents", "--algo", "a2c", "--reward-mode", "prob", "--seeds", "2"]
+    options = config_kwargs(build_parser().parse_args(argv), GRID_FIELDS)
+    assert (options["algo"], options["reward_mode"], options["device"]) == ("a2c", "prob", "cpu")
+    grid = AgentGrid(reward_models=("flatnet", "baseline"), **options)
+    configs = [job.config for job in make_jobs(grid, tmp_path)]
+    assert len(configs) == 4
+    assert {(c["algo"], c["reward_mode"], c["device"]) for c in configs} == {("a2c", "prob", "cpu")}
+
+
 @pytest.mark.parametrize(
     "argv",
     [

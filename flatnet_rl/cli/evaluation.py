@@ -273,6 +273,9 @@ GRID_FIELDS = (
     "eval_every",
     "hyperparams",
     "n_envs",
+    "algo",
+    "reward_mode",
+    "device",
 )
 
 

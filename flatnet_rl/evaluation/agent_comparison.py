@@ -1,6 +1,7 @@
 """Compare reward models by the agents they train: seeds, intervals, overoptimization curves.
 
-For every reward model x seed one job trains a PPO agent (the action mode's preset) on the
+For every reward model x seed one job trains an agent (PPO by default; the action mode's
+preset) on the
 paint env, or on any Gymnasium env given judges, records the overoptimization curve (proxy
 and judge-panel ``p_target`` of evaluation episodes during training), and evaluates the
 final agent on stochastic episodes from the task's start (the paint env: a blank canvas).
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from flatnet_rl.agents.config import MAX_ENVS, MAX_TIMESTEPS, AgentConfig
-from flatnet_rl.agents.presets import ACTION_MODES, default_timesteps
+from flatnet_rl.agents.presets import ACTION_MODES, ALGORITHMS, default_timesteps
 from flatnet_rl.agents.runs import check_outputs
 from flatnet_rl.envs.registration import PAINT_ID
 from flatnet_rl.evaluation.engines import run_jobs
@@ -33,9 +34,11 @@ from flatnet_rl.evaluation.stats import (
     probability_of_improvement_ci,
     summarize_runs,
 )
+from flatnet_rl.reward.spec import MODES
 from flatnet_rl.shipped import zoo_manifest
 from flatnet_rl.training.model_specs import resolve_model_spec, spec_fingerprint
 from flatnet_rl.util.checks import check_fields, choice_field, int_field
+from flatnet_rl.util.devices import resolve_device
 from flatnet_rl.util.jsonio import write_json
 
 REPORT_FILES = (
@@ -66,6 +69,11 @@ class AgentGrid:
         hyperparams: preset overrides for every run, as a JSON object.
         n_envs: envs stepped together in one numpy operation (``None``: the preset's).
         cache_dir: where reward models named by specs are cached.
+        algo: every run's Stable-Baselines3 algorithm.
+        reward_mode: what the reward pays (``delta``: the change of the target's
+            probability, potential-based shaping; the methods page defines each).
+        device: where every run trains (``cpu``: parallel runs share the cores; ``auto`` or
+            ``cuda[:N]`` puts each worker's run on the GPU).
         env_id, env_kwargs, image, target, max_steps, judges: the env every run trains on
             and what is rewarded, as :class:`~flatnet_rl.agents.AgentConfig` takes them
             (default: the paint env with its shipped judge panel; another env needs judges,
@@ -81,6 +89,9 @@ class AgentGrid:
     hyperparams: dict[str, Any] = field(default_factory=dict)
     n_envs: int | None = int_field(None, 1, MAX_ENVS)
     cache_dir: str = "runs/cache"
+    algo: str = choice_field("ppo", ALGORITHMS)
+    reward_mode: str = choice_field("delta", MODES)
+    device: str = "cpu"
     env_id: str = PAINT_ID
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     image: str = "auto"
@@ -94,6 +105,7 @@ class AgentGrid:
         if len(set(self.reward_models)) != len(self.reward_models):
             raise ValueError(f"reward models repeated: {list(self.reward_models)}")
         check_fields(self)
+        resolve_device(self.device)  # an unknown device or absent CUDA, before any job starts
         if self.env_id not in (PAINT_ID, f"flatnet_rl:{PAINT_ID}") and not self.judges:
             # Without judges a run reports its reward model alone: nothing to compare.
             raise ValueError(
@@ -147,7 +159,9 @@ def make_jobs(grid: AgentGrid, out: str | Path) -> list[AgentJob]:
                 timesteps=grid.steps,
                 seed=seed,
                 out=str(Path(out) / "runs" / slug(reward_model) / f"seed{seed}"),
-                device="cpu",
+                algo=grid.algo,
+                reward_mode=grid.reward_mode,
+                device=grid.device,
                 hyperparams=dict(grid.hyperparams),
                 n_envs=grid.n_envs,
                 eval_every=grid.every,
@@ -406,7 +420,8 @@ def run_agent_comparison(
     lines = [
         "# Agents trained on each reward model",
         "",
-        f"PPO, {task}, {grid.steps:,} steps per run, seeds 0..{grid.seeds - 1}; "
+        f"{grid.algo.upper()} on the `{grid.reward_mode}` reward, {task}, {grid.steps:,} "
+        f"steps per run, seeds 0..{grid.seeds - 1}; "
         f"{grid.eval_episodes} stochastic evaluation episodes per run {start}, "
         f"scored by the judge panel {', '.join(f'`{j}`' for j in judges)} (mean). Cells: IQM "
         "over seeds x target classes [95% stratified bootstrap CI]; fooling = proxy >= 0.9 "
