@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import tyro
 
-from flatnet_rl.cli.evaluation import AGENT_REWARDS
+from flatnet_rl.cli.agent_grid import AGENT_REWARDS
 from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
 
 

@@ -134,6 +134,10 @@ RESULTS: dict[str, tuple[str, str]] = {
         "python examples/env_recipes.py --family classic --full",
         "runs/recipe_classic/compare/table.md",
     ),
+    "recipe-classic": (
+        "python examples/env_recipes.py --family classic --full",
+        "runs/recipe_classic/table.md",
+    ),
     "bench-data": (
         "python benchmarks/bench_data.py --out runs/bench/data",
         "runs/bench/data/data.md",
@@ -160,6 +164,7 @@ FIGURES: dict[str, str] = {
     "docs/painter_stroke14.png": "runs/bench/painter_stroke14/painter.png",
     "docs/overoptimization_minigrid.png": "runs/recipe_minigrid/agents/overoptimization.png",
     "docs/overoptimization_pong.png": "runs/recipe_ale/agents/overoptimization.png",
+    "docs/overoptimization_cartpole.png": "runs/recipe_classic/agents/overoptimization.png",
     "docs/painter_stroke.png": "runs/bench/painter_stroke/painter.png",
     "docs/painter_stroke28.png": "runs/bench/painter_stroke28/painter.png",
     "docs/morph_flatnet.png": "runs/compare/morph_flatnet.png",

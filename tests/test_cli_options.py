@@ -199,7 +199,7 @@ def test_train_classifier_limits_are_parse_errors(argv, capsys):
 
 
 def test_compare_agents_values_reach_the_grid():
-    from flatnet_rl.cli.evaluation import GRID_FIELDS
+    from flatnet_rl.cli.agent_grid import GRID_FIELDS
 
     args = build_parser().parse_args(["compare-agents", "--seeds", "3", "--curve-every", "10"])
     options = config_kwargs(args, GRID_FIELDS)
@@ -207,7 +207,7 @@ def test_compare_agents_values_reach_the_grid():
 
 
 def test_compare_agents_passes_algo_reward_mode_and_device_to_every_run(tmp_path):
-    from flatnet_rl.cli.evaluation import GRID_FIELDS
+    from flatnet_rl.cli.agent_grid import GRID_FIELDS
     from flatnet_rl.evaluation.agent_comparison import AgentGrid, make_jobs
 
     argv = ["compare-agents", "--algo", "a2c", "--reward-mode", "prob", "--seeds", "2"]

@@ -648,7 +648,7 @@ def test_a_resumed_agent_grid_reruns_when_a_checkpoint_changed(tmp_path, replace
     import json
     import shutil
 
-    from flatnet_rl.evaluation.agent_comparison import AgentGrid, _finished, make_jobs
+    from flatnet_rl.evaluation.agent_jobs import AgentGrid, _finished, make_jobs
     from flatnet_rl.shipped import checkpoint_path
 
     paths = {name: tmp_path / f"{name}.safetensors" for name in ("reward", "judge")}

@@ -46,11 +46,14 @@ def test_a_killed_command_leaves_no_worker_running(tmp_path, how):
 
     if how == "SIGKILL" and not sys.platform.startswith("linux"):
         pytest.skip("the kernel's parent-death signal is Linux's")
+    # Each job waits for the other to start (a loaded machine starts the workers seconds
+    # apart: without the wait, the first worker could finish a job and take the second).
     job = (
         f"import os, pathlib, time; d = pathlib.Path({str(tmp_path)!r}); "
         "import signal; signal.signal(signal.SIGTERM, lambda *a: None); "  # as SDL does
-        "(d / f'started-{os.getpid()}').write_text(''); time.sleep(4); "
-        "(d / f'finished-{os.getpid()}').write_text('')"
+        "(d / f'started-{os.getpid()}').write_text(''); t = time.monotonic() + 100\n"
+        "while len(list(d.glob('started-*'))) < 2 and time.monotonic() < t: time.sleep(0.1)\n"
+        "time.sleep(4); (d / f'finished-{os.getpid()}').write_text('')"
     )
     script = (
         "from flatnet_rl.evaluation.engines import run_jobs\n"

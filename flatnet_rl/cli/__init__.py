@@ -29,7 +29,7 @@ from flatnet_rl.util import threads
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from flatnet_rl.cli import agents, classifier, evaluation
+    from flatnet_rl.cli import agent_grid, agents, classifier, evaluation
 
     parser = Parser(
         prog="flatnet-rl",
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (classifier, evaluation, agents):
+    for module in (classifier, evaluation, agent_grid, agents):
         module.register(sub)
     return parser
 

@@ -40,7 +40,7 @@ from flatnet_rl.cli.types import (
 #: The config dataclasses the command line builds options from: name -> module.
 CONFIGS = {
     "AgentConfig": "flatnet_rl.agents.config",
-    "AgentGrid": "flatnet_rl.evaluation.agent_comparison",
+    "AgentGrid": "flatnet_rl.evaluation.agent_jobs",
     "DataSpec": "flatnet_rl.data.labelled",
     "Objective": "flatnet_rl.losses",
     "TrainConfig": "flatnet_rl.training.trainer",

@@ -1,4 +1,4 @@
-"""``flatnet-rl compare``, ``flatnet-rl sweep`` and ``flatnet-rl compare-agents``."""
+"""``flatnet-rl compare`` and ``flatnet-rl sweep``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import argparse
 from functools import partial
 from typing import TYPE_CHECKING
 
-from flatnet_rl.cli.agents import ENV_FIELDS, add_env_arguments
 from flatnet_rl.cli.classifier import add_data_arguments, data_spec
 from flatnet_rl.cli.clip_options import add_clip_arguments, resolve_clip_specs
 from flatnet_rl.cli.common import add_subparser
-from flatnet_rl.cli.config_options import add_config_options, config_kwargs
 from flatnet_rl.cli.types import csv_of, int_in, non_negative_float, non_negative_int, positive_int
 from flatnet_rl.evaluation.engines import ENGINES
 
@@ -44,17 +42,6 @@ IMAGE_MODELS: tuple[str, ...] = (
     *OTHER_OBJECTIVES,
 )
 REPORT_FILES = ("report.md", "results.json", "table.md")
-#: What ``compare-agents`` trains agents on without REWARD arguments: the flat and the plain
-#: reward, the ensemble defences (5 seeds; mean, and mean - 1 std) of each, and label
-#: smoothing (another objective that flattens without outliers).
-AGENT_REWARDS: tuple[str, ...] = (
-    "flatnet",
-    "baseline",
-    "ensemble:baseline*5",
-    "ensemble@k=1:baseline*5",
-    "ensemble:flatnet*5",
-    "label_smoothing",
-)
 
 
 def default_models(data: DataSpec | None) -> list[str]:
@@ -103,7 +90,7 @@ def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
 
 
-def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("where the jobs run")
     g.add_argument(
         "--engine",
@@ -263,50 +250,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-#: AgentGrid fields compare-agents offers besides the env ones (ENV_FIELDS, from AgentConfig)
-#: and cache_dir (the engines' --cache).
-GRID_FIELDS = (
-    "seeds",
-    "action_mode",
-    "timesteps",
-    "eval_episodes",
-    "eval_every",
-    "hyperparams",
-    "n_envs",
-    "algo",
-    "reward_mode",
-    "device",
-)
-
-
-def cmd_compare_agents(args: argparse.Namespace) -> int:
-    """Train and evaluate agents for every reward model x seed, then aggregate."""
-    from flatnet_rl.evaluation.agent_comparison import AgentGrid, run_agent_comparison
-    from flatnet_rl.evaluation.engines import check_engine
-
-    check_engine(args.engine)  # before any model is resolved or job started
-    grid = AgentGrid(
-        reward_models=tuple(resolve_clip_specs(args.reward_models, args)),
-        **config_kwargs(args, GRID_FIELDS),
-        cache_dir=args.cache,
-        **{**config_kwargs(args, ENV_FIELDS), "judges": tuple(args.judges)},
-    )
-    engine = {"engine": args.engine, "workers": args.workers, "address": args.address}
-    result = run_agent_comparison(
-        grid,
-        args.out,
-        **engine,
-        overwrite=args.overwrite,
-        resume=args.resume,
-        progress=not args.quiet,
-    )
-    print(result.table)
-    print(f"\nreport: {result.report_path}")
-    return 0
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``compare``, ``sweep`` and ``compare-agents`` subcommands."""
+    """Add the ``compare`` and ``sweep`` subcommands."""
 
     p = add_subparser(
         sub,
@@ -330,7 +275,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(fixed weights are evaluated once)",
     )
     p.add_argument("--out", default="runs/compare", help="output folder")
-    _add_engine_arguments(p)
+    add_engine_arguments(p)
     _add_eval_arguments(p)
     p.add_argument(
         "--hacking",
@@ -373,49 +318,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--epochs", type=int_in(1, 100_000), default=40, help="training epochs per model"
     )
     p.add_argument("--out", default="runs/sweep", help="output folder")
-    _add_engine_arguments(p)
+    add_engine_arguments(p)
     _add_eval_arguments(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing report")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_sweep)
-
-    p = add_subparser(
-        sub,
-        "compare-agents",
-        "train agents on several reward models x seeds; IQM, bootstrap CIs, overoptimization",
-        "For every reward model and seed, train an agent (the action mode's preset), evaluate "
-        "it against the judge panel, and aggregate over seeds: IQM with 95% stratified "
-        "bootstrap confidence intervals, probability of improvement, and the "
-        "overoptimization curves (proxy vs judges during training). Finished runs (the same "
-        "config, reward model and judges) are not rerun; --resume also replaces a finished "
-        "report, e.g. after adding seeds.",
-    )
-    p.add_argument(
-        "reward_models",
-        nargs="*",
-        metavar="REWARD",
-        default=list(AGENT_REWARDS),
-        help="reward model specs",
-    )
-    add_config_options(
-        p,
-        "AgentGrid",
-        GRID_FIELDS,
-        # --curve-every: this option's first name, kept for old commands.
-        flags={"eval_every": ["--eval-every", "--curve-every"]},
-    )
-    add_env_arguments(p)
-    p.add_argument("--out", default="runs/compare_agents", help="output folder")
-    _add_engine_arguments(p)
-    rerun = p.add_mutually_exclusive_group()
-    rerun.add_argument(
-        "--overwrite", action="store_true", help="rerun finished runs and replace the report"
-    )
-    rerun.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep finished runs (same config and reward model) and replace the report",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_clip_arguments(p)
-    p.set_defaults(handler=cmd_compare_agents)
