@@ -27,7 +27,8 @@ report with the overoptimization curves is ``agents/report.md``.
 
 Run again with the same ``--out``, the recipe resumes: a model or comparison whose command and
 input files are unchanged (``steps.json``) is kept, and ``compare-agents --resume`` keeps the
-PPO runs that finished with the same config and reward model. Delete ``--out`` to start over.
+PPO runs that finished with the same config, reward model and judge. Delete ``--out`` to start
+over.
 """
 
 from __future__ import annotations
@@ -181,23 +182,21 @@ def main(args: Args) -> None:
     common = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--quiet", "--overwrite"]
     side = args.image_size or IMAGE_SIZES.get(args.family)
     common += ["--image-size", str(side)] if side else []
+    # name -> (its frames, its flags)
     models = {
-        "flat": ["--data", str(data["frames"])],
-        "plain": ["--data", str(data["frames"]), "--loss", "ce", "--outliers", "0"],
-        "judge": [
-            "--data",
-            str(data["judge_frames"]),
-            "--arch",
-            JUDGE_ARCHS.get(args.family, JUDGE_ARCH),
-            "--loss",
-            "ce",
-            "--evaluation-only",
-        ],
+        "flat": (data["frames"], []),
+        "plain": (data["frames"], ["--loss", "ce", "--outliers", "0"]),
+        "judge": (
+            data["judge_frames"],
+            ["--arch", JUDGE_ARCHS.get(args.family, JUDGE_ARCH), "--loss", "ce"]
+            + ["--evaluation-only"],
+        ),
     }
     paths = {name: out / f"{name}.safetensors" for name in models}
-    for name, flags in models.items():
-        argv = ["train-classifier", *flags, *common, "--out", str(paths[name])]
-        _step(f"training {name}", argv, [Path(flags[1])], paths[name], log)
+    for name, (frames_path, flags) in models.items():
+        argv = ["train-classifier", "--data", str(frames_path), *flags, *common]
+        argv += ["--out", str(paths[name])]
+        _step(f"training {name}", argv, [frames_path], paths[name], log)
     _step(
         "compare",
         ["compare", str(paths["flat"]), str(paths["plain"]), "--data", str(data["frames"])]
@@ -208,7 +207,7 @@ def main(args: Args) -> None:
         log,
     )
     agents = out / "agents"
-    # --resume: the runs that finished with the same config and reward model bytes are kept.
+    # --resume: the runs that finished with the same config, reward model and judge are kept.
     code = flatnet_rl(
         ["compare-agents", str(paths["flat"]), str(paths["plain"]), "--env", env_id]
         + ["--env-kwargs", json.dumps(kwargs), "--image", "render", "--target", target]
