@@ -732,3 +732,22 @@ def test_an_agent_grid_names_checkpoints_by_file_and_passes_n_envs(tmp_path: Pat
     assert [job.config["n_envs"] for job in make_jobs(grid, tmp_path / "grid")] == [3, 3]
     with pytest.raises(ValueError, match="n_envs"):
         AgentGrid(reward_models=("flatnet",), n_envs=0)
+
+
+def test_a_grid_asking_other_evaluation_episodes_evaluates_again_without_retraining(tmp_path):
+    from dataclasses import replace
+
+    from flatnet_rl.evaluation.agent_jobs import AgentGrid, make_jobs, run_agent_job
+
+    small = {"n_steps": 32, "batch_size": 32}
+    grid = AgentGrid(reward_models=("flatnet",), seeds=1, timesteps=64, eval_episodes=2)
+    grid = replace(grid, hyperparams=small, n_envs=2)
+    (job,) = make_jobs(grid, tmp_path)
+    assert run_agent_job(job)["eval"]["overall"]["episodes"] == 2
+    model = (job.out / "model.zip").stat().st_mtime_ns
+    (more,) = make_jobs(replace(grid, eval_episodes=3), tmp_path)
+    assert run_agent_job(more)["eval"]["overall"]["episodes"] == 3
+    assert (job.out / "model.zip").stat().st_mtime_ns == model  # evaluated, not retrained
+    (fresh,) = make_jobs(replace(grid, eval_episodes=3), tmp_path, fresh=True)
+    assert run_agent_job(fresh)["eval"]["overall"]["episodes"] == 3
+    assert (job.out / "model.zip").stat().st_mtime_ns != model  # --overwrite: trained anew

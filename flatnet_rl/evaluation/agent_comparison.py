@@ -219,10 +219,7 @@ def run_agent_comparison(
         hint="pass --resume to keep its finished runs and replace the report, --overwrite to "
         "rerun them too",
     )
-    jobs = make_jobs(grid, out)
-    if overwrite:
-        for job in jobs:
-            (job.out / "eval.json").unlink(missing_ok=True)
+    jobs = make_jobs(grid, out, fresh=overwrite)
     # Reward models named by training or ensemble specs are trained and cached here, once:
     # jobs of the same model starting together in two workers each trained every member.
     for spec in grid.reward_models:

@@ -107,14 +107,16 @@ class AgentJob:
 
     config: dict[str, Any]
     eval_episodes: int
+    fresh: bool = False  # train and evaluate even when the run folder holds this run
 
     @property
     def out(self) -> Path:
         return Path(self.config["out"])
 
 
-def make_jobs(grid: AgentGrid, out: str | Path) -> list[AgentJob]:
-    """The grid as jobs, reward model major, with every config checked now."""
+def make_jobs(grid: AgentGrid, out: str | Path, *, fresh: bool = False) -> list[AgentJob]:
+    """The grid as jobs, reward model major, with every config checked now; ``fresh``: every
+    run trains anew (``--overwrite``)."""
     jobs = []
     for reward_model in grid.reward_models:
         for seed in range(grid.seeds):
@@ -138,7 +140,7 @@ def make_jobs(grid: AgentGrid, out: str | Path) -> list[AgentJob]:
                 max_steps=grid.max_steps,
                 judges=list(grid.judges),
             )
-            jobs.append(AgentJob(config.to_dict(), grid.eval_episodes))
+            jobs.append(AgentJob(config.to_dict(), grid.eval_episodes, fresh))
     return jobs
 
 
@@ -161,11 +163,10 @@ def _same_judges(recorded: Any) -> bool:
         return False
 
 
-def _finished(job: AgentJob) -> dict[str, Any] | None:
-    """The stored result of a job whose run folder holds the same, evaluated, run."""
+def _trained(job: AgentJob) -> dict[str, Any] | None:
+    """The stored config and curve of a job whose run folder holds the same trained run."""
     try:
         stored = json.loads((job.out / "config.json").read_text())
-        evaluation = json.loads((job.out / "eval.json").read_text())
         curve = json.loads((job.out / "curve.json").read_text())
     except (OSError, json.JSONDecodeError):
         return None
@@ -173,22 +174,34 @@ def _finished(job: AgentJob) -> dict[str, Any] | None:
     # The same name is not the same reward model: a checkpoint replaced at the same path.
     same = same and stored.get("reward_fingerprint") == spec_fingerprint(job.config["reward_model"])
     same = same and _same_judges(stored.get("judge_fingerprints"))
-    done = evaluation.get("overall", {}).get("episodes") == job.eval_episodes
-    if not (same and done and not evaluation.get("deterministic", True)):
+    return {"config": stored, "curve": curve} if same else None
+
+
+def _finished(job: AgentJob) -> dict[str, Any] | None:
+    """The stored result of a job whose run folder holds the same run, evaluated as asked."""
+    trained = _trained(job)
+    try:
+        evaluation = json.loads((job.out / "eval.json").read_text())
+    except (OSError, json.JSONDecodeError):
         return None
-    return {"eval": evaluation, "curve": curve, "train_seconds": stored.get("train_seconds")}
+    done = evaluation.get("overall", {}).get("episodes") == job.eval_episodes
+    if trained is None or not done or evaluation.get("deterministic", True):
+        return None
+    seconds = trained["config"].get("train_seconds")
+    return {"eval": evaluation, "curve": trained["curve"], "train_seconds": seconds}
 
 
 def run_agent_job(job: AgentJob) -> dict[str, Any]:
-    """Train and evaluate one run (or read it back when it is already finished)."""
+    """Train and evaluate one run, or read it back when it is already finished (a trained run
+    asked for another number of evaluation episodes is evaluated again, not retrained)."""
     from flatnet_rl.agents.evaluate import evaluate_agent
     from flatnet_rl.agents.train import train_agent
 
-    result = _finished(job)
+    result = None if job.fresh else _finished(job)
     if result is None:
-        config = AgentConfig.from_dict(job.config)
-        run = train_agent(config, progress=False, overwrite=True)
-        evaluate_agent(run, episodes=job.eval_episodes, deterministic=False, overwrite=True)
+        if job.fresh or _trained(job) is None:
+            train_agent(AgentConfig.from_dict(job.config), progress=False, overwrite=True)
+        evaluate_agent(job.out, episodes=job.eval_episodes, deterministic=False, overwrite=True)
         result = _finished(job)
         if result is None:
             raise RuntimeError(f"run {job.out} did not leave a readable evaluation")
