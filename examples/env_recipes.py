@@ -45,6 +45,7 @@ import tyro
 from flatnet_rl.cli import main as flatnet_rl
 from flatnet_rl.data.collect import collect_labelled_frames
 from flatnet_rl.util.fingerprint import file_sha256
+from flatnet_rl.util.paths import check_writable_dir
 
 GOAL = (6, 6)  # the goal cell of MiniGrid's 8x8 empty room
 
@@ -148,7 +149,11 @@ def _step(what: str, argv: list[str], inputs: Sequence[Path], output: Path, log:
     """Run ``flatnet-rl argv`` unless ``log`` records it (the same command and input bytes)
     as what made ``output``: a recipe run again resumes where it stopped."""
     key = {"argv": argv, "inputs": {str(p): file_sha256(p) for p in inputs}}
-    done = json.loads(log.read_text()) if log.is_file() else {}
+    try:
+        done = json.loads(log.read_text())
+    except (OSError, ValueError):  # none yet, or unreadable: every step runs
+        done = {}
+    done = done if isinstance(done, dict) else {}
     if output.exists() and done.get(str(output)) == key:
         print(f"{what}: kept {output} (same command and inputs)")
         return
@@ -172,6 +177,11 @@ def main(args: Args) -> None:
             raise SystemExit(2)
     env_id, kwargs, label, classes, target = FAMILIES[args.family]
     out = Path(args.out or f"runs/recipe_{args.family}")
+    try:  # a file in the way, before any frame is collected
+        check_writable_dir(out)
+    except ValueError as err:
+        print(f"error: --out: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     data = {}
     for name, seed in (("frames", args.seed), ("judge_frames", args.seed + 1)):
         frames = collect_labelled_frames(

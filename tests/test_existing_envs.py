@@ -322,6 +322,25 @@ def test_env_recipe_example_runs_with_a_tiny_budget(family, tmp_path, monkeypatc
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # seed 0's runs kept
 
 
+def test_env_recipe_steps_rerun_after_a_corrupt_record_and_refuse_a_file_as_out(tmp_path, capsys):
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "env_recipes.py"
+    recipe = runpy.run_path(str(path), run_name="recipe")
+    output, log = tmp_path / "made.txt", tmp_path / "steps.json"
+    output.write_text("an output")
+    log.write_text("{not json")  # a run killed while writing it, or edited by hand
+    recipe["_step"]("info", ["info"], [output], output, log)
+    assert ": kept " not in capsys.readouterr().out  # ran: nothing recorded it
+    recipe["_step"]("info", ["info"], [output], output, log)
+    assert "info: kept " in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        recipe["main"](recipe["Args"](out=str(output)))
+    assert stop.value.code == 2
+    assert "is a file" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_compare_agents_takes_another_env_with_judges(tmp_path, capsys):
     """compare-agents on FlatnetShapes-v0's render frames: two reward models x 2 seeds, one

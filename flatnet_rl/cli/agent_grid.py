@@ -101,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rerun.add_argument(
         "--resume",
         action="store_true",
-        help="keep finished runs (same config and reward model) and replace the report",
+        help="keep finished runs (same config, reward model and judges) and replace the report",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_clip_arguments(p)

@@ -1,11 +1,10 @@
 """Compare reward models by the agents they train: seeds, intervals, overoptimization curves.
 
 For every reward model x seed one job trains an agent (PPO by default; the action mode's
-preset) on the
-paint env, or on any Gymnasium env given judges, records the overoptimization curve (proxy
-and judge-panel ``p_target`` of evaluation episodes during training), and evaluates the
-final agent on stochastic episodes from the task's start (the paint env: a blank canvas).
-Jobs (:mod:`~flatnet_rl.evaluation.agent_jobs`) run on an engine
+preset) on the paint env, or on any Gymnasium env given judges, records the overoptimization
+curve (proxy and judge-panel ``p_target`` of evaluation episodes during training), and
+evaluates the final agent on stochastic episodes from the task's start (the paint env: a
+blank canvas). Jobs (:mod:`~flatnet_rl.evaluation.agent_jobs`) run on an engine
 (:mod:`~flatnet_rl.evaluation.engines`) and are resumable: a run folder holding a finished
 evaluation of the same job is read, not rerun.
 
@@ -202,10 +201,10 @@ def run_agent_comparison(
 ) -> AgentComparison:
     """Run (or resume) the grid and write ``report.md``, ``results.json`` and the figures.
 
-    Finished runs (the same config, reward model bytes and evaluation) are read back, not
-    rerun, unless ``overwrite``. An existing report is refused unless ``overwrite`` or
-    ``resume`` (keep the finished runs, replace the report: a grid grown by a seed or a
-    reward model, or a recipe run again).
+    Finished runs (the same config, reward model and judges by their bytes, and evaluation)
+    are read back, not rerun, unless ``overwrite``. An existing report is refused unless
+    ``overwrite`` or ``resume`` (keep the finished runs, replace the report: a grid grown by
+    a seed or a reward model, or a recipe run again).
     """
     from flatnet_rl.evaluation.plots import plot_iqm, plot_overoptimization
 

@@ -177,18 +177,26 @@ def _trained(job: AgentJob) -> dict[str, Any] | None:
     return {"config": stored, "curve": curve} if same else None
 
 
-def _finished(job: AgentJob) -> dict[str, Any] | None:
-    """The stored result of a job whose run folder holds the same run, evaluated as asked."""
-    trained = _trained(job)
+def _evaluated(job: AgentJob) -> dict[str, Any] | None:
+    """The run folder's evaluation if it is the asked one: as many stochastic episodes."""
     try:
         evaluation = json.loads((job.out / "eval.json").read_text())
     except (OSError, json.JSONDecodeError):
         return None
     done = evaluation.get("overall", {}).get("episodes") == job.eval_episodes
-    if trained is None or not done or evaluation.get("deterministic", True):
-        return None
+    return evaluation if done and not evaluation.get("deterministic", True) else None
+
+
+def _result(trained: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
     seconds = trained["config"].get("train_seconds")
     return {"eval": evaluation, "curve": trained["curve"], "train_seconds": seconds}
+
+
+def _finished(job: AgentJob) -> dict[str, Any] | None:
+    """The stored result of a job whose run folder holds the same run, evaluated as asked."""
+    trained = _trained(job)
+    evaluation = None if trained is None else _evaluated(job)
+    return None if evaluation is None else _result(trained, evaluation)
 
 
 def run_agent_job(job: AgentJob) -> dict[str, Any]:
@@ -197,12 +205,18 @@ def run_agent_job(job: AgentJob) -> dict[str, Any]:
     from flatnet_rl.agents.evaluate import evaluate_agent
     from flatnet_rl.agents.train import train_agent
 
-    result = None if job.fresh else _finished(job)
-    if result is None:
-        if job.fresh or _trained(job) is None:
-            train_agent(AgentConfig.from_dict(job.config), progress=False, overwrite=True)
+    trained = None if job.fresh else _trained(job)
+    if trained is None:  # publishing the new run moves the old one's evaluation away
+        train_agent(AgentConfig.from_dict(job.config), progress=False, overwrite=True)
+        trained = _trained(job)
+    evaluation = _evaluated(job)
+    if evaluation is None:
         evaluate_agent(job.out, episodes=job.eval_episodes, deterministic=False, overwrite=True)
-        result = _finished(job)
-        if result is None:
-            raise RuntimeError(f"run {job.out} did not leave a readable evaluation")
-    return {"reward_model": job.config["reward_model"], "seed": job.config["seed"], **result}
+        evaluation = _evaluated(job)
+    if trained is None or evaluation is None:
+        raise RuntimeError(f"run {job.out} did not leave a readable training and evaluation")
+    return {
+        "reward_model": job.config["reward_model"],
+        "seed": job.config["seed"],
+        **_result(trained, evaluation),
+    }
